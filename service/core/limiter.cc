@@ -1,0 +1,323 @@
+#include "service/core/limiter.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "service/core/sliding_window.h"
+#include "service/core/status_macros.h"
+#include "service/core/subject_key.h"
+
+namespace gatehouse {
+
+const char* OperationName(Operation op) {
+  switch (op) {
+    case Operation::kCheck:
+      return "Check";
+    case Operation::kPeek:
+      return "Peek";
+    case Operation::kRecord:
+      return "Record";
+    case Operation::kReset:
+      return "Reset";
+  }
+  return "Unknown";
+}
+
+// A validated subject: which stored counter it touches and by how much.
+struct Limiter::Target {
+  const Policy* policy = nullptr;
+  std::string storage_key;
+  uint64_t hits = 1;
+};
+
+namespace {
+
+// All subjects of one request that share a storage key are decided together
+// on their summed hits, so a request naming a key twice cannot slip past the
+// limit.
+struct Group {
+  const Policy* policy = nullptr;
+  std::string key;
+  uint64_t hits = 0;
+  CounterState state;
+  uint64_t count_before = 0;
+  bool enforce_deny = false;  // What enforce mode decides.
+  bool actual_deny = false;   // After shadow mode.
+  bool ceiling_hit = false;
+};
+
+// Locks a set of stripes in ascending order; unlocks on destruction.
+class StripeLocks {
+ public:
+  explicit StripeLocks(std::vector<absl::Mutex*> mus) : mus_(std::move(mus)) {
+    for (absl::Mutex* mu : mus_) mu->Lock();
+  }
+  ~StripeLocks() {
+    for (auto it = mus_.rbegin(); it != mus_.rend(); ++it) (*it)->Unlock();
+  }
+  StripeLocks(const StripeLocks&) = delete;
+  StripeLocks& operator=(const StripeLocks&) = delete;
+
+ private:
+  std::vector<absl::Mutex*> mus_;
+};
+
+absl::Status ValidateContext(const std::map<std::string, std::string>& ctx) {
+  if (ctx.size() > kMaxContextEntries) {
+    return absl::InvalidArgumentError(absl::StrCat("context: ", ctx.size(),
+                                                   " entries, at most ",
+                                                   kMaxContextEntries));
+  }
+  for (const auto& [k, v] : ctx) {
+    if (k.empty() || k.size() > kMaxContextKeyBytes || !IsCleanUtf8(k)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("context: keys must be 1..", kMaxContextKeyBytes,
+                       " bytes of UTF-8 without control characters"));
+    }
+    if (v.size() > kMaxContextValueBytes || !IsCleanUtf8(v)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "context[\"", k, "\"]: value must be at most ",
+          kMaxContextValueBytes, " bytes of UTF-8 without control characters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int64_t ExpiresAt(const Policy& policy, const SlidingWindow& window,
+                  const CounterState& state) {
+  int64_t expires = state.lockout_until_ms;
+  if (!state.buckets.empty()) {
+    expires = std::max(expires, window.ExpiryOf(state.buckets.back().index));
+  }
+  if (state.offences > 0 && policy.lockout) {
+    expires = std::max(expires,
+                       state.last_offence_ms +
+                           absl::ToInt64Milliseconds(policy.lockout->forget_after));
+  }
+  return expires;
+}
+
+// Counts `g.hits` and, when that reaches the ceiling, starts a lockout.
+void Apply(Group& g, const SlidingWindow& window, int64_t now_ms) {
+  window.Add(g.state, now_ms, g.hits);
+  const uint64_t limit = g.policy->limit;
+  g.ceiling_hit = g.count_before < limit && g.count_before + g.hits >= limit;
+  if (g.ceiling_hit && g.policy->lockout) {
+    const LockoutSpec& spec = *g.policy->lockout;
+    g.state.offences += 1;
+    g.state.last_offence_ms = now_ms;
+    const int64_t length =
+        absl::ToInt64Milliseconds(spec.LengthOf(g.state.offences));
+    g.state.lockout_until_ms =
+        std::max(g.state.lockout_until_ms, now_ms + length);
+  }
+  g.state.expires_at_ms = ExpiresAt(*g.policy, window, g.state);
+}
+
+absl::Duration Millis(int64_t ms) {
+  return absl::Milliseconds(std::max<int64_t>(0, ms));
+}
+
+}  // namespace
+
+Limiter::Limiter(const Clock* clock, CounterStore* store,
+                 std::shared_ptr<const PolicySet> policies)
+    : clock_(clock),
+      store_(store),
+      stripes_(new absl::Mutex[kLockStripes]),
+      policies_(std::move(policies)) {}
+
+void Limiter::SetPolicies(std::shared_ptr<const PolicySet> policies) {
+  absl::MutexLock lock(&policies_mu_);
+  policies_ = std::move(policies);
+}
+
+std::shared_ptr<const PolicySet> Limiter::policies() const {
+  absl::MutexLock lock(&policies_mu_);
+  return policies_;
+}
+
+absl::Status Limiter::Resolve(const PolicySet& policies, const Request& request,
+                              std::vector<Target>& targets) const {
+  if (request.subjects.empty()) {
+    return absl::InvalidArgumentError(
+        "subjects: at least one subject is required");
+  }
+  if (request.subjects.size() > kMaxSubjects) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("subjects: ", request.subjects.size(),
+                     " subjects, at most ", kMaxSubjects));
+  }
+  GH_RETURN_IF_ERROR(ValidateContext(request.context));
+  targets.reserve(request.subjects.size());
+  for (size_t i = 0; i < request.subjects.size(); ++i) {
+    const SubjectRequest& s = request.subjects[i];
+    const std::string field = absl::StrCat("subjects[", i, "]");
+    if (s.policy.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".policy: required"));
+    }
+    const Policy* policy = policies.Find(s.policy);
+    if (policy == nullptr) {
+      return absl::NotFoundError(absl::StrCat(
+          field, ".policy: no policy named \"",
+          IsCleanUtf8(s.policy) && s.policy.size() <= 128 ? s.policy : "?",
+          "\""));
+    }
+    if (s.hits > kMaxHits) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ".hits: ", s.hits, " is more than the maximum ", kMaxHits));
+    }
+    Target t;
+    t.policy = policy;
+    t.hits = s.hits == 0 ? 1 : s.hits;
+    GH_ASSIGN_OR_RETURN(t.storage_key,
+                        DeriveStorageKey(*policy, s.key, field + ".key"));
+    targets.push_back(std::move(t));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Response> Limiter::Check(const Request& request) {
+  return Run(Operation::kCheck, request);
+}
+absl::StatusOr<Response> Limiter::Peek(const Request& request) {
+  return Run(Operation::kPeek, request);
+}
+absl::StatusOr<Response> Limiter::Record(const Request& request) {
+  return Run(Operation::kRecord, request);
+}
+absl::StatusOr<Response> Limiter::Reset(const Request& request) {
+  return Run(Operation::kReset, request);
+}
+
+absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
+  const std::shared_ptr<const PolicySet> policies = this->policies();
+  std::vector<Target> targets;
+  GH_RETURN_IF_ERROR(Resolve(*policies, request, targets));
+
+  std::vector<Group> groups;
+  std::vector<size_t> group_of(targets.size());
+  {
+    std::map<absl::string_view, size_t> index;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      auto [it, inserted] = index.emplace(targets[i].storage_key, groups.size());
+      if (inserted) {
+        Group g;
+        g.policy = targets[i].policy;
+        g.key = targets[i].storage_key;
+        groups.push_back(std::move(g));
+      }
+      group_of[i] = it->second;
+      groups[it->second].hits += targets[i].hits;
+    }
+  }
+
+  std::vector<absl::Mutex*> mus;
+  if (op != Operation::kPeek) {
+    std::vector<size_t> stripes;
+    for (const Group& g : groups) {
+      stripes.push_back(std::hash<std::string>{}(g.key) % kLockStripes);
+    }
+    std::sort(stripes.begin(), stripes.end());
+    stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+    for (size_t s : stripes) mus.push_back(&stripes_[s]);
+  }
+  StripeLocks locks(std::move(mus));
+
+  const absl::Time now = clock_->Now();
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  for (Group& g : groups) {
+    GH_ASSIGN_OR_RETURN(std::optional<CounterState> stored, store_->Read(g.key));
+    if (stored.has_value() && stored->expires_at_ms > now_ms) {
+      g.state = std::move(*stored);
+    }
+    const SlidingWindow window(g.policy->WindowMillis(),
+                               g.policy->BucketMillis());
+    window.Normalize(g.state, now_ms);
+    if (g.policy->lockout && g.state.offences > 0 &&
+        now_ms - g.state.last_offence_ms >
+            absl::ToInt64Milliseconds(g.policy->lockout->forget_after)) {
+      g.state.offences = 0;
+    }
+    g.count_before = window.Count(g.state, now_ms);
+  }
+
+  bool all_allowed = true;
+  WriteSet writes;
+  for (Group& g : groups) {
+    const SlidingWindow window(g.policy->WindowMillis(),
+                               g.policy->BucketMillis());
+    switch (op) {
+      case Operation::kCheck:
+      case Operation::kPeek:
+        g.enforce_deny = g.state.lockout_until_ms > now_ms ||
+                         g.count_before + g.hits > g.policy->limit;
+        break;
+      case Operation::kRecord:
+        Apply(g, window, now_ms);
+        // Whether a next single attempt would be allowed.
+        g.enforce_deny = g.state.lockout_until_ms > now_ms ||
+                         window.Count(g.state, now_ms) + 1 > g.policy->limit;
+        writes.puts.emplace_back(g.key, g.state);
+        break;
+      case Operation::kReset:
+        g.state = CounterState{};
+        writes.deletes.push_back(g.key);
+        break;
+    }
+    g.actual_deny = g.enforce_deny && g.policy->mode == PolicyMode::kEnforce;
+    if (g.actual_deny) all_allowed = false;
+  }
+  const bool counted = op == Operation::kCheck && all_allowed;
+  if (counted) {
+    for (Group& g : groups) {
+      const SlidingWindow window(g.policy->WindowMillis(),
+                                 g.policy->BucketMillis());
+      Apply(g, window, now_ms);
+      writes.puts.emplace_back(g.key, g.state);
+    }
+  }
+  if (!writes.empty()) GH_RETURN_IF_ERROR(store_->Commit(writes));
+
+  Response response;
+  response.allowed = all_allowed;
+  response.verdicts.reserve(targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const Group& g = groups[group_of[i]];
+    const Policy& p = *g.policy;
+    const SlidingWindow window(p.WindowMillis(), p.BucketMillis());
+    Verdict v;
+    v.policy = p.name;
+    v.limit = p.limit;
+    v.window = p.window;
+    v.count = window.Count(g.state, now_ms);
+    v.remaining = v.count >= p.limit ? 0 : p.limit - v.count;
+    v.ceiling_hit = g.ceiling_hit;
+    v.shadow = p.mode == PolicyMode::kShadow;
+    const Decision enforce =
+        g.enforce_deny ? Decision::kDeny : Decision::kAllow;
+    v.decision = g.actual_deny ? Decision::kDeny : Decision::kAllow;
+    if (v.shadow) v.shadow_decision = enforce;
+    const int64_t lockout_left = g.state.lockout_until_ms - now_ms;
+    if (lockout_left > 0) {
+      v.locked_until = absl::FromUnixMillis(g.state.lockout_until_ms);
+    }
+    if (v.decision == Decision::kDeny) {
+      // Record reports on the next single attempt; Check/Peek on this one.
+      const uint64_t hits = op == Operation::kRecord ? 1 : g.hits;
+      v.retry_after =
+          lockout_left > 0
+              ? Millis(lockout_left)
+              : Millis(window.RetryAfterMs(g.state, now_ms, hits, p.limit));
+    }
+    v.reset_after = Millis(
+        std::max(window.ResetAfterMs(g.state, now_ms), lockout_left));
+    response.verdicts.push_back(std::move(v));
+  }
+  return response;
+}
+
+}  // namespace gatehouse

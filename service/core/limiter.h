@@ -1,0 +1,70 @@
+#ifndef GATEHOUSE_SERVICE_CORE_LIMITER_H_
+#define GATEHOUSE_SERVICE_CORE_LIMITER_H_
+
+#include <memory>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "service/clock/clock.h"
+#include "service/core/counter_store.h"
+#include "service/core/policy.h"
+#include "service/core/request.h"
+#include "service/core/verdict.h"
+
+namespace gatehouse {
+
+// Decides Check / Peek / Record / Reset for a set of policies over a
+// CounterStore: the domain core, free of gRPC and RocksDB.
+//
+// Thread-safe. Read-modify-write sequences are serialised per storage key by
+// striped locks (taken in a fixed order, so multi-subject requests cannot
+// deadlock); Peek takes no lock. Does not own the clock or the store, which
+// must outlive it.
+//
+// Every operation validates the whole request first: INVALID_ARGUMENT (the
+// message names the field) or NOT_FOUND (unknown policy) means nothing was
+// counted. UNAVAILABLE / DATA_LOSS come from the store; a failed commit
+// changes nothing.
+class Limiter {
+ public:
+  Limiter(const Clock* clock, CounterStore* store,
+          std::shared_ptr<const PolicySet> policies);
+  Limiter(const Limiter&) = delete;
+  Limiter& operator=(const Limiter&) = delete;
+
+  // Counts the hits of every subject, atomically, only when all allow.
+  absl::StatusOr<Response> Check(const Request& request);
+  // The answer Check would give; changes nothing.
+  absl::StatusOr<Response> Peek(const Request& request);
+  // Counts hits that already happened, whatever the state. Verdicts say
+  // whether the next attempt would be allowed.
+  absl::StatusOr<Response> Record(const Request& request);
+  // Clears counters, lockouts and offence history of the subjects.
+  absl::StatusOr<Response> Reset(const Request& request);
+
+  absl::StatusOr<Response> Run(Operation op, const Request& request);
+
+  // Replaces the policies; counters of policies that keep their name are
+  // kept (a changed window re-buckets them).
+  void SetPolicies(std::shared_ptr<const PolicySet> policies);
+  std::shared_ptr<const PolicySet> policies() const;
+
+ private:
+  static constexpr size_t kLockStripes = 1024;
+
+  struct Target;
+  absl::Status Resolve(const PolicySet& policies, const Request& request,
+                       std::vector<Target>& targets) const;
+
+  const Clock* const clock_;
+  CounterStore* const store_;
+  std::unique_ptr<absl::Mutex[]> stripes_;
+
+  mutable absl::Mutex policies_mu_;
+  std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(policies_mu_);
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_CORE_LIMITER_H_

@@ -1,0 +1,65 @@
+#ifndef GATEHOUSE_SERVICE_CORE_POLICY_H_
+#define GATEHOUSE_SERVICE_CORE_POLICY_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace gatehouse {
+
+enum class PolicyMode { kEnforce, kShadow };
+
+// Escalating lockout once a subject hits its ceiling, as Keycloak and
+// fail2ban do for repeat offenders: the n-th offence within `forget_after`
+// of the previous one locks for min(max, duration * multiplier^(n-1)).
+struct LockoutSpec {
+  absl::Duration duration;
+  double multiplier = 1.0;
+  absl::Duration max;
+  // An offence this long after the previous one counts as the first again.
+  absl::Duration forget_after = absl::Hours(24);
+
+  // Lockout length of the `offence`-th offence (1-based).
+  absl::Duration LengthOf(uint32_t offence) const;
+};
+
+// One configured limit. A value type; immutable once in a PolicySet.
+struct Policy {
+  std::string name;
+  // Sorted, unique dimension names: the canonical order of key parts.
+  std::vector<std::string> dimensions;
+  uint64_t limit = 0;
+  absl::Duration window;
+  // Number of sub-window buckets the window is split into; bounds memory per
+  // key and sets the granularity of retry_after (window / buckets).
+  int buckets = 60;
+  std::optional<LockoutSpec> lockout;
+  PolicyMode mode = PolicyMode::kEnforce;
+
+  // Width of one bucket in milliseconds (at least 1).
+  int64_t BucketMillis() const;
+  int64_t WindowMillis() const;
+};
+
+// An immutable, validated set of policies, shared by readers while a newer
+// set may replace it. Thread-safe because it never changes.
+class PolicySet {
+ public:
+  explicit PolicySet(std::vector<Policy> policies);
+
+  // Returns nullptr when no policy has that name.
+  const Policy* Find(const std::string& name) const;
+  const std::map<std::string, Policy>& all() const { return policies_; }
+
+ private:
+  std::map<std::string, Policy> policies_;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_CORE_POLICY_H_

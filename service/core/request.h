@@ -1,0 +1,39 @@
+#ifndef GATEHOUSE_SERVICE_CORE_REQUEST_H_
+#define GATEHOUSE_SERVICE_CORE_REQUEST_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace gatehouse {
+
+enum class Operation { kCheck, kPeek, kRecord, kReset };
+
+const char* OperationName(Operation op);
+
+// Limits on what one request may carry; larger inputs are INVALID_ARGUMENT.
+inline constexpr size_t kMaxSubjects = 64;
+inline constexpr uint64_t kMaxHits = 1'000'000;
+inline constexpr size_t kMaxContextEntries = 16;
+inline constexpr size_t kMaxContextKeyBytes = 64;
+inline constexpr size_t kMaxContextValueBytes = 256;
+
+// One subject of a request, as the caller sent it (not yet validated).
+struct SubjectRequest {
+  std::string policy;
+  std::map<std::string, std::string> key;
+  // 0 means 1.
+  uint64_t hits = 0;
+};
+
+// A Check, Peek, Record or Reset, independent of the transport.
+struct Request {
+  std::vector<SubjectRequest> subjects;
+  // Free-form context kept for the audit log (route, user agent).
+  std::map<std::string, std::string> context;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_CORE_REQUEST_H_

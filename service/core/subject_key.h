@@ -1,0 +1,43 @@
+#ifndef GATEHOUSE_SERVICE_CORE_SUBJECT_KEY_H_
+#define GATEHOUSE_SERVICE_CORE_SUBJECT_KEY_H_
+
+#include <map>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+#include "service/core/policy.h"
+
+namespace gatehouse {
+
+inline constexpr size_t kMaxDimensionValueBytes = 256;
+
+// The one place a storage key is derived from a policy and a subject's
+// dimension values. Nothing else builds key prefixes.
+//
+// Values are validated (non-empty, at most 256 bytes, valid UTF-8, no control
+// characters: rejected, never silently rewritten) and canonicalised:
+// dimensions named "ip" or ending in "_ip" must parse as IP addresses and are
+// rewritten to their canonical text (IPv4-mapped IPv6 folded to IPv4, IPv6
+// compressed and lower-cased). Parts are emitted in the policy's canonical
+// (sorted) dimension order, each length-prefixed, so distinct inputs never
+// collide.
+//
+// Errors are INVALID_ARGUMENT naming `field` (e.g. "subjects[2].key"); they
+// never echo a value, which may be personal data.
+absl::StatusOr<std::string> DeriveStorageKey(
+    const Policy& policy, const std::map<std::string, std::string>& key,
+    absl::string_view field);
+
+// Canonical text of an IP address, or INVALID_ARGUMENT.
+absl::StatusOr<std::string> CanonicalizeIp(absl::string_view ip);
+
+// True for dimension names treated as IP addresses.
+bool IsIpDimension(absl::string_view name);
+
+// True when `s` is valid UTF-8 without control characters (C0, DEL, C1).
+bool IsCleanUtf8(absl::string_view s);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_CORE_SUBJECT_KEY_H_

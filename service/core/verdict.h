@@ -1,0 +1,46 @@
+#ifndef GATEHOUSE_SERVICE_CORE_VERDICT_H_
+#define GATEHOUSE_SERVICE_CORE_VERDICT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace gatehouse {
+
+enum class Decision { kAllow, kDeny };
+
+// The answer for one subject. Durations are never negative.
+struct Verdict {
+  std::string policy;
+  Decision decision = Decision::kAllow;
+  // Hits in the current window after the operation.
+  uint64_t count = 0;
+  uint64_t limit = 0;
+  uint64_t remaining = 0;
+  // Zero when allowed; during a lockout, the rest of the lockout.
+  absl::Duration retry_after = absl::ZeroDuration();
+  // Until the window is empty and any lockout over.
+  absl::Duration reset_after = absl::ZeroDuration();
+  absl::Duration window = absl::ZeroDuration();
+  // This operation made the count reach the limit.
+  bool ceiling_hit = false;
+  // Shadow-mode policy: decision is kAllow, shadow_decision is what enforce
+  // mode would have said.
+  bool shadow = false;
+  Decision shadow_decision = Decision::kAllow;
+  std::optional<absl::Time> locked_until;
+};
+
+struct Response {
+  // Every verdict is kAllow.
+  bool allowed = true;
+  // One per subject, in request order.
+  std::vector<Verdict> verdicts;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_CORE_VERDICT_H_
