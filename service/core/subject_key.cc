@@ -23,10 +23,6 @@ void AppendLengthPrefixed(std::string& out, absl::string_view part) {
   out.append(part.data(), part.size());
 }
 
-// Storage keys of counters start with this byte; other record kinds (audit
-// log, metadata) use other prefixes.
-constexpr char kCounterKeyPrefix = 'c';
-
 }  // namespace
 
 bool IsIpDimension(absl::string_view name) {

@@ -12,6 +12,14 @@ namespace gatehouse {
 
 inline constexpr size_t kMaxDimensionValueBytes = 256;
 
+// Every counter key starts with this byte; other record kinds kept in the
+// same store (audit log, metadata) start with others.
+inline constexpr char kCounterKeyPrefix = 'c';
+
+inline bool IsCounterKey(absl::string_view key) {
+  return !key.empty() && key[0] == kCounterKeyPrefix;
+}
+
 // The one place a storage key is derived from a policy and a subject's
 // dimension values. Nothing else builds key prefixes.
 //

@@ -1,0 +1,44 @@
+#ifndef GATEHOUSE_SERVICE_AUTH_AUTHENTICATOR_H_
+#define GATEHOUSE_SERVICE_AUTH_AUTHENTICATOR_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "service/auth/credentials.h"
+
+namespace gatehouse {
+
+// Who made a call, as far as authorization cares.
+struct Caller {
+  std::string client_id;
+};
+
+// Decides whether a bearer token may use a scope on some policies.
+//
+// Thread-safe; the credentials can be replaced while calls are in flight
+// (each call sees one consistent set).
+class Authenticator {
+ public:
+  explicit Authenticator(std::shared_ptr<const Credentials> credentials);
+
+  // `authorization` is the raw metadata value ("Bearer <token>").
+  // UNAUTHENTICATED when missing, malformed or unknown; PERMISSION_DENIED
+  // when the client lacks `scope` (admin implies every scope) or any of
+  // `policies` is outside its allowed set.
+  absl::StatusOr<Caller> Authorize(absl::string_view authorization, Scope scope,
+                                   const std::vector<std::string>& policies) const;
+
+  void SetCredentials(std::shared_ptr<const Credentials> credentials);
+
+ private:
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const Credentials> credentials_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_AUTH_AUTHENTICATOR_H_

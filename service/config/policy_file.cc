@@ -1,0 +1,236 @@
+#include "service/config/policy_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "service/config/duration.h"
+#include "service/core/status_macros.h"
+
+namespace gatehouse {
+namespace {
+
+constexpr size_t kMaxPolicies = 1000;
+constexpr size_t kMaxNameBytes = 64;
+constexpr size_t kMaxDimensions = 8;
+constexpr uint64_t kMaxLimit = 1'000'000'000;
+constexpr int kMaxBuckets = 3600;
+
+bool IsIdentifier(const std::string& s) {
+  if (s.empty() || s.size() > kMaxNameBytes) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+absl::Status FieldError(const std::string& where, absl::string_view field,
+                        absl::string_view problem) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ".", field, ": ", problem));
+}
+
+absl::Status CheckKnownFields(const YAML::Node& map, const std::string& where,
+                              std::initializer_list<const char*> known) {
+  for (const auto& entry : map) {
+    const std::string key = entry.first.as<std::string>();
+    if (std::none_of(known.begin(), known.end(),
+                     [&key](const char* k) { return key == k; })) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": unknown field \"", key, "\""));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Duration> DurationField(const YAML::Node& node,
+                                             const std::string& where,
+                                             absl::string_view field) {
+  if (!node.IsScalar()) return FieldError(where, field, "must be a duration");
+  absl::StatusOr<absl::Duration> d = ParseConfigDuration(node.Scalar());
+  if (!d.ok()) return FieldError(where, field, d.status().message());
+  return *d;
+}
+
+absl::StatusOr<LockoutSpec> ParseLockout(const YAML::Node& node,
+                                         const std::string& where) {
+  const std::string lw = where + ".lockout";
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(lw, ": must be a map {duration, multiplier, max}"));
+  }
+  GH_RETURN_IF_ERROR(CheckKnownFields(
+      node, lw, {"duration", "multiplier", "max", "forget_after"}));
+  LockoutSpec spec;
+  if (!node["duration"]) return FieldError(lw, "duration", "required");
+  GH_ASSIGN_OR_RETURN(spec.duration,
+                      DurationField(node["duration"], lw, "duration"));
+  spec.max = spec.duration;
+  if (node["multiplier"]) {
+    double m = 0;
+    if (!YAML::convert<double>::decode(node["multiplier"], m) ||
+        !std::isfinite(m) || m < 1 || m > 100) {
+      return FieldError(lw, "multiplier", "must be a number from 1 to 100");
+    }
+    spec.multiplier = m;
+  }
+  if (node["max"]) {
+    GH_ASSIGN_OR_RETURN(spec.max, DurationField(node["max"], lw, "max"));
+    if (spec.max < spec.duration) {
+      return FieldError(lw, "max", "must be at least lockout.duration");
+    }
+  }
+  if (node["forget_after"]) {
+    GH_ASSIGN_OR_RETURN(spec.forget_after,
+                        DurationField(node["forget_after"], lw, "forget_after"));
+  }
+  return spec;
+}
+
+absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
+                                   std::string where) {
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, ": must be a map"));
+  }
+  Policy p;
+  if (!node["name"] || !node["name"].IsScalar()) {
+    return FieldError(where, "name", "required");
+  }
+  p.name = node["name"].Scalar();
+  if (!IsIdentifier(p.name)) {
+    return FieldError(where, "name",
+                      "must be 1..64 characters of [a-z0-9_]");
+  }
+  where = absl::StrCat("policies[", index, "] (", p.name, ")");
+  GH_RETURN_IF_ERROR(CheckKnownFields(
+      node, where,
+      {"name", "description", "dimensions", "limit", "window", "buckets",
+       "lockout", "mode"}));
+
+  const YAML::Node dims = node["dimensions"];
+  if (!dims || !dims.IsSequence() || dims.size() == 0) {
+    return FieldError(where, "dimensions", "required: a non-empty list");
+  }
+  if (dims.size() > kMaxDimensions) {
+    return FieldError(where, "dimensions",
+                      absl::StrCat("at most ", kMaxDimensions));
+  }
+  for (const YAML::Node& d : dims) {
+    if (!d.IsScalar() || !IsIdentifier(d.Scalar())) {
+      return FieldError(where, "dimensions",
+                        "names must be 1..64 characters of [a-z0-9_]");
+    }
+    p.dimensions.push_back(d.Scalar());
+  }
+  std::sort(p.dimensions.begin(), p.dimensions.end());
+  if (std::adjacent_find(p.dimensions.begin(), p.dimensions.end()) !=
+      p.dimensions.end()) {
+    return FieldError(where, "dimensions", "duplicate name");
+  }
+
+  if (!node["limit"]) return FieldError(where, "limit", "required");
+  {
+    int64_t limit = 0;
+    if (!YAML::convert<int64_t>::decode(node["limit"], limit) || limit < 1 ||
+        static_cast<uint64_t>(limit) > kMaxLimit) {
+      return FieldError(where, "limit", "must be an integer from 1 to 1e9");
+    }
+    p.limit = static_cast<uint64_t>(limit);
+  }
+
+  if (!node["window"]) return FieldError(where, "window", "required");
+  GH_ASSIGN_OR_RETURN(p.window, DurationField(node["window"], where, "window"));
+  if (p.window < absl::Seconds(1) || p.window > absl::Hours(24 * 400)) {
+    return FieldError(where, "window", "must be from 1s to 400d");
+  }
+
+  if (node["buckets"]) {
+    int b = 0;
+    if (!YAML::convert<int>::decode(node["buckets"], b) || b < 1 ||
+        b > kMaxBuckets) {
+      return FieldError(where, "buckets", "must be an integer from 1 to 3600");
+    }
+    p.buckets = b;
+  }
+
+  if (node["lockout"]) {
+    GH_ASSIGN_OR_RETURN(p.lockout, ParseLockout(node["lockout"], where));
+  }
+
+  if (node["mode"]) {
+    const std::string mode =
+        node["mode"].IsScalar() ? node["mode"].Scalar() : "";
+    if (mode == "enforce") {
+      p.mode = PolicyMode::kEnforce;
+    } else if (mode == "shadow") {
+      p.mode = PolicyMode::kShadow;
+    } else {
+      return FieldError(where, "mode", "must be enforce or shadow");
+    }
+  }
+  return p;
+}
+
+absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
+    const YAML::Node& root) {
+  if (!root.IsMap()) {
+    return absl::InvalidArgumentError("top level must be a map with policies");
+  }
+  GH_RETURN_IF_ERROR(CheckKnownFields(root, "top level", {"policies"}));
+  const YAML::Node list = root["policies"];
+  if (!list || !list.IsSequence() || list.size() == 0) {
+    return absl::InvalidArgumentError("policies: required: a non-empty list");
+  }
+  if (list.size() > kMaxPolicies) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("policies: at most ", kMaxPolicies));
+  }
+  std::vector<Policy> policies;
+  std::set<std::string> names;
+  for (size_t i = 0; i < list.size(); ++i) {
+    GH_ASSIGN_OR_RETURN(Policy p,
+                        ParsePolicy(list[i], i, absl::StrCat("policies[", i, "]")));
+    if (!names.insert(p.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "policies[", i, "] (", p.name, ").name: duplicate policy name"));
+    }
+    policies.push_back(std::move(p));
+  }
+  return std::make_shared<const PolicySet>(std::move(policies));
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const PolicySet>> ParsePolicyYaml(
+    absl::string_view yaml, absl::string_view source) {
+  // yaml-cpp reports errors by exception; they stop here.
+  absl::StatusOr<std::shared_ptr<const PolicySet>> result;
+  try {
+    result = ParseRoot(YAML::Load(std::string(yaml)));
+  } catch (const YAML::Exception& e) {
+    result = absl::InvalidArgumentError(
+        absl::StrCat("line ", e.mark.line + 1, ": ", e.msg));
+  }
+  if (!result.ok()) {
+    return absl::Status(result.status().code(),
+                        absl::StrCat(source, ": ", result.status().message()));
+  }
+  return result;
+}
+
+absl::StatusOr<std::shared_ptr<const PolicySet>> LoadPolicyFile(
+    const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(path, ": cannot open policy file"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParsePolicyYaml(text.str(), path);
+}
+
+}  // namespace gatehouse

@@ -1,0 +1,54 @@
+#include "service/grpc/proto_convert.h"
+
+namespace gatehouse {
+namespace {
+
+void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
+  const int64_t seconds = absl::IDivDuration(d, absl::Seconds(1), &d);
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(d)));
+}
+
+v1::Verdict::Decision ToProto(Decision d) {
+  return d == Decision::kAllow ? v1::Verdict::ALLOW : v1::Verdict::DENY;
+}
+
+}  // namespace
+
+Request FromProto(
+    const google::protobuf::RepeatedPtrField<v1::Subject>& subjects,
+    const google::protobuf::Map<std::string, std::string>& context) {
+  Request request;
+  request.subjects.reserve(subjects.size());
+  for (const v1::Subject& s : subjects) {
+    SubjectRequest subject;
+    subject.policy = s.policy();
+    subject.key.insert(s.key().begin(), s.key().end());
+    subject.hits = s.hits();
+    request.subjects.push_back(std::move(subject));
+  }
+  request.context.insert(context.begin(), context.end());
+  return request;
+}
+
+void ToProto(const Verdict& v, v1::Verdict* out) {
+  out->set_policy(v.policy);
+  out->set_decision(ToProto(v.decision));
+  out->set_count(v.count);
+  out->set_limit(v.limit);
+  out->set_remaining(v.remaining);
+  SetDuration(v.retry_after, out->mutable_retry_after());
+  SetDuration(v.reset_after, out->mutable_reset_after());
+  SetDuration(v.window, out->mutable_window());
+  out->set_ceiling_hit(v.ceiling_hit);
+  out->set_shadow(v.shadow);
+  if (v.shadow) out->set_shadow_decision(ToProto(v.shadow_decision));
+  if (v.locked_until.has_value()) {
+    const int64_t ms = absl::ToUnixMillis(*v.locked_until);
+    out->mutable_locked_until()->set_seconds(ms / 1000);
+    out->mutable_locked_until()->set_nanos(static_cast<int32_t>(ms % 1000) *
+                                           1000000);
+  }
+}
+
+}  // namespace gatehouse

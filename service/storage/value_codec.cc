@@ -1,0 +1,136 @@
+#include "service/storage/value_codec.h"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace gatehouse {
+namespace {
+
+constexpr uint8_t kVersion = 1;
+constexpr uint8_t kFlagLockout = 1;
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+uint64_t ZigZag(int64_t v) {
+  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
+}
+int64_t UnZigZag(uint64_t v) {
+  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
+}
+
+// Cursor over the input; every read fails cleanly at the end.
+class Reader {
+ public:
+  explicit Reader(absl::string_view in) : in_(in) {}
+
+  bool Byte(uint8_t& b) {
+    if (pos_ >= in_.size()) return false;
+    b = static_cast<uint8_t>(in_[pos_++]);
+    return true;
+  }
+  bool Varint(uint64_t& v) {
+    v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      uint8_t b;
+      if (!Byte(b)) return false;
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return shift < 63 || b <= 1;
+    }
+    return false;
+  }
+  bool Signed(int64_t& v) {
+    uint64_t u;
+    if (!Varint(u)) return false;
+    v = static_cast<int64_t>(u);
+    return v >= 0;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  absl::string_view in_;
+  size_t pos_ = 0;
+};
+
+absl::Status Corrupt(absl::string_view what) {
+  return absl::DataLossError(
+      std::string("corrupt counter value: ") + std::string(what));
+}
+
+}  // namespace
+
+std::string EncodeCounterState(const CounterState& state) {
+  std::string out;
+  out.reserve(24 + state.buckets.size() * 3);
+  out.push_back(static_cast<char>(kVersion));
+  PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, state.expires_at_ms)));
+  PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, state.bucket_ms)));
+  PutVarint(out, state.buckets.size());
+  int64_t prev = 0;
+  for (const Bucket& b : state.buckets) {
+    PutVarint(out, ZigZag(b.index - prev));
+    PutVarint(out, b.count);
+    prev = b.index;
+  }
+  const bool lockout = state.lockout_until_ms > 0 || state.offences > 0 ||
+                       state.last_offence_ms > 0;
+  out.push_back(static_cast<char>(lockout ? kFlagLockout : 0));
+  if (lockout) {
+    PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, state.lockout_until_ms)));
+    PutVarint(out, state.offences);
+    PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, state.last_offence_ms)));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> DecodeExpiresAt(absl::string_view bytes) {
+  Reader r(bytes);
+  uint8_t version;
+  if (!r.Byte(version) || version != kVersion) return Corrupt("version");
+  int64_t expires;
+  if (!r.Signed(expires)) return Corrupt("expires_at");
+  return expires;
+}
+
+absl::StatusOr<CounterState> DecodeCounterState(absl::string_view bytes) {
+  Reader r(bytes);
+  CounterState s;
+  uint8_t version;
+  if (!r.Byte(version) || version != kVersion) return Corrupt("version");
+  if (!r.Signed(s.expires_at_ms)) return Corrupt("expires_at");
+  if (!r.Signed(s.bucket_ms)) return Corrupt("bucket_ms");
+  uint64_t n;
+  if (!r.Varint(n) || n > kMaxEncodedBuckets) return Corrupt("bucket count");
+  if (n > 0 && s.bucket_ms == 0) return Corrupt("bucket_ms");
+  s.buckets.reserve(n);
+  int64_t prev = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t delta, count;
+    if (!r.Varint(delta) || !r.Varint(count) || count == 0) {
+      return Corrupt("bucket");
+    }
+    const int64_t index = prev + UnZigZag(delta);
+    if (i > 0 && index <= prev) return Corrupt("bucket order");
+    s.buckets.push_back({index, count});
+    prev = index;
+  }
+  uint8_t flags;
+  if (!r.Byte(flags) || (flags & ~kFlagLockout) != 0) return Corrupt("flags");
+  if (flags & kFlagLockout) {
+    uint64_t offences;
+    if (!r.Signed(s.lockout_until_ms) || !r.Varint(offences) ||
+        offences > UINT32_MAX || !r.Signed(s.last_offence_ms)) {
+      return Corrupt("lockout");
+    }
+    s.offences = static_cast<uint32_t>(offences);
+  }
+  if (!r.done()) return Corrupt("trailing bytes");
+  return s;
+}
+
+}  // namespace gatehouse
