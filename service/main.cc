@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "service/auth/authenticator.h"
 #include "service/clock/real_clock.h"
 #include "service/config/policy_file.h"
@@ -40,6 +42,8 @@ ABSL_FLAG(bool, allow_unauthenticated, false,
 ABSL_FLAG(bool, sync_writes, false,
           "fsync every commit (survives power loss, slower)");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(2),
+          "On SIGTERM, how long in-flight calls may finish before cancellation");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 
 namespace gatehouse {
@@ -174,7 +178,10 @@ int Run() {
     break;
   }
   server->GetHealthCheckService()->SetServingStatus(false);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  // In-flight calls get the grace period, then are cancelled. gRPC also
+  // waits out the grace while idle client connections are open.
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
   server->Wait();
   return 0;
 }
@@ -187,6 +194,8 @@ int main(int argc, char** argv) {
       "gatehouse --policies=FILE --credentials=FILE [--listen=HOST:PORT] "
       "[--data_dir=DIR] [--port_file=FILE]");
   absl::ParseCommandLine(argc, argv);
+  // Logs go to stderr; stdout stays free for tools.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("gatehouse"));
   spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
   // Block the signals before any thread starts so only sigwait sees them.
   sigset_t signals;

@@ -19,7 +19,10 @@ absl::Duration LockoutSpec::LengthOf(uint32_t offence) const {
 int64_t Policy::WindowMillis() const { return absl::ToInt64Milliseconds(window); }
 
 int64_t Policy::BucketMillis() const {
-  return std::max<int64_t>(1, WindowMillis() / std::max(1, buckets));
+  // Rounded up: with buckets * width >= window a window spans at most
+  // buckets + 1 bucket indices. Rounding down let it span up to twice that.
+  const int64_t n = std::max(1, buckets);
+  return std::max<int64_t>(1, (WindowMillis() + n - 1) / n);
 }
 
 PolicySet::PolicySet(std::vector<Policy> policies) {

@@ -41,7 +41,8 @@ struct Policy {
   std::optional<LockoutSpec> lockout;
   PolicyMode mode = PolicyMode::kEnforce;
 
-  // Width of one bucket in milliseconds (at least 1).
+  // Width of one bucket in milliseconds: window / buckets rounded up, at
+  // least 1.
   int64_t BucketMillis() const;
   int64_t WindowMillis() const;
 };

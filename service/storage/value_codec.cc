@@ -114,7 +114,13 @@ absl::StatusOr<CounterState> DecodeCounterState(absl::string_view bytes) {
     if (!r.Varint(delta) || !r.Varint(count) || count == 0) {
       return Corrupt("bucket");
     }
-    const int64_t index = prev + UnZigZag(delta);
+    // Checked so a corrupt delta cannot overflow (undefined behaviour) and
+    // wrap a descending index into a seemingly ascending one.
+    const int64_t step = UnZigZag(delta);
+    if (step > 0 ? prev > INT64_MAX - step : prev < INT64_MIN - step) {
+      return Corrupt("bucket index");
+    }
+    const int64_t index = prev + step;
     if (i > 0 && index <= prev) return Corrupt("bucket order");
     s.buckets.push_back({index, count});
     prev = index;

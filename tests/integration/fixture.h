@@ -1,0 +1,64 @@
+#ifndef GATEHOUSE_TESTS_INTEGRATION_FIXTURE_H_
+#define GATEHOUSE_TESTS_INTEGRATION_FIXTURE_H_
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "client/client.h"
+#include "service/auth/credentials.h"
+#include "tests/integration/server_process.h"
+
+namespace gatehouse::testing {
+
+inline constexpr char kTestPolicies[] = R"(
+policies:
+  - name: login_ip
+    dimensions: [ip]
+    limit: 20
+    window: 1m
+  - name: failed_auth_user_ip
+    dimensions: [user, ip]
+    limit: 5
+    window: 15m
+    lockout: {duration: 15m, multiplier: 2, max: 24h}
+)";
+
+inline constexpr char kTestToken[] = "it-token-4c1f0e9d8b7a6f5e4d3c2b1a09f8e7d6";
+
+// A real gatehouse binary on a temp data dir with a test credential, and a
+// real client of it.
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    policies_ = dir_.WriteFile("policies.yaml", kTestPolicies);
+    credentials_ = dir_.WriteFile(
+        "credentials.yaml", "clients:\n  - id: it\n    token_sha256: [" +
+                                HexEncode(Sha256(kTestToken)) +
+                                "]\n    scopes: [check, peek, record, reset]\n");
+    token_file_ = dir_.WriteFile("token", std::string(kTestToken) + "\n");
+    StartServer();
+  }
+
+  void StartServer() {
+    server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
+        "--data_dir=" + dir_.path() + "/data", "--policies=" + policies_,
+        "--credentials=" + credentials_, "--shutdown_grace=200ms"});
+    ASSERT_TRUE(server_->Start()) << server_->stderr_text();
+    ClientOptions options;
+    options.target = server_->address();
+    options.token = kTestToken;
+    options.deadline = absl::Seconds(5);
+    client_ = Client::Create(options);
+  }
+
+  TempDir dir_;
+  std::string policies_, credentials_, token_file_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<Client> client_;
+};
+
+}  // namespace gatehouse::testing
+
+#endif  // GATEHOUSE_TESTS_INTEGRATION_FIXTURE_H_

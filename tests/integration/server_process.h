@@ -1,0 +1,70 @@
+#ifndef GATEHOUSE_TESTS_INTEGRATION_SERVER_PROCESS_H_
+#define GATEHOUSE_TESTS_INTEGRATION_SERVER_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace gatehouse::testing {
+
+// A scratch directory removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Writes `contents` to path()/name and returns the full path.
+  std::string WriteFile(const std::string& name,
+                        const std::string& contents) const;
+
+ private:
+  std::string path_;
+};
+
+// The real `gatehouse` binary as a child process, on 127.0.0.1 port 0; the
+// bound port is read from its --port_file. Not thread-safe.
+class ServerProcess {
+ public:
+  // `args` are extra flags; --listen and --port_file are added here.
+  explicit ServerProcess(std::vector<std::string> args);
+  ~ServerProcess();  // Kills the server if still running.
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // Starts the server and waits (up to 20s) for its port file. Returns false
+  // if it exited or never wrote the port; stderr_text() says why.
+  bool Start();
+  // SIGTERM, then waits for exit; returns the exit status (or -1).
+  int Stop();
+  // SIGKILL, no clean shutdown.
+  void Kill();
+  // Sends a signal (e.g. SIGHUP).
+  void Signal(int sig);
+
+  int port() const { return port_; }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  // What the server wrote on stderr so far.
+  std::string stderr_text() const;
+
+ private:
+  std::vector<std::string> args_;
+  std::string scratch_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// Runs a command to completion, capturing stdout and stderr.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult RunCommand(const std::vector<std::string>& argv);
+
+}  // namespace gatehouse::testing
+
+#endif  // GATEHOUSE_TESTS_INTEGRATION_SERVER_PROCESS_H_

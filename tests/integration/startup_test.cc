@@ -1,0 +1,68 @@
+// The server refuses to start on bad configuration, saying what and where.
+
+#include "tests/integration/fixture.h"
+
+namespace gatehouse::testing {
+namespace {
+
+class StartupTest : public ::testing::Test {
+ protected:
+  CommandResult RunServer(std::vector<std::string> flags) {
+    std::vector<std::string> argv = {GATEHOUSE_BIN, "--listen=127.0.0.1:0",
+                                     "--data_dir=" + dir_.path() + "/data"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    return RunCommand(argv);
+  }
+  TempDir dir_;
+};
+
+TEST_F(StartupTest, InvalidPolicyFileNamesPolicyAndFieldAndExitsNonZero) {
+  const std::string policies = dir_.WriteFile("p.yaml", R"(
+policies:
+  - name: login_ip
+    dimensions: [ip]
+    limit: 20
+    window: 15x
+)");
+  CommandResult r = RunServer({"--policies=" + policies, "--allow_unauthenticated"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("policies[0] (login_ip).window"), std::string::npos) << r.err;
+}
+
+TEST_F(StartupTest, MissingCredentialsIsRefused) {
+  const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
+  CommandResult r = RunServer({"--policies=" + policies});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--credentials"), std::string::npos) << r.err;
+}
+
+TEST_F(StartupTest, UnauthenticatedIsRefusedOffLoopback) {
+  const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
+  std::vector<std::string> argv = {GATEHOUSE_BIN, "--listen=0.0.0.0:0",
+                                   "--data_dir=" + dir_.path() + "/data",
+                                   "--policies=" + policies,
+                                   "--allow_unauthenticated"};
+  CommandResult r = RunCommand(argv);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
+}
+
+TEST_F(StartupTest, MissingPolicyFileNamesThePath) {
+  CommandResult r = RunServer({"--policies=" + dir_.path() + "/absent.yaml",
+                               "--allow_unauthenticated"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("absent.yaml"), std::string::npos) << r.err;
+}
+
+TEST_F(StartupTest, DataDirHeldByAnotherServerIsRefused) {
+  const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
+  ServerProcess first({"--data_dir=" + dir_.path() + "/data",
+                       "--policies=" + policies, "--allow_unauthenticated"});
+  ASSERT_TRUE(first.Start()) << first.stderr_text();
+  CommandResult second = RunServer({"--policies=" + policies, "--allow_unauthenticated"});
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(second.err.find("cannot open RocksDB"), std::string::npos) << second.err;
+}
+
+}  // namespace
+}  // namespace gatehouse::testing
