@@ -1,0 +1,140 @@
+#ifndef GATEHOUSE_CLIENT_CLIENT_H_
+#define GATEHOUSE_CLIENT_CLIENT_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "gatehouse/v1/ratelimit.grpc.pb.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/status.h"
+
+namespace gatehouse {
+
+// What a Client answers when it has no answer from the service.
+enum class FailureMode {
+  kFailOpen,    // allowed = true: an outage of Gatehouse lets traffic through.
+  kFailClosed,  // allowed = false: an outage of Gatehouse blocks traffic.
+};
+
+struct ClientOptions {
+  // gRPC target, e.g. "127.0.0.1:50051" or "dns:///gatehouse.internal:50051".
+  std::string target = "127.0.0.1:50051";
+  // When non-empty, sent on every call as "authorization: Bearer <token>".
+  // Must be printable ASCII (a gRPC header value).
+  std::string token;
+  // Default deadline of each call, positive. A Check sits on the caller's
+  // request path, so keep it short.
+  absl::Duration deadline = absl::Milliseconds(200);
+  FailureMode failure_mode = FailureMode::kFailOpen;
+  // Transport security; insecure (plaintext) when null. Note that the token
+  // then travels in clear text.
+  std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+};
+
+// A thin, blocking client of the gatehouse.v1.RateLimiter service that
+// turns every outcome into an allow/deny answer the caller can act on,
+// applying the configured FailureMode when the service gives none.
+//
+// Thread-safe: one Client should be shared by all threads of a process. It
+// owns one gRPC channel, created by Create() and reused by every call
+// (connections are made lazily and re-made by gRPC after failures). The
+// Client is immutable after construction; destroying it while calls are in
+// flight is not allowed.
+//
+// Outcomes of a call (see Result):
+//  - The service answered: status OK, degraded false, allowed and verdicts
+//    are the service's (over a limit is a DENY verdict, not an error).
+//  - The service rejected the request as the caller's mistake
+//    (INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED), or
+//    the ClientOptions are invalid (INVALID_ARGUMENT, nothing sent):
+//    allowed is the FailureMode's answer, degraded false, no verdicts, and
+//    status is kept so the caller can log it. The service is healthy, so
+//    this is not "degraded"; but such an error is a bug or misconfiguration
+//    on the caller's side that retrying will not fix, and we prefer to keep
+//    traffic flowing (or blocked) by the same rule as during an outage
+//    rather than invent a third behaviour. Callers should alert on it.
+//  - Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL,
+//    ...): the service did not answer. allowed is the FailureMode's answer,
+//    degraded true, no verdicts, and status says why.
+class Client {
+ public:
+  struct Result {
+    // Whether to let the attempt through: the service's answer when status
+    // is OK, otherwise the configured FailureMode's.
+    bool allowed = false;
+    // One per subject, in request order; empty unless status is OK.
+    std::vector<v1::Verdict> verdicts;
+    // OK when the service answered.
+    grpc::Status status;
+    // True when the service did not answer (transport failure, deadline,
+    // service-side failure); false on OK and on caller errors.
+    bool degraded = false;
+  };
+
+  // Builds a client of options.target. Never returns null and does not
+  // connect: an unreachable target shows up as degraded Results. When
+  // ValidateOptions(options) fails, every call returns its INVALID_ARGUMENT
+  // as a caller error and sends nothing; check it at start-up.
+  static std::unique_ptr<Client> Create(ClientOptions options);
+
+  // OK, or INVALID_ARGUMENT naming the field: empty target, non-positive
+  // deadline, or a token that cannot be sent in a gRPC header (gRPC would
+  // abort the process on such a header).
+  static absl::Status ValidateOptions(const ClientOptions& options);
+
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+  ~Client();
+
+  // Each call is one blocking RPC with the given deadline (default:
+  // options.deadline; a non-positive one fails with DEADLINE_EXCEEDED at
+  // once). They never fail: every error is folded into the Result as
+  // described in the class comment.
+
+  // Evaluates the subjects and counts their hits only when all allow.
+  Result Check(const v1::CheckRequest& request,
+               std::optional<absl::Duration> deadline = std::nullopt) const;
+  // The answer Check would give, without counting anything.
+  Result Peek(const v1::PeekRequest& request,
+              std::optional<absl::Duration> deadline = std::nullopt) const;
+  // Counts hits that already happened; verdicts say whether the next
+  // attempt would be allowed.
+  Result Record(const v1::RecordRequest& request,
+                std::optional<absl::Duration> deadline = std::nullopt) const;
+  // Clears the subjects' counters and lockouts.
+  Result Reset(const v1::ResetRequest& request,
+               std::optional<absl::Duration> deadline = std::nullopt) const;
+
+  // Convenience for building requests: a subject of `policy` with dimension
+  // values `key`; hits 0 means 1.
+  static v1::Subject MakeSubject(absl::string_view policy,
+                                 std::map<std::string, std::string> key,
+                                 uint64_t hits = 0);
+
+ private:
+  Client(ClientOptions options, grpc::Status options_status);
+
+  template <typename Response, typename Rpc>
+  Result Call(std::optional<absl::Duration> deadline, Rpc rpc) const;
+  Result Failed(grpc::Status status) const;
+
+  // Constant after construction.
+  const ClientOptions options_;
+  // Not OK when the options are invalid; channel_ and stub_ are then null.
+  const grpc::Status options_status_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  // Thread-safe: gRPC stubs may be shared across threads.
+  const std::unique_ptr<v1::RateLimiter::Stub> stub_;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_CLIENT_CLIENT_H_

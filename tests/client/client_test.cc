@@ -1,0 +1,488 @@
+#include "client/client.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/client/fake_rate_limiter.h"
+
+namespace gatehouse {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Optional;
+using ::testing::Pair;
+using ::testing::StartsWith;
+using ::testing::UnorderedElementsAre;
+
+// Timing is not what these tests check; the slack only has to tell "gave up
+// at about the deadline" from "hung".
+constexpr absl::Duration kSlack = absl::Seconds(2);
+constexpr absl::Duration kShortDeadline = absl::Milliseconds(200);
+
+// A TCP socket bound to 127.0.0.1 on a port the kernel picks.
+int BindLoopback(int* port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  *port = ntohs(addr.sin_port);
+  return fd;
+}
+
+// A loopback port with nothing listening on it (bound, then released).
+int ClosedLoopbackPort() {
+  int port = 0;
+  const int fd = BindLoopback(&port);
+  if (fd < 0) return 0;
+  close(fd);
+  return port;
+}
+
+// Accepts TCP connections on a background thread and never answers: a
+// server that is up but hung.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = BindLoopback(&port_);
+    if (fd_ < 0 || listen(fd_, 16) != 0) return;
+    thread_ = std::thread([this] { AcceptUntilShutdown(); });
+  }
+  SilentListener(const SilentListener&) = delete;
+  SilentListener& operator=(const SilentListener&) = delete;
+  ~SilentListener() {
+    // Wakes the blocked accept() with an error.
+    if (fd_ >= 0) shutdown(fd_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    if (fd_ >= 0) close(fd_);
+    absl::MutexLock lock(&mu_);
+    for (const int fd : accepted_) close(fd);
+  }
+
+  bool ok() const { return thread_.joinable(); }
+  std::string target() const { return absl::StrCat("127.0.0.1:", port_); }
+
+  // Whether a connection has been accepted, waiting up to `timeout` for one.
+  bool AwaitConnection(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](std::vector<int>* accepted) { return !accepted->empty(); },
+            &accepted_),
+        timeout);
+  }
+
+ private:
+  void AcceptUntilShutdown() {
+    while (true) {
+      const int fd = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd < 0) return;
+      absl::MutexLock lock(&mu_);
+      accepted_.push_back(fd);
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  absl::Mutex mu_;
+  std::vector<int> accepted_ ABSL_GUARDED_BY(mu_);
+};
+
+v1::CheckRequest LoginRequest() {
+  v1::CheckRequest request;
+  *request.add_subjects() =
+      Client::MakeSubject("login_ip", {{"ip", "203.0.113.7"}});
+  return request;
+}
+
+v1::Verdict MakeVerdict(v1::Verdict::Decision decision, uint64_t count,
+                        uint64_t limit) {
+  v1::Verdict verdict;
+  verdict.set_policy("login_ip");
+  verdict.set_decision(decision);
+  verdict.set_count(count);
+  verdict.set_limit(limit);
+  verdict.set_remaining(count < limit ? limit - count : 0);
+  verdict.mutable_retry_after()->set_seconds(decision == v1::Verdict::DENY ? 30
+                                                                           : 0);
+  verdict.mutable_reset_after()->set_seconds(60);
+  return verdict;
+}
+
+std::unique_ptr<Client> MakeClient(std::string target, FailureMode mode,
+                                   std::string token = "") {
+  ClientOptions options;
+  options.target = std::move(target);
+  options.failure_mode = mode;
+  options.token = std::move(token);
+  options.deadline = kShortDeadline;
+  return Client::Create(std::move(options));
+}
+
+TEST(ClientDegradedTest, NothingListeningFailsOpenAsDegradedUnavailable) {
+  const int port = ClosedLoopbackPort();
+  ASSERT_NE(port, 0);
+  const auto client =
+      MakeClient(absl::StrCat("127.0.0.1:", port), FailureMode::kFailOpen);
+
+  const absl::Time start = absl::Now();
+  const Client::Result result = client->Check(LoginRequest());
+  const absl::Duration elapsed = absl::Now() - start;
+
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(result.degraded);
+  EXPECT_TRUE(result.allowed);
+  EXPECT_TRUE(result.verdicts.empty());
+  EXPECT_LT(elapsed, kShortDeadline + kSlack);
+}
+
+TEST(ClientDegradedTest, NothingListeningFailsClosedWhenConfigured) {
+  const int port = ClosedLoopbackPort();
+  ASSERT_NE(port, 0);
+  const auto client =
+      MakeClient(absl::StrCat("127.0.0.1:", port), FailureMode::kFailClosed);
+
+  const absl::Time start = absl::Now();
+  const Client::Result result = client->Check(LoginRequest());
+  const absl::Duration elapsed = absl::Now() - start;
+
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(result.degraded);
+  EXPECT_FALSE(result.allowed);
+  EXPECT_LT(elapsed, kShortDeadline + kSlack);
+}
+
+TEST(ClientDegradedTest, HungServerHitsDeadlineAndFailsOpen) {
+  SilentListener listener;
+  ASSERT_TRUE(listener.ok());
+  const auto client = MakeClient(listener.target(), FailureMode::kFailOpen);
+
+  const absl::Time start = absl::Now();
+  const Client::Result result = client->Check(LoginRequest());
+  const absl::Duration elapsed = absl::Now() - start;
+
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(result.degraded);
+  EXPECT_TRUE(result.allowed);
+  EXPECT_TRUE(result.verdicts.empty());
+  EXPECT_LT(elapsed, kShortDeadline + kSlack);
+  // The deadline came from a silent peer, not a refused connection.
+  EXPECT_TRUE(listener.AwaitConnection(kSlack));
+}
+
+TEST(ClientDegradedTest, HungServerHitsDeadlineAndFailsClosedWhenConfigured) {
+  SilentListener listener;
+  ASSERT_TRUE(listener.ok());
+  const auto client = MakeClient(listener.target(), FailureMode::kFailClosed);
+
+  const absl::Time start = absl::Now();
+  const Client::Result result = client->Record(v1::RecordRequest());
+  const absl::Duration elapsed = absl::Now() - start;
+
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(result.degraded);
+  EXPECT_FALSE(result.allowed);
+  EXPECT_LT(elapsed, kShortDeadline + kSlack);
+}
+
+TEST(ClientDegradedTest, PerCallDeadlineOverridesTheDefault) {
+  SilentListener listener;
+  ASSERT_TRUE(listener.ok());
+  ClientOptions options;
+  options.target = listener.target();
+  options.deadline = absl::Seconds(20);
+  const auto client = Client::Create(std::move(options));
+
+  const absl::Time start = absl::Now();
+  const Client::Result result = client->Peek(v1::PeekRequest(), kShortDeadline);
+  const absl::Duration elapsed = absl::Now() - start;
+
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(result.degraded);
+  EXPECT_LT(elapsed, kShortDeadline + kSlack);
+}
+
+class ClientWithFakeServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(server_.ok()); }
+
+  FakeServer server_;
+};
+
+TEST_F(ClientWithFakeServerTest, PassesAnswerAndVerdictsThrough) {
+  const std::vector<v1::Verdict> verdicts = {
+      MakeVerdict(v1::Verdict::ALLOW, 3, 10),
+      MakeVerdict(v1::Verdict::DENY, 5, 5)};
+  server_.service().SetReply(grpc::Status::OK, /*allowed=*/false, verdicts);
+  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen);
+  v1::CheckRequest request = LoginRequest();
+  *request.add_subjects() = Client::MakeSubject(
+      "login_user", {{"user", "alice@example.com"}}, /*hits=*/2);
+  (*request.mutable_context())["route"] = "/login";
+
+  const Client::Result result = client->Check(request);
+
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_FALSE(result.degraded);
+  EXPECT_FALSE(result.allowed);
+  ASSERT_EQ(result.verdicts.size(), 2u);
+  EXPECT_TRUE(MessageDifferencer::Equals(result.verdicts[0], verdicts[0]));
+  EXPECT_TRUE(MessageDifferencer::Equals(result.verdicts[1], verdicts[1]));
+  const auto calls = server_.service().calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_TRUE(MessageDifferencer::Equals(calls[0].request, request));
+}
+
+TEST_F(ClientWithFakeServerTest, AllowedAnswerIsAllowedEvenWhenFailingClosed) {
+  server_.service().SetReply(grpc::Status::OK, /*allowed=*/true,
+                             {MakeVerdict(v1::Verdict::ALLOW, 1, 5)});
+  const auto client = MakeClient(server_.target(), FailureMode::kFailClosed);
+
+  const Client::Result result = client->Check(LoginRequest());
+
+  EXPECT_TRUE(result.status.ok());
+  EXPECT_TRUE(result.allowed);
+  EXPECT_FALSE(result.degraded);
+  EXPECT_EQ(result.verdicts.size(), 1u);
+}
+
+TEST_F(ClientWithFakeServerTest, EachMethodCallsItsOwnRpc) {
+  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen);
+
+  EXPECT_TRUE(client->Check(v1::CheckRequest()).status.ok());
+  EXPECT_TRUE(client->Peek(v1::PeekRequest()).status.ok());
+  EXPECT_TRUE(client->Record(v1::RecordRequest()).status.ok());
+  EXPECT_TRUE(client->Reset(v1::ResetRequest()).status.ok());
+
+  std::vector<std::string> methods;
+  for (const auto& call : server_.service().calls()) {
+    methods.push_back(call.method);
+  }
+  EXPECT_THAT(methods, ElementsAre("Check", "Peek", "Record", "Reset"));
+}
+
+TEST_F(ClientWithFakeServerTest, SendsTokenAsBearerAuthorization) {
+  const auto client =
+      MakeClient(server_.target(), FailureMode::kFailOpen, "s3cret-t0ken");
+
+  client->Check(LoginRequest());
+  client->Reset(v1::ResetRequest());
+
+  const auto calls = server_.service().calls();
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_THAT(calls[0].authorization,
+              Optional(std::string("Bearer s3cret-t0ken")));
+  EXPECT_THAT(calls[1].authorization,
+              Optional(std::string("Bearer s3cret-t0ken")));
+}
+
+TEST_F(ClientWithFakeServerTest, SendsNoAuthorizationWithoutToken) {
+  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen);
+
+  client->Check(LoginRequest());
+
+  const auto calls = server_.service().calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].authorization, std::nullopt);
+}
+
+TEST_F(ClientWithFakeServerTest, CallerErrorsApplyFailureModeWithoutDegrading) {
+  for (const grpc::StatusCode code :
+       {grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::NOT_FOUND,
+        grpc::StatusCode::UNAUTHENTICATED,
+        grpc::StatusCode::PERMISSION_DENIED}) {
+    for (const FailureMode mode :
+         {FailureMode::kFailOpen, FailureMode::kFailClosed}) {
+      SCOPED_TRACE(
+          absl::StrCat("code ", code, ", fail ",
+                       mode == FailureMode::kFailOpen ? "open" : "closed"));
+      server_.service().SetReply(
+          grpc::Status(code, "subjects[0].policy: no policy 'nope'"));
+      const auto client = MakeClient(server_.target(), mode);
+
+      const Client::Result result = client->Check(LoginRequest());
+
+      EXPECT_EQ(result.status.error_code(), code);
+      EXPECT_EQ(result.status.error_message(),
+                "subjects[0].policy: no policy 'nope'");
+      EXPECT_FALSE(result.degraded);
+      EXPECT_EQ(result.allowed, mode == FailureMode::kFailOpen);
+      EXPECT_TRUE(result.verdicts.empty());
+    }
+  }
+}
+
+TEST_F(ClientWithFakeServerTest, ServiceFailuresAreDegraded) {
+  for (const grpc::StatusCode code :
+       {grpc::StatusCode::UNAVAILABLE, grpc::StatusCode::INTERNAL,
+        grpc::StatusCode::DATA_LOSS, grpc::StatusCode::RESOURCE_EXHAUSTED}) {
+    for (const FailureMode mode :
+         {FailureMode::kFailOpen, FailureMode::kFailClosed}) {
+      SCOPED_TRACE(
+          absl::StrCat("code ", code, ", fail ",
+                       mode == FailureMode::kFailOpen ? "open" : "closed"));
+      server_.service().SetReply(grpc::Status(code, "store failed"));
+      const auto client = MakeClient(server_.target(), mode);
+
+      const Client::Result result = client->Check(LoginRequest());
+
+      EXPECT_EQ(result.status.error_code(), code);
+      EXPECT_TRUE(result.degraded);
+      EXPECT_EQ(result.allowed, mode == FailureMode::kFailOpen);
+      EXPECT_TRUE(result.verdicts.empty());
+    }
+  }
+}
+
+TEST_F(ClientWithFakeServerTest, ReusesOneConnectionAcrossCalls) {
+  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen);
+
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(client->Check(LoginRequest()).status.ok());
+    ASSERT_TRUE(client->Peek(v1::PeekRequest()).status.ok());
+  }
+
+  std::set<std::string> peers;
+  for (const auto& call : server_.service().calls()) peers.insert(call.peer);
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_NE(peers.begin()->find("127.0.0.1:"), std::string::npos);
+}
+
+TEST_F(ClientWithFakeServerTest, OneClientServesManyThreadsOverOneConnection) {
+  constexpr int kThreads = 8;
+  constexpr int kCallsPerThread = 25;
+  const auto client = MakeClient(server_.target(), FailureMode::kFailClosed);
+  absl::Mutex mu;
+  int ok_answers = 0;
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        // Generous per-call deadline: a loaded test machine is not a failure.
+        const Client::Result result =
+            client->Check(LoginRequest(), absl::Seconds(30));
+        if (result.status.ok() && result.allowed) {
+          absl::MutexLock lock(&mu);
+          ++ok_answers;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  EXPECT_EQ(ok_answers, kThreads * kCallsPerThread);
+  std::set<std::string> peers;
+  for (const auto& call : server_.service().calls()) peers.insert(call.peer);
+  EXPECT_EQ(peers.size(), 1u);
+}
+
+TEST_F(ClientWithFakeServerTest, SendsOptionsDeadlineUnlessOverridden) {
+  ClientOptions options;
+  options.target = server_.target();
+  options.deadline = absl::Seconds(20);
+  const auto client = Client::Create(std::move(options));
+
+  ASSERT_TRUE(client->Check(LoginRequest()).status.ok());
+  ASSERT_TRUE(client->Check(LoginRequest(), absl::Hours(1)).status.ok());
+
+  const auto calls = server_.service().calls();
+  ASSERT_EQ(calls.size(), 2u);
+  // Bounds loose enough for the transit time and grpc-timeout rounding.
+  EXPECT_GT(calls[0].time_left, absl::ZeroDuration());
+  EXPECT_LT(calls[0].time_left, absl::Minutes(1));
+  EXPECT_GT(calls[1].time_left, absl::Minutes(30));
+}
+
+TEST_F(ClientWithFakeServerTest, InvalidOptionsFailEveryCallWithoutSending) {
+  for (const FailureMode mode :
+       {FailureMode::kFailOpen, FailureMode::kFailClosed}) {
+    // gRPC would abort the process on this header value.
+    const auto client = MakeClient(server_.target(), mode, "line1\nline2");
+
+    const Client::Result result = client->Check(LoginRequest());
+
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(result.status.error_message(), HasSubstr("token"));
+    EXPECT_FALSE(result.degraded);
+    EXPECT_EQ(result.allowed, mode == FailureMode::kFailOpen);
+  }
+  EXPECT_THAT(server_.service().calls(), IsEmpty());
+}
+
+TEST(ValidateOptionsTest, AcceptsDefaultsAndAToken) {
+  ClientOptions options;
+  EXPECT_TRUE(Client::ValidateOptions(options).ok());
+  options.token = "eyJhbGciOi.J9-_~+/=";
+  EXPECT_TRUE(Client::ValidateOptions(options).ok());
+}
+
+TEST(ValidateOptionsTest, RejectsEachBadFieldNamingIt) {
+  ClientOptions empty_target;
+  empty_target.target = "";
+  ClientOptions zero_deadline;
+  zero_deadline.deadline = absl::ZeroDuration();
+  ClientOptions control_byte;
+  control_byte.token = "abc\r";
+  ClientOptions non_ascii;
+  non_ascii.token = "caf\xc3\xa9";
+
+  for (const auto& [options, field] :
+       std::vector<std::pair<ClientOptions, std::string>>{
+           {empty_target, "target: "},
+           {zero_deadline, "deadline: "},
+           {control_byte, "token: byte 0x0d at offset 3"},
+           {non_ascii, "token: byte 0xc3 at offset 3"}}) {
+    const absl::Status status = Client::ValidateOptions(options);
+
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(status.message()), StartsWith(field));
+  }
+}
+
+TEST(MakeSubjectTest, FillsPolicyKeyAndHits) {
+  const v1::Subject subject = Client::MakeSubject(
+      "login_user", {{"ip", "203.0.113.7"}, {"user", "alice@example.com"}},
+      /*hits=*/3);
+
+  EXPECT_EQ(subject.policy(), "login_user");
+  EXPECT_THAT(subject.key(),
+              UnorderedElementsAre(Pair("ip", "203.0.113.7"),
+                                   Pair("user", "alice@example.com")));
+  EXPECT_EQ(subject.hits(), 3u);
+}
+
+TEST(MakeSubjectTest, LeavesHitsUnsetByDefault) {
+  EXPECT_EQ(Client::MakeSubject("p", {{"ip", "::1"}}).hits(), 0u);
+}
+
+}  // namespace
+}  // namespace gatehouse
