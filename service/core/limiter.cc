@@ -237,8 +237,10 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
     const SlidingWindow window(g.policy->WindowMillis(),
                                g.policy->BucketMillis());
     window.Normalize(g.state, now_ms);
+    // ">=": an offence forget_after later is a first offence, as it is when
+    // the state expired at last_offence_ms + forget_after (see ExpiresAt).
     if (g.policy->lockout && g.state.offences > 0 &&
-        now_ms - g.state.last_offence_ms >
+        now_ms - g.state.last_offence_ms >=
             absl::ToInt64Milliseconds(g.policy->lockout->forget_after)) {
       g.state.offences = 0;
     }

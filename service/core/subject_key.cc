@@ -68,7 +68,9 @@ bool IsCleanUtf8(absl::string_view s) {
 }
 
 absl::StatusOr<std::string> CanonicalizeIp(absl::string_view ip) {
-  if (ip.size() > INET6_ADDRSTRLEN + 8) {
+  // inet_pton reads a C string: an embedded NUL would hide what follows.
+  if (ip.size() > INET6_ADDRSTRLEN + 8 ||
+      ip.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError("not an IP address");
   }
   std::string text(ip);
