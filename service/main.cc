@@ -31,8 +31,9 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address HOST:PORT; port 0 picks a free port (see "
           "--port_file)");
-ABSL_FLAG(std::string, port_file, "",
-          "After start-up, write the bound gRPC port to this file (atomically)");
+ABSL_FLAG(
+    std::string, port_file, "",
+    "After start-up, write the bound gRPC port to this file (atomically)");
 ABSL_FLAG(std::string, data_dir, "./data", "Directory of the RocksDB state");
 ABSL_FLAG(std::string, policies, "", "Policy file (YAML); required");
 ABSL_FLAG(std::string, credentials, "",
@@ -42,8 +43,9 @@ ABSL_FLAG(bool, allow_unauthenticated, false,
 ABSL_FLAG(bool, sync_writes, false,
           "fsync every commit (survives power loss, slower)");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(2),
-          "On SIGTERM, how long in-flight calls may finish before cancellation");
+ABSL_FLAG(
+    absl::Duration, shutdown_grace, absl::Seconds(2),
+    "On SIGTERM, how long in-flight calls may finish before cancellation");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 
 namespace gatehouse {
@@ -80,7 +82,8 @@ int Run() {
   const std::string policies_path = absl::GetFlag(FLAGS_policies);
   const std::string credentials_path = absl::GetFlag(FLAGS_credentials);
   if (policies_path.empty()) {
-    return Fail(absl::InvalidArgumentError("--policies: a policy file is required"));
+    return Fail(
+        absl::InvalidArgumentError("--policies: a policy file is required"));
   }
   absl::StatusOr<std::shared_ptr<const PolicySet>> policies =
       LoadPolicyFile(policies_path);
@@ -106,8 +109,8 @@ int Run() {
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);
   if (ec) {
-    return Fail(absl::UnavailableError(
-        absl::StrCat("--data_dir: cannot create ", data_dir, ": ", ec.message())));
+    return Fail(absl::UnavailableError(absl::StrCat(
+        "--data_dir: cannot create ", data_dir, ": ", ec.message())));
   }
   RocksDbStoreOptions store_options;
   store_options.sync = absl::GetFlag(FLAGS_sync_writes);
@@ -156,7 +159,8 @@ int Run() {
           LoadPolicyFile(policies_path);
       if (reloaded.ok()) {
         limiter.SetPolicies(*reloaded);
-        spdlog::info("policies reloaded: {} policies", (*reloaded)->all().size());
+        spdlog::info("policies reloaded: {} policies",
+                     (*reloaded)->all().size());
       } else {
         spdlog::error("policy reload rejected, keeping the old policies: {}",
                       reloaded.status().ToString());
@@ -180,8 +184,9 @@ int Run() {
   server->GetHealthCheckService()->SetServingStatus(false);
   // In-flight calls get the grace period, then are cancelled. gRPC also
   // waits out the grace while idle client connections are open.
-  server->Shutdown(std::chrono::system_clock::now() +
-                   absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
+  server->Shutdown(
+      std::chrono::system_clock::now() +
+      absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
   server->Wait();
   return 0;
 }

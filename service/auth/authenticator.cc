@@ -35,14 +35,14 @@ absl::StatusOr<Caller> Authenticator::Authorize(
   }
   if (client->scopes.count(scope) == 0 &&
       client->scopes.count(Scope::kAdmin) == 0) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "client ", client->id, " lacks scope ", ScopeName(scope)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("client ", client->id, " lacks scope ", ScopeName(scope)));
   }
   if (client->policies.has_value()) {
     for (const std::string& p : policies) {
       if (client->policies->count(p) == 0) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "client ", client->id, " may not use policy ", p));
+        return absl::PermissionDeniedError(
+            absl::StrCat("client ", client->id, " may not use policy ", p));
       }
     }
   }

@@ -29,8 +29,9 @@ class Authenticator {
   // UNAUTHENTICATED when missing, malformed or unknown; PERMISSION_DENIED
   // when the client lacks `scope` (admin implies every scope) or any of
   // `policies` is outside its allowed set.
-  absl::StatusOr<Caller> Authorize(absl::string_view authorization, Scope scope,
-                                   const std::vector<std::string>& policies) const;
+  absl::StatusOr<Caller> Authorize(
+      absl::string_view authorization, Scope scope,
+      const std::vector<std::string>& policies) const;
 
   void SetCredentials(std::shared_ptr<const Credentials> credentials);
 

@@ -36,7 +36,8 @@ std::optional<TokenHash> ParseHex(const std::string& hex) {
   return out;
 }
 
-absl::StatusOr<std::vector<ClientIdentity>> ParseClients(const YAML::Node& root) {
+absl::StatusOr<std::vector<ClientIdentity>> ParseClients(
+    const YAML::Node& root) {
   if (!root.IsMap() || !root["clients"] || !root["clients"].IsSequence()) {
     return absl::InvalidArgumentError("clients: required: a list");
   }
@@ -106,9 +107,9 @@ absl::StatusOr<std::vector<ClientIdentity>> ParseClients(const YAML::Node& root)
         }
       }
       if (!found) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            where, ".scopes: unknown scope \"", name,
-            "\" (check, peek, record, reset, audit, admin)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, ".scopes: unknown scope \"", name,
+                         "\" (check, peek, record, reset, audit, admin)"));
       }
     }
     if (c["policies"]) {

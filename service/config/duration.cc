@@ -11,7 +11,8 @@ namespace gatehouse {
 absl::StatusOr<absl::Duration> ParseConfigDuration(absl::string_view text) {
   auto bad = [&text]() {
     return absl::InvalidArgumentError(absl::StrCat(
-        "\"", text, "\" is not a duration (use e.g. 500ms, 30s, 15m, 36h, 90d)"));
+        "\"", text,
+        "\" is not a duration (use e.g. 500ms, 30s, 15m, 36h, 90d)"));
   };
   if (text.empty() || text.size() > 32) return bad();
   absl::Duration total = absl::ZeroDuration();
@@ -19,13 +20,15 @@ absl::StatusOr<absl::Duration> ParseConfigDuration(absl::string_view text) {
   while (i < text.size()) {
     if (!std::isdigit(static_cast<unsigned char>(text[i]))) return bad();
     int64_t n = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() &&
+           std::isdigit(static_cast<unsigned char>(text[i]))) {
       n = n * 10 + (text[i] - '0');
       if (n > 1'000'000'000) return bad();
       ++i;
     }
     size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) {
+    while (i < text.size() &&
+           std::isalpha(static_cast<unsigned char>(text[i]))) {
       ++i;
     }
     absl::string_view unit = text.substr(unit_start, i - unit_start);

@@ -85,8 +85,8 @@ absl::StatusOr<LockoutSpec> ParseLockout(const YAML::Node& node,
     }
   }
   if (node["forget_after"]) {
-    GH_ASSIGN_OR_RETURN(spec.forget_after,
-                        DurationField(node["forget_after"], lw, "forget_after"));
+    GH_ASSIGN_OR_RETURN(spec.forget_after, DurationField(node["forget_after"],
+                                                         lw, "forget_after"));
   }
   return spec;
 }
@@ -102,14 +102,13 @@ absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
   }
   p.name = node["name"].Scalar();
   if (!IsIdentifier(p.name)) {
-    return FieldError(where, "name",
-                      "must be 1..64 characters of [a-z0-9_]");
+    return FieldError(where, "name", "must be 1..64 characters of [a-z0-9_]");
   }
   where = absl::StrCat("policies[", index, "] (", p.name, ")");
-  GH_RETURN_IF_ERROR(CheckKnownFields(
-      node, where,
-      {"name", "description", "dimensions", "limit", "window", "buckets",
-       "lockout", "mode"}));
+  GH_RETURN_IF_ERROR(
+      CheckKnownFields(node, where,
+                       {"name", "description", "dimensions", "limit", "window",
+                        "buckets", "lockout", "mode"}));
 
   const YAML::Node dims = node["dimensions"];
   if (!dims || !dims.IsSequence() || dims.size() == 0) {
@@ -192,8 +191,8 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
   std::vector<Policy> policies;
   std::set<std::string> names;
   for (size_t i = 0; i < list.size(); ++i) {
-    GH_ASSIGN_OR_RETURN(Policy p,
-                        ParsePolicy(list[i], i, absl::StrCat("policies[", i, "]")));
+    GH_ASSIGN_OR_RETURN(
+        Policy p, ParsePolicy(list[i], i, absl::StrCat("policies[", i, "]")));
     if (!names.insert(p.name).second) {
       return absl::InvalidArgumentError(absl::StrCat(
           "policies[", i, "] (", p.name, ").name: duplicate policy name"));

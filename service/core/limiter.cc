@@ -66,9 +66,8 @@ class StripeLocks {
 
 absl::Status ValidateContext(const std::map<std::string, std::string>& ctx) {
   if (ctx.size() > kMaxContextEntries) {
-    return absl::InvalidArgumentError(absl::StrCat("context: ", ctx.size(),
-                                                   " entries, at most ",
-                                                   kMaxContextEntries));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "context: ", ctx.size(), " entries, at most ", kMaxContextEntries));
   }
   for (const auto& [k, v] : ctx) {
     if (k.empty() || k.size() > kMaxContextKeyBytes || !IsCleanUtf8(k)) {
@@ -78,8 +77,8 @@ absl::Status ValidateContext(const std::map<std::string, std::string>& ctx) {
     }
     if (v.size() > kMaxContextValueBytes || !IsCleanUtf8(v)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "context[\"", k, "\"]: value must be at most ",
-          kMaxContextValueBytes, " bytes of UTF-8 without control characters"));
+          "context[\"", k, "\"]: value must be at most ", kMaxContextValueBytes,
+          " bytes of UTF-8 without control characters"));
     }
   }
   return absl::OkStatus();
@@ -92,9 +91,9 @@ int64_t ExpiresAt(const Policy& policy, const SlidingWindow& window,
     expires = std::max(expires, window.ExpiryOf(state.buckets.back().index));
   }
   if (state.offences > 0 && policy.lockout) {
-    expires = std::max(expires,
-                       state.last_offence_ms +
-                           absl::ToInt64Milliseconds(policy.lockout->forget_after));
+    expires = std::max(
+        expires, state.last_offence_ms +
+                     absl::ToInt64Milliseconds(policy.lockout->forget_after));
   }
   return expires;
 }
@@ -203,7 +202,8 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
   {
     std::map<absl::string_view, size_t> index;
     for (size_t i = 0; i < targets.size(); ++i) {
-      auto [it, inserted] = index.emplace(targets[i].storage_key, groups.size());
+      auto [it, inserted] =
+          index.emplace(targets[i].storage_key, groups.size());
       if (inserted) {
         Group g;
         g.policy = targets[i].policy;
@@ -230,7 +230,8 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
   const absl::Time now = clock_->Now();
   const int64_t now_ms = absl::ToUnixMillis(now);
   for (Group& g : groups) {
-    GH_ASSIGN_OR_RETURN(std::optional<CounterState> stored, store_->Read(g.key));
+    GH_ASSIGN_OR_RETURN(std::optional<CounterState> stored,
+                        store_->Read(g.key));
     if (stored.has_value() && stored->expires_at_ms > now_ms) {
       g.state = std::move(*stored);
     }
@@ -315,8 +316,8 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
               ? Millis(lockout_left)
               : Millis(window.RetryAfterMs(g.state, now_ms, hits, p.limit));
     }
-    v.reset_after = Millis(
-        std::max(window.ResetAfterMs(g.state, now_ms), lockout_left));
+    v.reset_after =
+        Millis(std::max(window.ResetAfterMs(g.state, now_ms), lockout_left));
     response.verdicts.push_back(std::move(v));
   }
   return response;

@@ -16,7 +16,9 @@ absl::Duration LockoutSpec::LengthOf(uint32_t offence) const {
   return std::min(length, max);
 }
 
-int64_t Policy::WindowMillis() const { return absl::ToInt64Milliseconds(window); }
+int64_t Policy::WindowMillis() const {
+  return absl::ToInt64Milliseconds(window);
+}
 
 int64_t Policy::BucketMillis() const {
   // Rounded up: with buckets * width >= window a window spans at most

@@ -38,8 +38,9 @@ void SlidingWindow::Normalize(CounterState& state, int64_t now_ms) const {
     state.bucket_ms = bucket_ms_;
   }
   const int64_t oldest = OldestCounted(now_ms);
-  auto keep = std::find_if(state.buckets.begin(), state.buckets.end(),
-                           [oldest](const Bucket& b) { return b.index >= oldest; });
+  auto keep =
+      std::find_if(state.buckets.begin(), state.buckets.end(),
+                   [oldest](const Bucket& b) { return b.index >= oldest; });
   state.buckets.erase(state.buckets.begin(), keep);
 }
 
@@ -56,9 +57,9 @@ void SlidingWindow::Add(CounterState& state, int64_t now_ms,
                         uint64_t hits) const {
   if (hits == 0) return;
   const int64_t index = BucketOf(now_ms);
-  auto it = std::lower_bound(
-      state.buckets.begin(), state.buckets.end(), index,
-      [](const Bucket& b, int64_t i) { return b.index < i; });
+  auto it =
+      std::lower_bound(state.buckets.begin(), state.buckets.end(), index,
+                       [](const Bucket& b, int64_t i) { return b.index < i; });
   if (it != state.buckets.end() && it->index == index) {
     it->count += hits;
   } else {
@@ -77,7 +78,8 @@ int64_t SlidingWindow::RetryAfterMs(const CounterState& state, int64_t now_ms,
   for (const Bucket& b : state.buckets) {
     if (b.index < oldest) continue;
     freed += b.count;
-    if (freed >= excess) return std::max<int64_t>(0, ExpiryOf(b.index) - now_ms);
+    if (freed >= excess)
+      return std::max<int64_t>(0, ExpiryOf(b.index) - now_ms);
   }
   return ResetAfterMs(state, now_ms);
 }

@@ -38,8 +38,8 @@ class SlidingWindow {
   // Milliseconds from `now_ms` until count + hits <= limit; 0 when that
   // already holds. When hits > limit no wait suffices and the time until the
   // window is empty is returned.
-  int64_t RetryAfterMs(const CounterState& state, int64_t now_ms,
-                       uint64_t hits, uint64_t limit) const;
+  int64_t RetryAfterMs(const CounterState& state, int64_t now_ms, uint64_t hits,
+                       uint64_t limit) const;
 
   // Milliseconds from `now_ms` until the window holds no hits.
   int64_t ResetAfterMs(const CounterState& state, int64_t now_ms) const;

@@ -8,10 +8,10 @@
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing
 // function when it is not OK.
-#define GH_RETURN_IF_ERROR(expr)                  \
-  do {                                            \
-    ::absl::Status gh_status_ = (expr);           \
-    if (!gh_status_.ok()) return gh_status_;      \
+#define GH_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status gh_status_ = (expr);      \
+    if (!gh_status_.ok()) return gh_status_; \
   } while (0)
 
 #define GH_CONCAT_INNER_(a, b) a##b

@@ -115,9 +115,8 @@ absl::StatusOr<std::string> DeriveStorageKey(
   for (const std::string& dim : policy.dimensions) {
     auto it = key.find(dim);
     if (it == key.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": missing dimension \"", dim, "\" of policy ",
-                       policy.name));
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": missing dimension \"", dim, "\" of policy ", policy.name));
     }
     const std::string& value = it->second;
     const std::string where = absl::StrCat(field, "[\"", dim, "\"]");
@@ -126,8 +125,8 @@ absl::StatusOr<std::string> DeriveStorageKey(
     }
     if (value.size() > kMaxDimensionValueBytes) {
       return absl::InvalidArgumentError(
-          absl::StrCat(where, ": value is ", value.size(),
-                       " bytes, at most ", kMaxDimensionValueBytes));
+          absl::StrCat(where, ": value is ", value.size(), " bytes, at most ",
+                       kMaxDimensionValueBytes));
     }
     if (!IsCleanUtf8(value)) {
       return absl::InvalidArgumentError(absl::StrCat(

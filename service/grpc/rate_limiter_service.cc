@@ -39,9 +39,10 @@ grpc::Status RateLimiterService::Handle(Operation op,
   if (authenticator_ != nullptr) {
     std::vector<std::string> policies;
     policies.reserve(request.subjects_size());
-    for (const v1::Subject& s : request.subjects()) policies.push_back(s.policy());
-    absl::StatusOr<Caller> caller =
-        authenticator_->Authorize(AuthorizationOf(*context), ScopeOf(op), policies);
+    for (const v1::Subject& s : request.subjects())
+      policies.push_back(s.policy());
+    absl::StatusOr<Caller> caller = authenticator_->Authorize(
+        AuthorizationOf(*context), ScopeOf(op), policies);
     if (!caller.ok()) return ToGrpcStatus(caller.status());
   }
   absl::StatusOr<Response> result =

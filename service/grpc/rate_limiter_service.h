@@ -16,14 +16,17 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   RateLimiterService(Limiter* limiter, const Authenticator* authenticator)
       : limiter_(limiter), authenticator_(authenticator) {}
 
-  grpc::Status Check(grpc::ServerContext* context, const v1::CheckRequest* request,
+  grpc::Status Check(grpc::ServerContext* context,
+                     const v1::CheckRequest* request,
                      v1::CheckResponse* response) override;
-  grpc::Status Peek(grpc::ServerContext* context, const v1::PeekRequest* request,
+  grpc::Status Peek(grpc::ServerContext* context,
+                    const v1::PeekRequest* request,
                     v1::PeekResponse* response) override;
   grpc::Status Record(grpc::ServerContext* context,
                       const v1::RecordRequest* request,
                       v1::RecordResponse* response) override;
-  grpc::Status Reset(grpc::ServerContext* context, const v1::ResetRequest* request,
+  grpc::Status Reset(grpc::ServerContext* context,
+                     const v1::ResetRequest* request,
                      v1::ResetResponse* response) override;
 
  private:

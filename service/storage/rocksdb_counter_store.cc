@@ -33,7 +33,8 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   db_options.compaction_filter = filter.get();
   db_options.write_buffer_size = options.write_buffer_bytes;
   if (options.periodic_compaction_seconds > 0) {
-    db_options.periodic_compaction_seconds = options.periodic_compaction_seconds;
+    db_options.periodic_compaction_seconds =
+        options.periodic_compaction_seconds;
   }
   db_options.compression = rocksdb::kLZ4Compression;
   db_options.bottommost_compression = rocksdb::kZSTD;
@@ -69,8 +70,8 @@ RocksDbCounterStore::~RocksDbCounterStore() {
 absl::StatusOr<std::optional<CounterState>> RocksDbCounterStore::Read(
     absl::string_view key) {
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(),
-                               db_->DefaultColumnFamily(), ToSlice(key), &value);
+  rocksdb::Status s = db_->Get(
+      rocksdb::ReadOptions(), db_->DefaultColumnFamily(), ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, "read counter");
   absl::StatusOr<CounterState> state =
@@ -111,7 +112,8 @@ uint64_t RocksDbCounterStore::EstimateNumKeys() const {
 }
 
 absl::StatusOr<uint64_t> RocksDbCounterStore::CountCounterKeys() const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions()));
   uint64_t n = 0;
   const char prefix[1] = {kCounterKeyPrefix};
   for (it->Seek(rocksdb::Slice(prefix, 1));

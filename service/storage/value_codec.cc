@@ -58,8 +58,8 @@ class Reader {
 };
 
 absl::Status Corrupt(absl::string_view what) {
-  return absl::DataLossError(
-      std::string("corrupt counter value: ") + std::string(what));
+  return absl::DataLossError(std::string("corrupt counter value: ") +
+                             std::string(what));
 }
 
 }  // namespace
@@ -68,7 +68,8 @@ std::string EncodeCounterState(const CounterState& state) {
   std::string out;
   out.reserve(24 + state.buckets.size() * 3);
   out.push_back(static_cast<char>(kVersion));
-  PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, state.expires_at_ms)));
+  PutVarint(out,
+            static_cast<uint64_t>(std::max<int64_t>(0, state.expires_at_ms)));
   PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, state.bucket_ms)));
   PutVarint(out, state.buckets.size());
   int64_t prev = 0;
@@ -81,9 +82,11 @@ std::string EncodeCounterState(const CounterState& state) {
                        state.last_offence_ms > 0;
   out.push_back(static_cast<char>(lockout ? kFlagLockout : 0));
   if (lockout) {
-    PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, state.lockout_until_ms)));
+    PutVarint(out, static_cast<uint64_t>(
+                       std::max<int64_t>(0, state.lockout_until_ms)));
     PutVarint(out, state.offences);
-    PutVarint(out, static_cast<uint64_t>(std::max<int64_t>(0, state.last_offence_ms)));
+    PutVarint(out, static_cast<uint64_t>(
+                       std::max<int64_t>(0, state.last_offence_ms)));
   }
   return out;
 }

@@ -60,8 +60,8 @@ class RateLimiterServiceTest : public ::testing::Test {
     auto credentials = Credentials::Parse(CredentialsYaml(), "test");
     ASSERT_TRUE(credentials.ok()) << credentials.status();
     authenticator_ = std::make_unique<Authenticator>(*credentials);
-    service_ =
-        std::make_unique<RateLimiterService>(limiter_.get(), authenticator_.get());
+    service_ = std::make_unique<RateLimiterService>(limiter_.get(),
+                                                    authenticator_.get());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -113,7 +113,8 @@ TEST_F(RateLimiterServiceTest, CheckAllowsUpToLimitThenDeniesWithRetryAfter) {
   AddSubject(request.mutable_subjects(), "login_ip", {{"ip", "203.0.113.7"}});
   for (int i = 1; i <= 3; ++i) {
     v1::CheckResponse response;
-    grpc::Status status = stub_->Check(Context(kFullToken).get(), request, &response);
+    grpc::Status status =
+        stub_->Check(Context(kFullToken).get(), request, &response);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_TRUE(response.allowed());
     ASSERT_EQ(response.verdicts_size(), 1);
@@ -186,7 +187,8 @@ TEST_F(RateLimiterServiceTest, BadInputIsInvalidArgumentNamingTheField) {
   AddSubject(request.mutable_subjects(), "login_ip", {{"ip", "203.0.113.7"}});
   AddSubject(request.mutable_subjects(), "login_ip", {{"host", "x"}});
   v1::CheckResponse response;
-  grpc::Status status = stub_->Check(Context(kFullToken).get(), request, &response);
+  grpc::Status status =
+      stub_->Check(Context(kFullToken).get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find("subjects[1].key"), std::string::npos)
       << status.error_message();
@@ -195,22 +197,27 @@ TEST_F(RateLimiterServiceTest, BadInputIsInvalidArgumentNamingTheField) {
 
 TEST_F(RateLimiterServiceTest, UnknownPolicyIsNotFound) {
   v1::PeekRequest request;
-  AddSubject(request.mutable_subjects(), "no_such_policy", {{"ip", "10.0.0.1"}});
+  AddSubject(request.mutable_subjects(), "no_such_policy",
+             {{"ip", "10.0.0.1"}});
   v1::PeekResponse response;
-  grpc::Status status = stub_->Peek(Context(kFullToken).get(), request, &response);
+  grpc::Status status =
+      stub_->Peek(Context(kFullToken).get(), request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_NE(status.error_message().find("subjects[0].policy"), std::string::npos);
+  EXPECT_NE(status.error_message().find("subjects[0].policy"),
+            std::string::npos);
 }
 
-TEST_F(RateLimiterServiceTest, MissingOrUnknownTokenIsUnauthenticatedAndCountsNothing) {
+TEST_F(RateLimiterServiceTest,
+       MissingOrUnknownTokenIsUnauthenticatedAndCountsNothing) {
   v1::RecordRequest request;
   AddSubject(request.mutable_subjects(), "login_ip", {{"ip", "203.0.113.7"}});
   v1::RecordResponse response;
   EXPECT_EQ(stub_->Record(Context("").get(), request, &response).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  EXPECT_EQ(stub_->Record(Context("not-a-known-token").get(), request, &response)
-                .error_code(),
-            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(
+      stub_->Record(Context("not-a-known-token").get(), request, &response)
+          .error_code(),
+      grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(store_.size(), 0u);
 }
 
@@ -218,8 +225,9 @@ TEST_F(RateLimiterServiceTest, ClientWithoutScopeOrPolicyIsPermissionDenied) {
   v1::RecordRequest record;
   AddSubject(record.mutable_subjects(), "login_ip", {{"ip", "203.0.113.7"}});
   v1::RecordResponse recorded;
-  EXPECT_EQ(stub_->Record(Context(kPeekToken).get(), record, &recorded).error_code(),
-            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(
+      stub_->Record(Context(kPeekToken).get(), record, &recorded).error_code(),
+      grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_EQ(store_.size(), 0u);
 
   v1::PeekRequest peek;
@@ -231,7 +239,8 @@ TEST_F(RateLimiterServiceTest, ClientWithoutScopeOrPolicyIsPermissionDenied) {
 
   v1::PeekRequest allowed_peek;
   AddSubject(allowed_peek.mutable_subjects(), "login_ip", {{"ip", "10.0.0.1"}});
-  EXPECT_TRUE(stub_->Peek(Context(kPeekToken).get(), allowed_peek, &peeked).ok());
+  EXPECT_TRUE(
+      stub_->Peek(Context(kPeekToken).get(), allowed_peek, &peeked).ok());
 }
 
 TEST_F(RateLimiterServiceTest, HealthCheckServesWithoutToken) {
@@ -254,7 +263,8 @@ TEST_F(RateLimiterServiceTest, HealthCheckServesWithoutToken) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response_buf.Dump(&slices).ok());
   std::string bytes;
-  for (auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   // HealthCheckResponse{status: SERVING (1)}: field 1, varint 1.
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));
   cq.Shutdown();

@@ -25,7 +25,8 @@ policies:
     lockout: {duration: 15m, multiplier: 2, max: 24h}
 )";
 
-inline constexpr char kTestToken[] = "it-token-4c1f0e9d8b7a6f5e4d3c2b1a09f8e7d6";
+inline constexpr char kTestToken[] =
+    "it-token-4c1f0e9d8b7a6f5e4d3c2b1a09f8e7d6";
 
 // A real gatehouse binary on a temp data dir with a test credential, and a
 // real client of it.
@@ -33,10 +34,11 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     policies_ = dir_.WriteFile("policies.yaml", kTestPolicies);
-    credentials_ = dir_.WriteFile(
-        "credentials.yaml", "clients:\n  - id: it\n    token_sha256: [" +
-                                HexEncode(Sha256(kTestToken)) +
-                                "]\n    scopes: [check, peek, record, reset]\n");
+    credentials_ =
+        dir_.WriteFile("credentials.yaml",
+                       "clients:\n  - id: it\n    token_sha256: [" +
+                           HexEncode(Sha256(kTestToken)) +
+                           "]\n    scopes: [check, peek, record, reset]\n");
     token_file_ = dir_.WriteFile("token", std::string(kTestToken) + "\n");
     StartServer();
   }

@@ -31,20 +31,23 @@ TEST_F(GatehousectlTest, RecordThenPeekPrintsVerdictsAsJson) {
                             "ip=198.51.100.9,user=bob@example.com"});
   ASSERT_EQ(peek.exit_code, 0) << peek.err;
   EXPECT_NE(peek.out.find("\"allowed\":false"), std::string::npos) << peek.out;
-  EXPECT_NE(peek.out.find("\"decision\":\"DENY\""), std::string::npos) << peek.out;
+  EXPECT_NE(peek.out.find("\"decision\":\"DENY\""), std::string::npos)
+      << peek.out;
 
-  CommandResult reset = Ctl({"reset", "--policy", "failed_auth_user_ip", "--key",
-                             "ip=198.51.100.9,user=bob@example.com"});
+  CommandResult reset = Ctl({"reset", "--policy", "failed_auth_user_ip",
+                             "--key", "ip=198.51.100.9,user=bob@example.com"});
   ASSERT_EQ(reset.exit_code, 0) << reset.err;
-  CommandResult check = Ctl({"check", "--policy", "failed_auth_user_ip", "--key",
-                             "ip=198.51.100.9,user=bob@example.com", "--hits", "2"});
+  CommandResult check =
+      Ctl({"check", "--policy", "failed_auth_user_ip", "--key",
+           "ip=198.51.100.9,user=bob@example.com", "--hits", "2"});
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_NE(check.out.find("\"allowed\":true"), std::string::npos) << check.out;
   EXPECT_NE(check.out.find("\"count\":\"2\""), std::string::npos) << check.out;
 }
 
 TEST_F(GatehousectlTest, ServiceErrorsExitOneAndUsageErrorsExitTwo) {
-  CommandResult unknown = Ctl({"peek", "--policy", "nope", "--key", "ip=10.0.0.1"});
+  CommandResult unknown =
+      Ctl({"peek", "--policy", "nope", "--key", "ip=10.0.0.1"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("NOT_FOUND"), std::string::npos) << unknown.err;
 
@@ -55,9 +58,9 @@ TEST_F(GatehousectlTest, ServiceErrorsExitOneAndUsageErrorsExitTwo) {
 
 TEST_F(GatehousectlTest, WrongTokenIsUnauthenticated) {
   const std::string wrong = dir_.WriteFile("wrong", "not-the-token\n");
-  CommandResult r = RunCommand({GATEHOUSECTL_BIN, "peek", "--policy", "login_ip",
-                                "--key", "ip=10.0.0.1", "--addr=" + server_->address(),
-                                "--token_file=" + wrong});
+  CommandResult r = RunCommand(
+      {GATEHOUSECTL_BIN, "peek", "--policy", "login_ip", "--key", "ip=10.0.0.1",
+       "--addr=" + server_->address(), "--token_file=" + wrong});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("UNAUTHENTICATED"), std::string::npos) << r.err;
 }

@@ -21,7 +21,8 @@ class RestartTest : public ServerTest {
   }
   void Record(const std::string& ip, uint64_t hits) {
     v1::RecordRequest request;
-    *request.add_subjects() = Client::MakeSubject("login_ip", {{"ip", ip}}, hits);
+    *request.add_subjects() =
+        Client::MakeSubject("login_ip", {{"ip", ip}}, hits);
     ASSERT_TRUE(client_->Record(request).status.ok());
   }
 };
@@ -53,7 +54,8 @@ policies:
   server_->Signal(SIGHUP);
   // Poll until the new limit is visible (the reload is asynchronous).
   v1::PeekRequest peek;
-  *peek.add_subjects() = Client::MakeSubject("login_ip", {{"ip", "203.0.113.52"}});
+  *peek.add_subjects() =
+      Client::MakeSubject("login_ip", {{"ip", "203.0.113.52"}});
   uint64_t limit = 0;
   for (int i = 0; i < 500 && limit != 4; ++i) {
     Client::Result r = client_->Peek(peek);

@@ -36,7 +36,8 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   execv(args[0], args.data());
   _exit(127);
@@ -67,7 +68,8 @@ std::string TempDir::WriteFile(const std::string& name,
 ServerProcess::ServerProcess(std::vector<std::string> args)
     : args_(std::move(args)) {
   std::string pattern =
-      (std::filesystem::temp_directory_path() / "gatehouse-proc-XXXXXX").string();
+      (std::filesystem::temp_directory_path() / "gatehouse-proc-XXXXXX")
+          .string();
   char* made = mkdtemp(pattern.data());
   if (made == nullptr) std::abort();
   scratch_ = made;
@@ -86,7 +88,8 @@ bool ServerProcess::Start() {
                                    "--port_file=" + port_file};
   argv.insert(argv.end(), args_.begin(), args_.end());
   pid_ = Spawn(argv, scratch_ + "/stdout", scratch_ + "/stderr");
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < give_up) {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {

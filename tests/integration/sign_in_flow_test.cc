@@ -10,9 +10,9 @@ namespace {
 class SignInFlowTest : public ServerTest {
  protected:
   v1::Subject UserIp() const {
-    return Client::MakeSubject("failed_auth_user_ip",
-                               {{"user", "alice@example.com"},
-                                {"ip", "203.0.113.7"}});
+    return Client::MakeSubject(
+        "failed_auth_user_ip",
+        {{"user", "alice@example.com"}, {"ip", "203.0.113.7"}});
   }
   Client::Result PeekUser() {
     v1::PeekRequest request;
@@ -68,7 +68,8 @@ TEST_F(SignInFlowTest, SuccessesNeverMoveTheFailureCounterAndFailuresLockOut) {
   // cannot lock the real user out.
   v1::PeekRequest other_ip;
   *other_ip.add_subjects() = Client::MakeSubject(
-      "failed_auth_user_ip", {{"user", "alice@example.com"}, {"ip", "198.51.100.1"}});
+      "failed_auth_user_ip",
+      {{"user", "alice@example.com"}, {"ip", "198.51.100.1"}});
   EXPECT_TRUE(client_->Peek(other_ip).allowed);
 
   // A successful sign-in resets.
@@ -84,7 +85,8 @@ TEST_F(SignInFlowTest, SuccessesNeverMoveTheFailureCounterAndFailuresLockOut) {
 
 TEST_F(SignInFlowTest, CheckOnSeveralPoliciesIsAllOrNothing) {
   v1::CheckRequest request;
-  *request.add_subjects() = Client::MakeSubject("login_ip", {{"ip", "192.0.2.1"}});
+  *request.add_subjects() =
+      Client::MakeSubject("login_ip", {{"ip", "192.0.2.1"}});
   *request.add_subjects() = UserIp();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(RecordFailure().status.ok());
   Client::Result denied = client_->Check(request);
@@ -106,7 +108,8 @@ TEST_F(SignInFlowTest, ConcurrentRecordsFromManyClientsLoseNothing) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       v1::RecordRequest request;
-      *request.add_subjects() = Client::MakeSubject("login_ip", {{"ip", "10.1.2.3"}});
+      *request.add_subjects() =
+          Client::MakeSubject("login_ip", {{"ip", "10.1.2.3"}});
       for (int i = 0; i < kRecords; ++i) {
         if (!client_->Record(request).status.ok()) ++failures;
       }
@@ -122,7 +125,8 @@ TEST_F(SignInFlowTest, ConcurrentRecordsFromManyClientsLoseNothing) {
 
 TEST_F(SignInFlowTest, BadRequestsAreRejectedNamingTheFieldAndCountNothing) {
   v1::RecordRequest request;
-  *request.add_subjects() = Client::MakeSubject("login_ip", {{"ip", "10.9.9.9"}});
+  *request.add_subjects() =
+      Client::MakeSubject("login_ip", {{"ip", "10.9.9.9"}});
   *request.add_subjects() =
       Client::MakeSubject("login_ip", {{"ip", std::string(300, '1')}});
   Client::Result r = client_->Record(request);
@@ -138,7 +142,8 @@ TEST_F(SignInFlowTest, BadRequestsAreRejectedNamingTheFieldAndCountNothing) {
 
   v1::PeekRequest unknown;
   *unknown.add_subjects() = Client::MakeSubject("nope", {{"ip", "10.9.9.9"}});
-  EXPECT_EQ(client_->Peek(unknown).status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(client_->Peek(unknown).status.error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

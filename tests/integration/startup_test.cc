@@ -24,9 +24,11 @@ policies:
     limit: 20
     window: 15x
 )");
-  CommandResult r = RunServer({"--policies=" + policies, "--allow_unauthenticated"});
+  CommandResult r =
+      RunServer({"--policies=" + policies, "--allow_unauthenticated"});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("policies[0] (login_ip).window"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("policies[0] (login_ip).window"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(StartupTest, MissingCredentialsIsRefused) {
@@ -59,9 +61,11 @@ TEST_F(StartupTest, DataDirHeldByAnotherServerIsRefused) {
   ServerProcess first({"--data_dir=" + dir_.path() + "/data",
                        "--policies=" + policies, "--allow_unauthenticated"});
   ASSERT_TRUE(first.Start()) << first.stderr_text();
-  CommandResult second = RunServer({"--policies=" + policies, "--allow_unauthenticated"});
+  CommandResult second =
+      RunServer({"--policies=" + policies, "--allow_unauthenticated"});
   EXPECT_NE(second.exit_code, 0);
-  EXPECT_NE(second.err.find("cannot open RocksDB"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("cannot open RocksDB"), std::string::npos)
+      << second.err;
 }
 
 }  // namespace
