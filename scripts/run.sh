@@ -5,7 +5,8 @@
 #
 # Environment: GATEHOUSE_PORT (default 50051), GATEHOUSE_POLICIES (default
 # config/policies.example.yaml), GATEHOUSE_CREDENTIALS (a credentials file of
-# your own; when unset a dev one is generated in .gatehouse/).
+# your own; when unset a dev one is generated in .gatehouse/),
+# GATEHOUSE_PSEUDONYM_KEY_FILE (default .gatehouse/pseudonym.key, generated).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -38,6 +39,14 @@ YAML
   fi
 fi
 
+# The pseudonym key turns personal dimension values (user, email) into
+# stable pseudonyms before anything is stored or logged.
+PSEUDONYM_KEY=${GATEHOUSE_PSEUDONYM_KEY_FILE:-$STATE/pseudonym.key}
+if [[ ! -s "$PSEUDONYM_KEY" ]]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$PSEUDONYM_KEY")
+  echo "run: generated a dev pseudonym key in $PSEUDONYM_KEY" >&2
+fi
+
 cat >&2 <<MSG
 
 gatehouse will listen on 127.0.0.1:$PORT (state in $STATE/data, policies from $POLICIES).
@@ -47,4 +56,5 @@ Try, from another terminal in $(pwd):
 
 MSG
 exec ./build/service/gatehouse --listen="127.0.0.1:$PORT" --data_dir="$STATE/data" \
-  --policies="$POLICIES" --credentials="$CREDENTIALS"
+  --policies="$POLICIES" --credentials="$CREDENTIALS" \
+  --pseudonym_key_file="$PSEUDONYM_KEY"

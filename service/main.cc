@@ -4,55 +4,68 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "service/auth/authenticator.h"
 #include "service/clock/real_clock.h"
 #include "service/config/policy_file.h"
 #include "service/core/limiter.h"
+#include "service/core/pseudonymizer.h"
+#include "service/grpc/audit_service.h"
 #include "service/grpc/rate_limiter_service.h"
+#include "service/logging/json_log.h"
+#include "service/logging/log_rate_limiter.h"
 #include "service/storage/rocksdb_counter_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address HOST:PORT; port 0 picks a free port (see "
           "--port_file)");
-ABSL_FLAG(
-    std::string, port_file, "",
-    "After start-up, write the bound gRPC port to this file (atomically)");
+ABSL_FLAG(std::string, port_file, "",
+          "After start-up, write the bound gRPC port to this file (atomically)");
 ABSL_FLAG(std::string, data_dir, "./data", "Directory of the RocksDB state");
 ABSL_FLAG(std::string, policies, "", "Policy file (YAML); required");
 ABSL_FLAG(std::string, credentials, "",
           "Credentials file (YAML): clients, token hashes, scopes");
 ABSL_FLAG(bool, allow_unauthenticated, false,
           "Serve without --credentials; only accepted on a loopback address");
+ABSL_FLAG(std::string, pseudonym_key_file, "",
+          "Secret key for pseudonymising personal dimensions (HMAC-SHA-256); "
+          "required unless the policy file sets personal_dimensions: []");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync every commit (survives power loss, slower)");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");
-ABSL_FLAG(
-    absl::Duration, shutdown_grace, absl::Seconds(2),
-    "On SIGTERM, how long in-flight calls may finish before cancellation");
+ABSL_FLAG(absl::Duration, audit_retention, absl::Hours(24 * 30),
+          "Keep audit events this long (0 = no age limit)");
+ABSL_FLAG(int64_t, audit_max_mb, 1024,
+          "Keep at most about this many MiB of audit events (0 = no limit)");
+ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
+          "How often audit retention runs");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(2),
+          "On SIGTERM, how long in-flight calls may finish before cancellation");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 
 namespace gatehouse {
 namespace {
 
 int Fail(const absl::Status& status) {
-  spdlog::critical("{}", status.ToString());
+  LogJson(spdlog::level::critical, "cannot start",
+          {{"error", status.ToString()}});
   return 1;
 }
 
@@ -77,6 +90,65 @@ absl::Status WritePortFile(const std::string& path, int port) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path,
+                                           absl::string_view flag) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret(absl::StripAsciiWhitespace(text.str()));
+  if (secret.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is empty"));
+  }
+  return secret;
+}
+
+// Personal dimensions need a pseudonym key; checked at start-up and reload.
+absl::Status CheckPseudonymization(const PolicySet& policies,
+                                   const Pseudonymizer* pseudonymizer) {
+  if (!policies.personal_dimensions().empty() && pseudonymizer == nullptr) {
+    return absl::InvalidArgumentError(
+        "--pseudonym_key_file: required while the policy file has "
+        "personal_dimensions (default [user, email]; set [] to disable)");
+  }
+  return absl::OkStatus();
+}
+
+void Reload(const std::string& policies_path,
+            const std::string& credentials_path, Limiter& limiter,
+            Authenticator* authenticator, const Pseudonymizer* pseudonymizer) {
+  absl::StatusOr<std::shared_ptr<const PolicySet>> reloaded =
+      LoadPolicyFile(policies_path);
+  absl::Status usable = reloaded.ok() ? CheckPseudonymization(**reloaded,
+                                                              pseudonymizer)
+                                      : reloaded.status();
+  if (usable.ok()) {
+    limiter.SetPolicies(*reloaded);
+    LogJson(spdlog::level::info, "policies reloaded",
+            {{"file", policies_path},
+             {"policies", static_cast<uint64_t>((*reloaded)->all().size())}});
+  } else {
+    LogJson(spdlog::level::err, "policy reload rejected; keeping the old ones",
+            {{"file", policies_path}, {"error", usable.ToString()}});
+  }
+  if (authenticator == nullptr) return;
+  absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
+      Credentials::Load(credentials_path);
+  if (credentials.ok()) {
+    authenticator->SetCredentials(*credentials);
+    LogJson(spdlog::level::info, "credentials reloaded",
+            {{"file", credentials_path},
+             {"clients", static_cast<uint64_t>((*credentials)->clients().size())}});
+  } else {
+    LogJson(spdlog::level::err,
+            "credentials reload rejected; keeping the old ones",
+            {{"file", credentials_path},
+             {"error", credentials.status().ToString()}});
+  }
+}
+
 int Run() {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   const std::string policies_path = absl::GetFlag(FLAGS_policies);
@@ -88,6 +160,19 @@ int Run() {
   absl::StatusOr<std::shared_ptr<const PolicySet>> policies =
       LoadPolicyFile(policies_path);
   if (!policies.ok()) return Fail(policies.status());
+
+  std::unique_ptr<Pseudonymizer> pseudonymizer;
+  if (const std::string key_file = absl::GetFlag(FLAGS_pseudonym_key_file);
+      !key_file.empty()) {
+    absl::StatusOr<std::string> key =
+        ReadSecretFile(key_file, "--pseudonym_key_file");
+    if (!key.ok()) return Fail(key.status());
+    pseudonymizer = std::make_unique<Pseudonymizer>(*std::move(key));
+  }
+  if (absl::Status s = CheckPseudonymization(**policies, pseudonymizer.get());
+      !s.ok()) {
+    return Fail(s);
+  }
 
   std::unique_ptr<Authenticator> authenticator;
   if (!credentials_path.empty()) {
@@ -102,7 +187,8 @@ int Run() {
     return Fail(absl::InvalidArgumentError(
         "--allow_unauthenticated: only accepted on a loopback --listen"));
   } else {
-    spdlog::warn("serving WITHOUT authentication (--allow_unauthenticated)");
+    LogJson(spdlog::level::warn,
+            "serving WITHOUT authentication (--allow_unauthenticated)");
   }
 
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
@@ -120,8 +206,13 @@ int Run() {
       RocksDbCounterStore::Open(data_dir, RealClock::Get(), store_options);
   if (!store.ok()) return Fail(store.status());
 
-  Limiter limiter(RealClock::Get(), store->get(), *policies);
-  RateLimiterService service(&limiter, authenticator.get());
+  Limiter limiter(RealClock::Get(), store->get(), *policies,
+                  pseudonymizer.get());
+  LogRateLimiter log_limiter(RealClock::Get(), /*max_lines=*/20,
+                             absl::Seconds(10));
+  RateLimiterService service(&limiter, store->get(), authenticator.get(),
+                             &log_limiter);
+  AuditService audit_service(store->get(), authenticator.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -129,6 +220,7 @@ int Run() {
   int port = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
+  builder.RegisterService(&audit_service);
   builder.SetMaxReceiveMessageSize(1 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
@@ -142,8 +234,33 @@ int Run() {
     if (!written.ok()) return Fail(written);
   }
   const std::string host = listen.substr(0, listen.rfind(':'));
-  spdlog::info("gatehouse listening on {}:{} ({} policies, data in {})", host,
-               port, (*policies)->all().size(), data_dir);
+  LogJson(spdlog::level::info, "gatehouse listening",
+          {{"address", absl::StrCat(host, ":", port)},
+           {"policies", static_cast<uint64_t>((*policies)->all().size())},
+           {"data_dir", data_dir},
+           {"audit_head", (*store)->HeadSequence()}});
+
+  // Audit retention runs in the background until shutdown.
+  absl::Notification stopping;
+  AuditRetention retention;
+  retention.max_age = absl::GetFlag(FLAGS_audit_retention);
+  retention.max_bytes =
+      static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_audit_max_mb)))
+      << 20;
+  std::thread retention_thread([&] {
+    const absl::Duration interval = absl::GetFlag(FLAGS_retention_interval);
+    do {
+      absl::StatusOr<uint64_t> dropped = (*store)->ApplyRetention(retention);
+      if (!dropped.ok()) {
+        LogJson(spdlog::level::err, "audit retention failed",
+                {{"error", dropped.status().ToString()}});
+      } else if (*dropped > 0) {
+        LogJson(spdlog::level::info, "audit retention",
+                {{"dropped", *dropped},
+                 {"oldest", (*store)->OldestSequence()}});
+      }
+    } while (!stopping.WaitForNotificationWithTimeout(interval));
+  });
 
   // Signals are blocked in every thread (see main) and taken here.
   sigset_t signals;
@@ -155,39 +272,25 @@ int Run() {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      absl::StatusOr<std::shared_ptr<const PolicySet>> reloaded =
-          LoadPolicyFile(policies_path);
-      if (reloaded.ok()) {
-        limiter.SetPolicies(*reloaded);
-        spdlog::info("policies reloaded: {} policies",
-                     (*reloaded)->all().size());
-      } else {
-        spdlog::error("policy reload rejected, keeping the old policies: {}",
-                      reloaded.status().ToString());
-      }
-      if (authenticator != nullptr) {
-        absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
-            Credentials::Load(credentials_path);
-        if (credentials.ok()) {
-          authenticator->SetCredentials(*credentials);
-          spdlog::info("credentials reloaded");
-        } else {
-          spdlog::error("credentials reload rejected, keeping the old ones: {}",
-                        credentials.status().ToString());
-        }
-      }
+      Reload(policies_path, credentials_path, limiter, authenticator.get(),
+             pseudonymizer.get());
       continue;
     }
-    spdlog::info("signal {}: shutting down", sig);
+    LogJson(spdlog::level::info, "shutting down", {{"signal", sig}});
     break;
   }
   server->GetHealthCheckService()->SetServingStatus(false);
-  // In-flight calls get the grace period, then are cancelled. gRPC also
-  // waits out the grace while idle client connections are open.
-  server->Shutdown(
-      std::chrono::system_clock::now() +
-      absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
+  // In-flight calls get the grace period, then are cancelled (streams
+  // included). gRPC also waits out the grace while idle client connections
+  // are open.
+  server->Shutdown(std::chrono::system_clock::now() +
+                   absl::ToChronoMilliseconds(
+                       absl::GetFlag(FLAGS_shutdown_grace)));
   server->Wait();
+  stopping.Notify();
+  retention_thread.join();
+  LogJson(spdlog::level::info, "stopped",
+          {{"audit_head", (*store)->HeadSequence()}});
   return 0;
 }
 
@@ -196,12 +299,11 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "gatehouse --policies=FILE --credentials=FILE [--listen=HOST:PORT] "
-      "[--data_dir=DIR] [--port_file=FILE]");
+      "gatehouse --policies=FILE --credentials=FILE --pseudonym_key_file=FILE "
+      "[--listen=HOST:PORT] [--data_dir=DIR] [--port_file=FILE]");
   absl::ParseCommandLine(argc, argv);
-  // Logs go to stderr; stdout stays free for tools.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("gatehouse"));
-  spdlog::set_level(spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
+  gatehouse::SetUpJsonLogging(
+      spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
   // Block the signals before any thread starts so only sigwait sees them.
   sigset_t signals;
   sigemptyset(&signals);

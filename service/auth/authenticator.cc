@@ -46,7 +46,7 @@ absl::StatusOr<Caller> Authenticator::Authorize(
       }
     }
   }
-  return Caller{client->id};
+  return Caller{client->id, client->policies};
 }
 
 }  // namespace gatehouse

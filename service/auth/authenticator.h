@@ -2,6 +2,8 @@
 #define GATEHOUSE_SERVICE_AUTH_AUTHENTICATOR_H_
 
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,8 @@ namespace gatehouse {
 // Who made a call, as far as authorization cares.
 struct Caller {
   std::string client_id;
+  // Policies the caller may use; nullopt means all.
+  std::optional<std::set<std::string>> policies;
 };
 
 // Decides whether a bearer token may use a scope on some policies.

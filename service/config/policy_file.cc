@@ -160,6 +160,26 @@ absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
     GH_ASSIGN_OR_RETURN(p.lockout, ParseLockout(node["lockout"], where));
   }
 
+  if (node["ip_prefix"]) {
+    const YAML::Node prefix = node["ip_prefix"];
+    const std::string pw = where + ".ip_prefix";
+    if (!prefix.IsMap()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(pw, ": must be a map {ipv4: 0..32, ipv6: 0..128}"));
+    }
+    GH_RETURN_IF_ERROR(CheckKnownFields(prefix, pw, {"ipv4", "ipv6"}));
+    if (prefix["ipv4"] &&
+        (!YAML::convert<int>::decode(prefix["ipv4"], p.ipv4_prefix) ||
+         p.ipv4_prefix < 0 || p.ipv4_prefix > 32)) {
+      return FieldError(pw, "ipv4", "must be an integer from 0 to 32");
+    }
+    if (prefix["ipv6"] &&
+        (!YAML::convert<int>::decode(prefix["ipv6"], p.ipv6_prefix) ||
+         p.ipv6_prefix < 0 || p.ipv6_prefix > 128)) {
+      return FieldError(pw, "ipv6", "must be an integer from 0 to 128");
+    }
+  }
+
   if (node["mode"]) {
     const std::string mode =
         node["mode"].IsScalar() ? node["mode"].Scalar() : "";
@@ -179,7 +199,24 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
   if (!root.IsMap()) {
     return absl::InvalidArgumentError("top level must be a map with policies");
   }
-  GH_RETURN_IF_ERROR(CheckKnownFields(root, "top level", {"policies"}));
+  GH_RETURN_IF_ERROR(CheckKnownFields(root, "top level",
+                                      {"personal_dimensions", "policies"}));
+  std::set<std::string> personal = PolicySet::DefaultPersonalDimensions();
+  if (root["personal_dimensions"]) {
+    const YAML::Node list = root["personal_dimensions"];
+    if (!list.IsSequence()) {
+      return absl::InvalidArgumentError(
+          "personal_dimensions: must be a list of dimension names ([] for none)");
+    }
+    personal.clear();
+    for (const YAML::Node& d : list) {
+      if (!d.IsScalar() || !IsIdentifier(d.Scalar())) {
+        return absl::InvalidArgumentError(
+            "personal_dimensions: names must be 1..64 characters of [a-z0-9_]");
+      }
+      personal.insert(d.Scalar());
+    }
+  }
   const YAML::Node list = root["policies"];
   if (!list || !list.IsSequence() || list.size() == 0) {
     return absl::InvalidArgumentError("policies: required: a non-empty list");
@@ -199,7 +236,8 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
     }
     policies.push_back(std::move(p));
   }
-  return std::make_shared<const PolicySet>(std::move(policies));
+  return std::make_shared<const PolicySet>(std::move(policies),
+                                          std::move(personal));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ namespace gatehouse {
 
 // Parses and validates a policy file's YAML text:
 //
+//   personal_dimensions: [user, email] # optional; this is the default, [] = none
 //   policies:
 //     - name: failed_auth_user_ip     # [a-z0-9_], unique, at most 64 bytes
 //       dimensions: [user, ip]        # 1..8 unique names, [a-z0-9_]
@@ -20,6 +21,7 @@ namespace gatehouse {
 //       buckets: 60                   # optional, 1..3600 (default 60)
 //       lockout: {duration: 15m, multiplier: 2, max: 24h, forget_after: 24h}
 //       mode: enforce                 # or shadow
+//       ip_prefix: {ipv4: 24, ipv6: 64}  # optional: count per network
 //
 // Unknown fields are errors, so a typo never silently disables a limit.
 // INVALID_ARGUMENT naming the policy and field (e.g.

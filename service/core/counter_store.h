@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "service/core/audit_event.h"
 #include "service/core/counter_state.h"
 
 namespace gatehouse {
@@ -17,8 +18,11 @@ namespace gatehouse {
 struct WriteSet {
   std::vector<std::pair<std::string, CounterState>> puts;
   std::vector<std::string> deletes;
+  // Appended to the audit log in the same write; Commit assigns their
+  // sequence numbers.
+  std::vector<AuditEvent> audit;
 
-  bool empty() const { return puts.empty() && deletes.empty(); }
+  bool empty() const { return puts.empty() && deletes.empty() && audit.empty(); }
 };
 
 // Durable home of counter states, keyed by DeriveStorageKey().
@@ -35,10 +39,12 @@ class CounterStore {
   virtual absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) = 0;
 
-  // Applies every put and delete atomically and durably (per the store's
-  // configured durability). UNAVAILABLE when storage fails, in which case
-  // nothing was applied.
-  virtual absl::Status Commit(const WriteSet& writes) = 0;
+  // Applies every put and delete and appends every audit event, atomically
+  // and durably (per the store's configured durability), and sets the
+  // events' sequence numbers (consecutive, continuing the log without gaps).
+  // UNAVAILABLE when storage fails, in which case nothing was applied and no
+  // sequence number was used.
+  virtual absl::Status Commit(WriteSet& writes) = 0;
 };
 
 }  // namespace gatehouse

@@ -1,5 +1,7 @@
 #include "service/core/in_memory_counter_store.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace gatehouse {
 
 absl::StatusOr<std::optional<CounterState>> InMemoryCounterStore::Read(
@@ -10,11 +12,67 @@ absl::StatusOr<std::optional<CounterState>> InMemoryCounterStore::Read(
   return it->second;
 }
 
-absl::Status InMemoryCounterStore::Commit(const WriteSet& writes) {
+absl::Status InMemoryCounterStore::Commit(WriteSet& writes) {
   absl::MutexLock lock(&mu_);
   for (const std::string& key : writes.deletes) states_.erase(key);
   for (const auto& [key, state] : writes.puts) states_[key] = state;
+  for (AuditEvent& event : writes.audit) {
+    event.sequence = first_ + audit_.size();
+    audit_.push_back(event);
+  }
   return absl::OkStatus();
+}
+
+uint64_t InMemoryCounterStore::HeadSequence() const {
+  absl::MutexLock lock(&mu_);
+  return first_ + audit_.size() - 1;
+}
+
+uint64_t InMemoryCounterStore::OldestSequence() const {
+  absl::MutexLock lock(&mu_);
+  return first_;
+}
+
+absl::StatusOr<std::vector<AuditEvent>> InMemoryCounterStore::Read(
+    uint64_t from, size_t max) const {
+  absl::MutexLock lock(&mu_);
+  if (from < first_) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "sequence ", from, " is older than retention; the oldest available is ",
+        first_));
+  }
+  std::vector<AuditEvent> out;
+  for (uint64_t i = from - first_; i < audit_.size() && out.size() < max; ++i) {
+    out.push_back(audit_[i]);
+  }
+  return out;
+}
+
+bool InMemoryCounterStore::AwaitAfter(uint64_t after,
+                                      absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto beyond = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return first_ + audit_.size() - 1 > after;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&beyond), timeout);
+}
+
+absl::StatusOr<uint64_t> InMemoryCounterStore::FirstAtOrAfter(
+    absl::Time t) const {
+  absl::MutexLock lock(&mu_);
+  const int64_t ms = absl::ToUnixMillis(t);
+  for (size_t i = 0; i < audit_.size(); ++i) {
+    if (audit_[i].time_ms >= ms) return first_ + i;
+  }
+  return first_ + audit_.size();
+}
+
+void InMemoryCounterStore::DropAuditBefore(uint64_t sequence) {
+  absl::MutexLock lock(&mu_);
+  while (!audit_.empty() && first_ < sequence) {
+    audit_.pop_front();
+    ++first_;
+  }
 }
 
 size_t InMemoryCounterStore::size() const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <cstdint>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +30,8 @@ const char* OperationName(Operation op) {
 struct Limiter::Target {
   const Policy* policy = nullptr;
   std::string storage_key;
+  // Dimension values as stored (pseudonymised), for the audit log.
+  std::vector<std::pair<std::string, std::string>> stored_values;
   uint64_t hits = 1;
 };
 
@@ -122,9 +125,11 @@ absl::Duration Millis(int64_t ms) {
 }  // namespace
 
 Limiter::Limiter(const Clock* clock, CounterStore* store,
-                 std::shared_ptr<const PolicySet> policies)
+                 std::shared_ptr<const PolicySet> policies,
+                 const Pseudonymizer* pseudonymizer)
     : clock_(clock),
       store_(store),
+      pseudonymizer_(pseudonymizer),
       stripes_(new absl::Mutex[kLockStripes]),
       policies_(std::move(policies)) {}
 
@@ -172,8 +177,13 @@ absl::Status Limiter::Resolve(const PolicySet& policies, const Request& request,
     Target t;
     t.policy = policy;
     t.hits = s.hits == 0 ? 1 : s.hits;
-    GH_ASSIGN_OR_RETURN(t.storage_key,
-                        DeriveStorageKey(*policy, s.key, field + ".key"));
+    KeyOptions options;
+    options.pseudonymizer = pseudonymizer_;
+    options.personal_dimensions = &policies.personal_dimensions();
+    GH_ASSIGN_OR_RETURN(DerivedKey derived,
+                        DeriveSubjectKey(*policy, s.key, field + ".key", options));
+    t.storage_key = std::move(derived.storage_key);
+    t.stored_values = std::move(derived.stored_values);
     targets.push_back(std::move(t));
   }
   return absl::OkStatus();
@@ -283,11 +293,11 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
       writes.puts.emplace_back(g.key, g.state);
     }
   }
-  if (!writes.empty()) GH_RETURN_IF_ERROR(store_->Commit(writes));
-
   Response response;
   response.allowed = all_allowed;
   response.verdicts.reserve(targets.size());
+  std::vector<bool> first_of_group(groups.size(), true);
+  std::vector<size_t> event_of(targets.size(), SIZE_MAX);
   for (size_t i = 0; i < targets.size(); ++i) {
     const Group& g = groups[group_of[i]];
     const Policy& p = *g.policy;
@@ -298,7 +308,9 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
     v.window = p.window;
     v.count = window.Count(g.state, now_ms);
     v.remaining = v.count >= p.limit ? 0 : p.limit - v.count;
-    v.ceiling_hit = g.ceiling_hit;
+    // A key named twice in one request crosses its ceiling once.
+    v.ceiling_hit = g.ceiling_hit && first_of_group[group_of[i]];
+    first_of_group[group_of[i]] = false;
     v.shadow = p.mode == PolicyMode::kShadow;
     const Decision enforce =
         g.enforce_deny ? Decision::kDeny : Decision::kAllow;
@@ -318,7 +330,34 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
     }
     v.reset_after =
         Millis(std::max(window.ResetAfterMs(g.state, now_ms), lockout_left));
+
+    if (op != Operation::kPeek || v.decision == Decision::kDeny) {
+      AuditEvent e;
+      e.time_ms = now_ms;
+      e.client_id = request.client_id;
+      e.op = op;
+      e.policy = p.name;
+      e.key = targets[i].stored_values;
+      e.decision = v.decision;
+      e.shadow = v.shadow;
+      e.shadow_decision = v.shadow_decision;
+      e.hits = targets[i].hits;
+      e.count = v.count;
+      e.limit = v.limit;
+      e.window_ms = p.WindowMillis();
+      e.ceiling_hit = v.ceiling_hit;
+      e.locked_until_ms = lockout_left > 0 ? g.state.lockout_until_ms : 0;
+      e.context = request.context;
+      event_of[i] = writes.audit.size();
+      writes.audit.push_back(std::move(e));
+    }
     response.verdicts.push_back(std::move(v));
+  }
+  if (!writes.empty()) GH_RETURN_IF_ERROR(store_->Commit(writes));
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (event_of[i] != SIZE_MAX) {
+      response.verdicts[i].audit_sequence = writes.audit[event_of[i]].sequence;
+    }
   }
   return response;
 }

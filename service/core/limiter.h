@@ -9,6 +9,7 @@
 #include "service/clock/clock.h"
 #include "service/core/counter_store.h"
 #include "service/core/policy.h"
+#include "service/core/pseudonymizer.h"
 #include "service/core/request.h"
 #include "service/core/verdict.h"
 
@@ -22,14 +23,21 @@ namespace gatehouse {
 // deadlock); Peek takes no lock. Does not own the clock or the store, which
 // must outlive it.
 //
+// Check, Record and Reset append one audit event per subject in the same
+// commit as their counter changes; Peek appends events only for subjects it
+// denies.
+//
 // Every operation validates the whole request first: INVALID_ARGUMENT (the
 // message names the field) or NOT_FOUND (unknown policy) means nothing was
 // counted. UNAVAILABLE / DATA_LOSS come from the store; a failed commit
 // changes nothing.
 class Limiter {
  public:
+  // `pseudonymizer` (may be null: personal values are then stored raw, for
+  // tests and tools only) must outlive the limiter.
   Limiter(const Clock* clock, CounterStore* store,
-          std::shared_ptr<const PolicySet> policies);
+          std::shared_ptr<const PolicySet> policies,
+          const Pseudonymizer* pseudonymizer = nullptr);
   Limiter(const Limiter&) = delete;
   Limiter& operator=(const Limiter&) = delete;
 
@@ -59,6 +67,7 @@ class Limiter {
 
   const Clock* const clock_;
   CounterStore* const store_;
+  const Pseudonymizer* const pseudonymizer_;
   std::unique_ptr<absl::Mutex[]> stripes_;
 
   mutable absl::Mutex policies_mu_;

@@ -27,7 +27,15 @@ int64_t Policy::BucketMillis() const {
   return std::max<int64_t>(1, (WindowMillis() + n - 1) / n);
 }
 
-PolicySet::PolicySet(std::vector<Policy> policies) {
+const std::set<std::string>& PolicySet::DefaultPersonalDimensions() {
+  static const std::set<std::string>* const kDefault =
+      new std::set<std::string>{"user", "email"};
+  return *kDefault;
+}
+
+PolicySet::PolicySet(std::vector<Policy> policies,
+                     std::set<std::string> personal_dimensions)
+    : personal_dimensions_(std::move(personal_dimensions)) {
   for (Policy& p : policies) {
     std::string name = p.name;
     policies_.emplace(std::move(name), std::move(p));

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct Policy {
   int buckets = 60;
   std::optional<LockoutSpec> lockout;
   PolicyMode mode = PolicyMode::kEnforce;
+  // IP dimensions are truncated to these prefix lengths before counting and
+  // storing (32 / 128 keep the full address).
+  int ipv4_prefix = 32;
+  int ipv6_prefix = 128;
 
   // Width of one bucket in milliseconds: window / buckets rounded up, at
   // least 1.
@@ -51,14 +56,25 @@ struct Policy {
 // set may replace it. Thread-safe because it never changes.
 class PolicySet {
  public:
-  explicit PolicySet(std::vector<Policy> policies);
+  // Dimensions whose values identify a person, when the file says nothing.
+  static const std::set<std::string>& DefaultPersonalDimensions();
+
+  explicit PolicySet(std::vector<Policy> policies,
+                     std::set<std::string> personal_dimensions =
+                         DefaultPersonalDimensions());
 
   // Returns nullptr when no policy has that name.
   const Policy* Find(const std::string& name) const;
   const std::map<std::string, Policy>& all() const { return policies_; }
+  // Values of these dimensions are pseudonymised before they are stored,
+  // logged or audited.
+  const std::set<std::string>& personal_dimensions() const {
+    return personal_dimensions_;
+  }
 
  private:
   std::map<std::string, Policy> policies_;
+  std::set<std::string> personal_dimensions_;
 };
 
 }  // namespace gatehouse

@@ -32,6 +32,8 @@ struct Request {
   std::vector<SubjectRequest> subjects;
   // Free-form context kept for the audit log (route, user agent).
   std::map<std::string, std::string> context;
+  // Who asked (the credentials file's client id), for the audit log.
+  std::string client_id;
 };
 
 }  // namespace gatehouse

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "service/core/status_macros.h"
 
 namespace gatehouse {
 namespace {
@@ -93,9 +94,28 @@ absl::StatusOr<std::string> CanonicalizeIp(absl::string_view ip) {
   return absl::InvalidArgumentError("not an IP address");
 }
 
-absl::StatusOr<std::string> DeriveStorageKey(
+absl::StatusOr<std::string> CanonicalizeIpPrefix(absl::string_view ip,
+                                                 int ipv4_prefix,
+                                                 int ipv6_prefix) {
+  GH_ASSIGN_OR_RETURN(std::string canonical, CanonicalizeIp(ip));
+  const bool v4 = canonical.find(':') == std::string::npos;
+  const int prefix = v4 ? ipv4_prefix : ipv6_prefix;
+  const int bits = v4 ? 32 : 128;
+  if (prefix >= bits) return canonical;
+  unsigned char addr[16] = {};
+  inet_pton(v4 ? AF_INET : AF_INET6, canonical.c_str(), addr);
+  for (int i = 0; i < bits / 8; ++i) {
+    const int keep = std::clamp(prefix - i * 8, 0, 8);
+    addr[i] &= static_cast<unsigned char>(0xff00 >> keep);
+  }
+  char buf[INET6_ADDRSTRLEN];
+  inet_ntop(v4 ? AF_INET : AF_INET6, addr, buf, sizeof(buf));
+  return absl::StrCat(buf, "/", prefix);
+}
+
+absl::StatusOr<DerivedKey> DeriveSubjectKey(
     const Policy& policy, const std::map<std::string, std::string>& key,
-    absl::string_view field) {
+    absl::string_view field, const KeyOptions& options) {
   for (const auto& [name, value] : key) {
     if (name.empty()) {
       return absl::InvalidArgumentError(
@@ -109,14 +129,16 @@ absl::StatusOr<std::string> DeriveStorageKey(
           absl::StrJoin(policy.dimensions, ", "), ")"));
     }
   }
-  std::string out;
-  out.push_back(kCounterKeyPrefix);
-  AppendLengthPrefixed(out, policy.name);
+  DerivedKey out;
+  out.storage_key.push_back(kCounterKeyPrefix);
+  AppendLengthPrefixed(out.storage_key, policy.name);
+  out.stored_values.reserve(policy.dimensions.size());
   for (const std::string& dim : policy.dimensions) {
     auto it = key.find(dim);
     if (it == key.end()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ": missing dimension \"", dim, "\" of policy ", policy.name));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ": missing dimension \"", dim, "\" of policy ",
+                       policy.name));
     }
     const std::string& value = it->second;
     const std::string where = absl::StrCat(field, "[\"", dim, "\"]");
@@ -132,19 +154,36 @@ absl::StatusOr<std::string> DeriveStorageKey(
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": value must be UTF-8 without control characters"));
     }
-    AppendLengthPrefixed(out, dim);
+    std::string stored;
     if (IsIpDimension(dim)) {
-      absl::StatusOr<std::string> ip = CanonicalizeIp(value);
+      absl::StatusOr<std::string> ip = CanonicalizeIpPrefix(
+          value, policy.ipv4_prefix, policy.ipv6_prefix);
       if (!ip.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, ": not an IP address"));
       }
-      AppendLengthPrefixed(out, *ip);
+      stored = *std::move(ip);
     } else {
-      AppendLengthPrefixed(out, value);
+      stored = value;
     }
+    if (options.pseudonymizer != nullptr &&
+        options.personal_dimensions != nullptr &&
+        options.personal_dimensions->count(dim) > 0) {
+      stored = options.pseudonymizer->Pseudonym(dim, stored);
+    }
+    AppendLengthPrefixed(out.storage_key, dim);
+    AppendLengthPrefixed(out.storage_key, stored);
+    out.stored_values.emplace_back(dim, std::move(stored));
   }
   return out;
+}
+
+absl::StatusOr<std::string> DeriveStorageKey(
+    const Policy& policy, const std::map<std::string, std::string>& key,
+    absl::string_view field) {
+  GH_ASSIGN_OR_RETURN(DerivedKey derived,
+                      DeriveSubjectKey(policy, key, field, KeyOptions{}));
+  return std::move(derived.storage_key);
 }
 
 }  // namespace gatehouse

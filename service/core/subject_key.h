@@ -2,11 +2,15 @@
 #define GATEHOUSE_SERVICE_CORE_SUBJECT_KEY_H_
 
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "service/core/policy.h"
+#include "service/core/pseudonymizer.h"
 
 namespace gatehouse {
 
@@ -31,11 +35,39 @@ inline bool IsCounterKey(absl::string_view key) {
 // (sorted) dimension order, each length-prefixed, so distinct inputs never
 // collide.
 //
+// Values of personal dimensions are replaced by their pseudonym before they
+// go into the key, so no raw email or user name reaches storage; IP values
+// are truncated to the policy's prefix ("203.0.113.0/24") when it sets one.
+//
 // Errors are INVALID_ARGUMENT naming `field` (e.g. "subjects[2].key"); they
 // never echo a value, which may be personal data.
+struct KeyOptions {
+  // Null keeps personal values raw: only for tests and tools.
+  const Pseudonymizer* pseudonymizer = nullptr;
+  const std::set<std::string>* personal_dimensions = nullptr;
+};
+
+struct DerivedKey {
+  std::string storage_key;
+  // Dimension -> value as stored (canonical IP, pseudonym), in canonical
+  // order: what audit events and logs may show.
+  std::vector<std::pair<std::string, std::string>> stored_values;
+};
+
+absl::StatusOr<DerivedKey> DeriveSubjectKey(
+    const Policy& policy, const std::map<std::string, std::string>& key,
+    absl::string_view field, const KeyOptions& options);
+
+// DeriveSubjectKey without pseudonymisation, storage key only.
 absl::StatusOr<std::string> DeriveStorageKey(
     const Policy& policy, const std::map<std::string, std::string>& key,
     absl::string_view field);
+
+// Canonical text of `ip` truncated to the given prefix lengths; full-length
+// prefixes give the plain address, shorter ones "address/len".
+absl::StatusOr<std::string> CanonicalizeIpPrefix(absl::string_view ip,
+                                                 int ipv4_prefix,
+                                                 int ipv6_prefix);
 
 // Canonical text of an IP address, or INVALID_ARGUMENT.
 absl::StatusOr<std::string> CanonicalizeIp(absl::string_view ip);

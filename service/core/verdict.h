@@ -32,6 +32,9 @@ struct Verdict {
   bool shadow = false;
   Decision shadow_decision = Decision::kAllow;
   std::optional<absl::Time> locked_until;
+  // Sequence of this decision's audit event; 0 when none was written
+  // (allowed Peeks).
+  uint64_t audit_sequence = 0;
 };
 
 struct Response {

@@ -43,6 +43,7 @@ void ToProto(const Verdict& v, v1::Verdict* out) {
   out->set_ceiling_hit(v.ceiling_hit);
   out->set_shadow(v.shadow);
   if (v.shadow) out->set_shadow_decision(ToProto(v.shadow_decision));
+  out->set_audit_sequence(v.audit_sequence);
   if (v.locked_until.has_value()) {
     const int64_t ms = absl::ToUnixMillis(*v.locked_until);
     out->mutable_locked_until()->set_seconds(ms / 1000);

@@ -1,9 +1,12 @@
 #include "service/grpc/rate_limiter_service.h"
 
-#include <spdlog/spdlog.h>
-
+#include "service/audit/audit_cursor.h"
+#include "service/grpc/audit_service.h"
+#include "service/grpc/audit_streaming.h"
+#include "service/grpc/auth_context.h"
 #include "service/grpc/proto_convert.h"
 #include "service/grpc/status_convert.h"
+#include "service/logging/json_log.h"
 
 namespace gatehouse {
 namespace {
@@ -22,11 +25,15 @@ Scope ScopeOf(Operation op) {
   return Scope::kAdmin;
 }
 
-absl::string_view AuthorizationOf(const grpc::ServerContext& context) {
-  const auto& md = context.client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) return {};
-  return absl::string_view(it->second.data(), it->second.size());
+bool ShouldLog(LogRateLimiter* limiter, const std::string& kind,
+               uint64_t* suppressed) {
+  *suppressed = 0;
+  return limiter == nullptr || limiter->Allow(kind, suppressed);
+}
+
+void SetTimestamp(int64_t ms, google::protobuf::Timestamp* out) {
+  out->set_seconds(ms / 1000);
+  out->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
 }
 
 }  // namespace
@@ -36,24 +43,54 @@ grpc::Status RateLimiterService::Handle(Operation op,
                                         grpc::ServerContext* context,
                                         const RequestProto& request,
                                         ResponseProto* response) {
-  if (authenticator_ != nullptr) {
-    std::vector<std::string> policies;
-    policies.reserve(request.subjects_size());
-    for (const v1::Subject& s : request.subjects())
-      policies.push_back(s.policy());
-    absl::StatusOr<Caller> caller = authenticator_->Authorize(
-        AuthorizationOf(*context), ScopeOf(op), policies);
-    if (!caller.ok()) return ToGrpcStatus(caller.status());
+  std::vector<std::string> policies;
+  policies.reserve(request.subjects_size());
+  for (const v1::Subject& s : request.subjects()) policies.push_back(s.policy());
+  absl::StatusOr<Caller> caller =
+      AuthorizeCall(authenticator_, *context, ScopeOf(op), policies);
+  if (!caller.ok()) {
+    uint64_t suppressed;
+    if (ShouldLog(log_limiter_, "auth_failure", &suppressed)) {
+      LogJson(spdlog::level::warn, "call refused",
+              {{"rpc", OperationName(op)},
+               {"code", absl::StatusCodeToString(caller.status().code())},
+               {"reason", caller.status().message()},
+               {"peer", context->peer()},
+               {"suppressed", suppressed}});
+    }
+    return ToGrpcStatus(caller.status());
   }
-  absl::StatusOr<Response> result =
-      limiter_->Run(op, FromProto(request.subjects(), request.context()));
+  Request domain = FromProto(request.subjects(), request.context());
+  domain.client_id = caller->client_id;
+  absl::StatusOr<Response> result = limiter_->Run(op, domain);
   if (!result.ok()) {
-    if (absl::IsUnavailable(result.status()) ||
-        absl::IsDataLoss(result.status())) {
-      spdlog::error("{} failed: {}", OperationName(op),
-                    result.status().ToString());
+    uint64_t suppressed;
+    if ((absl::IsUnavailable(result.status()) ||
+         absl::IsDataLoss(result.status())) &&
+        ShouldLog(log_limiter_, "storage_error", &suppressed)) {
+      LogJson(spdlog::level::err, "storage failure",
+              {{"rpc", OperationName(op)},
+               {"error", result.status().ToString()},
+               {"suppressed", suppressed}});
     }
     return ToGrpcStatus(result.status());
+  }
+  for (const Verdict& v : result->verdicts) {
+    uint64_t suppressed;
+    if (v.ceiling_hit && ShouldLog(log_limiter_, "ceiling_hit", &suppressed)) {
+      // The key is in the audit event; the log names it by sequence only.
+      LogJson(spdlog::level::info, "ceiling hit",
+              {{"policy", v.policy},
+               {"client", caller->client_id},
+               {"rpc", OperationName(op)},
+               {"count", v.count},
+               {"limit", v.limit},
+               {"audit_sequence", v.audit_sequence},
+               {"locked_until_ms",
+                v.locked_until ? absl::ToUnixMillis(*v.locked_until)
+                               : int64_t{0}},
+               {"suppressed", suppressed}});
+    }
   }
   ToProto(*result, response);
   return grpc::Status::OK;
@@ -81,6 +118,46 @@ grpc::Status RateLimiterService::Reset(grpc::ServerContext* context,
                                        const v1::ResetRequest* request,
                                        v1::ResetResponse* response) {
   return Handle(Operation::kReset, context, *request, response);
+}
+
+grpc::Status RateLimiterService::WatchCeilings(
+    grpc::ServerContext* context, const v1::WatchCeilingsRequest* request,
+    grpc::ServerWriter<v1::CeilingEvent>* writer) {
+  absl::StatusOr<Caller> caller =
+      AuthorizeCall(authenticator_, *context, Scope::kAudit, {});
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  AuditFilter filter;
+  absl::StatusOr<std::set<std::string>> policies = VisiblePolicies(
+      *caller, {request->policies().begin(), request->policies().end()});
+  if (!policies.ok()) return ToGrpcStatus(policies.status());
+  filter.policies = *std::move(policies);
+  filter.ceiling_only = true;
+  AuditStart start;
+  start.kind = AuditStart::Kind::kNow;
+  absl::StatusOr<AuditCursor> cursor =
+      AuditCursor::Open(audit_log_, start, std::move(filter), /*follow=*/true);
+  if (!cursor.ok()) return ToGrpcStatus(cursor.status());
+  // Tell the client the watch is established before the first event, so it
+  // can tell "watching" from "still connecting".
+  writer->SendInitialMetadata();
+  v1::CeilingEvent proto;
+  return PumpAuditCursor(context, *cursor, [&](const AuditEvent& e) {
+    proto.Clear();
+    proto.set_policy(e.policy);
+    for (const auto& [dim, value] : e.key) (*proto.mutable_key())[dim] = value;
+    proto.set_count(e.count);
+    proto.set_limit(e.limit);
+    proto.mutable_window()->set_seconds(e.window_ms / 1000);
+    proto.mutable_window()->set_nanos(
+        static_cast<int32_t>(e.window_ms % 1000) * 1000000);
+    if (e.locked_until_ms > 0) {
+      SetTimestamp(e.locked_until_ms, proto.mutable_locked_until());
+    }
+    proto.set_sequence(e.sequence);
+    SetTimestamp(e.time_ms, proto.mutable_time());
+    proto.set_rpc(OperationName(e.op));
+    return writer->Write(proto);
+  });
 }
 
 }  // namespace gatehouse

@@ -3,18 +3,29 @@
 
 #include "gatehouse/v1/ratelimit.grpc.pb.h"
 #include "service/auth/authenticator.h"
+#include "service/core/audit_log.h"
 #include "service/core/limiter.h"
+#include "service/logging/log_rate_limiter.h"
 
 namespace gatehouse {
 
 // gatehouse.v1.RateLimiter over a Limiter: authorize, convert, decide,
-// convert back. Thread-safe. Does not own the limiter or the authenticator,
-// which must outlive it. A null authenticator disables authentication (only
-// main.cc's --allow_unauthenticated on loopback, and tests).
+// convert back; WatchCeilings follows the audit log for ceiling hits (needs
+// the `audit` scope). Thread-safe. Does not own the limiter, the log or the
+// authenticator, which must outlive it. A null authenticator disables
+// authentication (only main.cc's --allow_unauthenticated on loopback, and
+// tests).
 class RateLimiterService final : public v1::RateLimiter::Service {
  public:
-  RateLimiterService(Limiter* limiter, const Authenticator* authenticator)
-      : limiter_(limiter), authenticator_(authenticator) {}
+  // `log_limiter` (may be null: log every event) paces the log lines for
+  // ceiling hits, authentication failures and storage errors.
+  RateLimiterService(Limiter* limiter, const AuditLog* audit_log,
+                     const Authenticator* authenticator,
+                     LogRateLimiter* log_limiter = nullptr)
+      : limiter_(limiter),
+        audit_log_(audit_log),
+        authenticator_(authenticator),
+        log_limiter_(log_limiter) {}
 
   grpc::Status Check(grpc::ServerContext* context,
                      const v1::CheckRequest* request,
@@ -28,6 +39,9 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   grpc::Status Reset(grpc::ServerContext* context,
                      const v1::ResetRequest* request,
                      v1::ResetResponse* response) override;
+  grpc::Status WatchCeilings(
+      grpc::ServerContext* context, const v1::WatchCeilingsRequest* request,
+      grpc::ServerWriter<v1::CeilingEvent>* writer) override;
 
  private:
   template <typename RequestProto, typename ResponseProto>
@@ -35,7 +49,9 @@ class RateLimiterService final : public v1::RateLimiter::Service {
                       const RequestProto& request, ResponseProto* response);
 
   Limiter* const limiter_;
+  const AuditLog* const audit_log_;
   const Authenticator* const authenticator_;
+  LogRateLimiter* const log_limiter_;
 };
 
 }  // namespace gatehouse

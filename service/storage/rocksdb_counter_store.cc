@@ -6,12 +6,18 @@
 #include <rocksdb/write_batch.h>
 
 #include "absl/strings/str_cat.h"
+#include "service/audit/audit_codec.h"
+#include "service/core/status_macros.h"
 #include "service/core/subject_key.h"
 #include "service/storage/expiry_compaction_filter.h"
 #include "service/storage/value_codec.h"
 
 namespace gatehouse {
 namespace {
+
+constexpr char kAuditFamily[] = "audit";
+// Metadata keys in the default family; counter keys start with 'c'.
+constexpr char kAuditHeadKey[] = "m:audit_head";
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -22,56 +28,134 @@ rocksdb::Slice ToSlice(absl::string_view s) {
   return rocksdb::Slice(s.data(), s.size());
 }
 
+std::string SequenceKey(uint64_t seq) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    key[i] = static_cast<char>(seq & 0xff);
+    seq >>= 8;
+  }
+  return key;
+}
+
+uint64_t ParseSequenceKey(const rocksdb::Slice& key) {
+  uint64_t seq = 0;
+  for (size_t i = 0; i < key.size() && i < 8; ++i) {
+    seq = (seq << 8) | static_cast<uint8_t>(key[i]);
+  }
+  return seq;
+}
+
+rocksdb::BlockBasedTableOptions TableOptions(
+    const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.cache_index_and_filter_blocks = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  return table;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
     const std::string& dir, const Clock* clock,
     const RocksDbStoreOptions& options) {
   auto filter = std::make_unique<ExpiryCompactionFilter>(clock);
-  rocksdb::Options db_options;
+  rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
-  db_options.compaction_filter = filter.get();
-  db_options.write_buffer_size = options.write_buffer_bytes;
-  if (options.periodic_compaction_seconds > 0) {
-    db_options.periodic_compaction_seconds =
-        options.periodic_compaction_seconds;
-  }
-  db_options.compression = rocksdb::kLZ4Compression;
-  db_options.bottommost_compression = rocksdb::kZSTD;
+  db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  table.cache_index_and_filter_blocks = true;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  std::shared_ptr<rocksdb::Cache> cache =
+      rocksdb::NewLRUCache(options.block_cache_bytes);
 
+  rocksdb::ColumnFamilyOptions counters;
+  counters.compaction_filter = filter.get();
+  counters.write_buffer_size = options.write_buffer_bytes;
+  if (options.periodic_compaction_seconds > 0) {
+    counters.periodic_compaction_seconds = options.periodic_compaction_seconds;
+  }
+  counters.compression = rocksdb::kLZ4Compression;
+  counters.bottommost_compression = rocksdb::kZSTD;
+  counters.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(TableOptions(cache)));
+
+  // The audit log is append-only and read in order: no filter, no bloom.
+  rocksdb::ColumnFamilyOptions audit;
+  audit.write_buffer_size = options.write_buffer_bytes;
+  audit.compression = rocksdb::kLZ4Compression;
+  audit.bottommost_compression = rocksdb::kZSTD;
+  rocksdb::BlockBasedTableOptions audit_table;
+  audit_table.block_cache = cache;
+  audit.table_factory.reset(rocksdb::NewBlockBasedTableFactory(audit_table));
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, counters}, {kAuditFamily, audit}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, dir, &raw);
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, dir, families, &handles, &raw);
   if (!s.ok()) {
     return absl::UnavailableError(
         absl::StrCat("cannot open RocksDB in ", dir, ": ", s.ToString()));
   }
-  return std::unique_ptr<RocksDbCounterStore>(new RocksDbCounterStore(
-      std::move(filter), std::unique_ptr<rocksdb::DB>(raw), options.sync));
+  std::unique_ptr<RocksDbCounterStore> store(new RocksDbCounterStore(
+      std::move(filter), std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
+      options.sync, clock));
+  absl::Status loaded = store->LoadAuditBounds();
+  if (!loaded.ok()) return loaded;
+  return store;
 }
 
 RocksDbCounterStore::RocksDbCounterStore(
     std::unique_ptr<ExpiryCompactionFilter> filter,
-    std::unique_ptr<rocksdb::DB> db, bool sync)
-    : filter_(std::move(filter)), db_(std::move(db)), sync_(sync) {}
+    std::unique_ptr<rocksdb::DB> db,
+    std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync,
+    const Clock* clock)
+    : filter_(std::move(filter)),
+      db_(std::move(db)),
+      counters_(handles[0]),
+      audit_(handles[1]),
+      handles_(std::move(handles)),
+      sync_(sync),
+      clock_(clock) {}
 
 RocksDbCounterStore::~RocksDbCounterStore() {
   if (db_) {
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    }
     db_->Close().PermitUncheckedError();
     db_.reset();
   }
 }
 
+absl::Status RocksDbCounterStore::LoadAuditBounds() {
+  uint64_t head = 0;
+  std::string value;
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), counters_, kAuditHeadKey, &value);
+  if (s.ok()) {
+    head = ParseSequenceKey(value);
+  } else if (!s.IsNotFound()) {
+    return FromRocks(s, "read audit head");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), audit_));
+  it->SeekToLast();
+  if (it->Valid()) head = std::max(head, ParseSequenceKey(it->key()));
+  it->SeekToFirst();
+  const uint64_t oldest = it->Valid() ? ParseSequenceKey(it->key()) : head + 1;
+  if (!it->status().ok()) return FromRocks(it->status(), "scan audit log");
+  absl::MutexLock lock(&bounds_mu_);
+  head_ = head;
+  oldest_ = oldest;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<CounterState>> RocksDbCounterStore::Read(
     absl::string_view key) {
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = db_->Get(
-      rocksdb::ReadOptions(), db_->DefaultColumnFamily(), ToSlice(key), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), counters_, ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return FromRocks(s, "read counter");
   absl::StatusOr<CounterState> state =
@@ -80,40 +164,199 @@ absl::StatusOr<std::optional<CounterState>> RocksDbCounterStore::Read(
   return std::optional<CounterState>(std::move(*state));
 }
 
-absl::Status RocksDbCounterStore::Commit(const WriteSet& writes) {
+absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
   rocksdb::WriteBatch batch;
   for (const std::string& key : writes.deletes) {
-    rocksdb::Status s = batch.Delete(ToSlice(key));
+    rocksdb::Status s = batch.Delete(counters_, ToSlice(key));
     if (!s.ok()) return FromRocks(s, "batch delete");
   }
   for (const auto& [key, state] : writes.puts) {
-    rocksdb::Status s = batch.Put(ToSlice(key), EncodeCounterState(state));
+    rocksdb::Status s =
+        batch.Put(counters_, ToSlice(key), EncodeCounterState(state));
     if (!s.ok()) return FromRocks(s, "batch put");
   }
   rocksdb::WriteOptions options;
   options.sync = sync_;
-  return FromRocks(db_->Write(options, &batch), "commit counters");
+  if (writes.audit.empty()) {
+    return FromRocks(db_->Write(options, &batch), "commit counters");
+  }
+
+  absl::MutexLock commit(&commit_mu_);
+  uint64_t seq = HeadSequence();
+  for (AuditEvent& event : writes.audit) {
+    event.sequence = ++seq;
+    rocksdb::Status s =
+        batch.Put(audit_, SequenceKey(seq), EncodeAuditEvent(event));
+    if (!s.ok()) return FromRocks(s, "batch audit");
+  }
+  rocksdb::Status s = batch.Put(counters_, kAuditHeadKey, SequenceKey(seq));
+  if (s.ok()) s = db_->Write(options, &batch);
+  if (!s.ok()) {
+    for (AuditEvent& event : writes.audit) event.sequence = 0;
+    return FromRocks(s, "commit counters and audit");
+  }
+  absl::MutexLock lock(&bounds_mu_);
+  head_ = seq;
+  return absl::OkStatus();
+}
+
+uint64_t RocksDbCounterStore::HeadSequence() const {
+  absl::MutexLock lock(&bounds_mu_);
+  return head_;
+}
+
+uint64_t RocksDbCounterStore::OldestSequence() const {
+  absl::MutexLock lock(&bounds_mu_);
+  return oldest_;
+}
+
+absl::StatusOr<std::vector<AuditEvent>> RocksDbCounterStore::Read(
+    uint64_t from, size_t max) const {
+  uint64_t head, oldest;
+  {
+    absl::MutexLock lock(&bounds_mu_);
+    head = head_;
+    oldest = oldest_;
+  }
+  if (from < oldest) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "sequence ", from, " is older than retention; the oldest available is ",
+        oldest));
+  }
+  std::vector<AuditEvent> out;
+  if (from > head) return out;
+  // Only committed sequences (<= head) are read, so a concurrent commit is
+  // never seen half-way.
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), audit_));
+  uint64_t expected = from;
+  for (it->Seek(SequenceKey(from));
+       it->Valid() && out.size() < max && expected <= head; it->Next()) {
+    const uint64_t seq = ParseSequenceKey(it->key());
+    if (seq != expected) {
+      if (expected < OldestSequence()) {
+        return absl::OutOfRangeError(absl::StrCat(
+            "sequence ", expected,
+            " was deleted by retention while being read; the oldest available "
+            "is ",
+            OldestSequence()));
+      }
+      return absl::DataLossError(
+          absl::StrCat("audit log has a gap at sequence ", expected));
+    }
+    GH_ASSIGN_OR_RETURN(AuditEvent event,
+                        DecodeAuditEvent(absl::string_view(
+                            it->value().data(), it->value().size())));
+    event.sequence = seq;
+    out.push_back(std::move(event));
+    ++expected;
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "read audit log");
+  return out;
+}
+
+bool RocksDbCounterStore::AwaitAfter(uint64_t after,
+                                     absl::Duration timeout) const {
+  absl::MutexLock lock(&bounds_mu_);
+  auto beyond = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(bounds_mu_) {
+    return head_ > after;
+  };
+  return bounds_mu_.AwaitWithTimeout(absl::Condition(&beyond), timeout);
+}
+
+absl::StatusOr<uint64_t> RocksDbCounterStore::FirstAtOrAfter(
+    absl::Time t) const {
+  const int64_t ms = absl::ToUnixMillis(t);
+  uint64_t lo = OldestSequence(), hi = HeadSequence() + 1;
+  // Binary search for the first sequence in [lo, hi) with time >= t.
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    GH_ASSIGN_OR_RETURN(std::vector<AuditEvent> one, Read(mid, 1));
+    if (one.empty() || one[0].time_ms >= ms) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
+    const AuditRetention& retention) {
+  absl::MutexLock commit(&commit_mu_);
+  const uint64_t oldest = OldestSequence();
+  const uint64_t head = HeadSequence();
+  uint64_t new_oldest = oldest;
+  if (retention.max_age > absl::ZeroDuration()) {
+    GH_ASSIGN_OR_RETURN(uint64_t first_young,
+                        FirstAtOrAfter(clock_->Now() - retention.max_age));
+    new_oldest = std::max(new_oldest, first_young);
+  }
+  if (retention.max_bytes > 0 && head >= oldest) {
+    const uint64_t bytes = ApproximateAuditBytes();
+    if (bytes > retention.max_bytes) {
+      // Keep about 90% of the budget, assuming events of similar size.
+      const uint64_t events = head - oldest + 1;
+      const double keep_fraction =
+          0.9 * static_cast<double>(retention.max_bytes) / bytes;
+      const uint64_t keep = static_cast<uint64_t>(events * keep_fraction);
+      new_oldest = std::max(new_oldest, head + 1 - keep);
+    }
+  }
+  if (new_oldest <= oldest) return 0;
+  // Publish the new bound first so readers stop before the deleted range.
+  {
+    absl::MutexLock lock(&bounds_mu_);
+    oldest_ = new_oldest;
+  }
+  rocksdb::Status s = db_->DeleteRange(rocksdb::WriteOptions(), audit_,
+                                       SequenceKey(oldest),
+                                       SequenceKey(new_oldest));
+  if (!s.ok()) return FromRocks(s, "audit retention");
+  return new_oldest - oldest;
+}
+
+uint64_t RocksDbCounterStore::ApproximateBytes(
+    rocksdb::ColumnFamilyHandle* cf) const {
+  uint64_t size = 0;
+  db_->GetIntProperty(cf, "rocksdb.total-sst-files-size", &size);
+  uint64_t mem = 0;
+  db_->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &mem);
+  return size + mem;
+}
+
+uint64_t RocksDbCounterStore::ApproximateCounterBytes() const {
+  return ApproximateBytes(counters_);
+}
+
+uint64_t RocksDbCounterStore::ApproximateAuditBytes() const {
+  return ApproximateBytes(audit_);
 }
 
 absl::Status RocksDbCounterStore::CompactAll() {
-  absl::Status flushed =
-      FromRocks(db_->Flush(rocksdb::FlushOptions()), "flush");
+  absl::Status flushed = FromRocks(
+      db_->Flush(rocksdb::FlushOptions(), handles_), "flush");
   if (!flushed.ok()) return flushed;
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction =
       rocksdb::BottommostLevelCompaction::kForce;
-  return FromRocks(db_->CompactRange(options, nullptr, nullptr), "compact");
+  for (rocksdb::ColumnFamilyHandle* h : handles_) {
+    absl::Status s =
+        FromRocks(db_->CompactRange(options, h, nullptr, nullptr), "compact");
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 uint64_t RocksDbCounterStore::EstimateNumKeys() const {
   uint64_t keys = 0;
-  db_->GetIntProperty("rocksdb.estimate-num-keys", &keys);
+  db_->GetIntProperty(counters_, "rocksdb.estimate-num-keys", &keys);
   return keys;
 }
 
 absl::StatusOr<uint64_t> RocksDbCounterStore::CountCounterKeys() const {
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions()));
+      db_->NewIterator(rocksdb::ReadOptions(), counters_));
   uint64_t n = 0;
   const char prefix[1] = {kCounterKeyPrefix};
   for (it->Seek(rocksdb::Slice(prefix, 1));

@@ -5,11 +5,15 @@
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "service/clock/clock.h"
+#include "service/core/audit_log.h"
 #include "service/core/counter_store.h"
 
 namespace rocksdb {
+class ColumnFamilyHandle;
 class DB;
 }  // namespace rocksdb
 
@@ -30,12 +34,23 @@ struct RocksDbStoreOptions {
   uint64_t periodic_compaction_seconds = 24 * 3600;
 };
 
-// CounterStore on RocksDB: one DB in a directory, counter states encoded by
-// value_codec.h, expired states dropped at compaction by
-// ExpiryCompactionFilter.
+// How much audit history to keep; zero means no limit of that kind.
+struct AuditRetention {
+  absl::Duration max_age = absl::ZeroDuration();
+  uint64_t max_bytes = 0;
+};
+
+// CounterStore and AuditLog on RocksDB: one DB in a directory. Counter
+// states live in the default column family, encoded by value_codec.h, and
+// expired ones are dropped at compaction by ExpiryCompactionFilter. Audit
+// events live in the "audit" column family under their big-endian sequence
+// number and are written in the same WriteBatch as the counters; commits
+// are serialised so sequence numbers are assigned in write order without
+// gaps. The head sequence is also kept in the default family so it survives
+// retention deleting every event.
 //
 // Thread-safe. Owns the DB; the clock must outlive the store.
-class RocksDbCounterStore final : public CounterStore {
+class RocksDbCounterStore final : public CounterStore, public AuditLog {
  public:
   // Opens (creating if needed) the DB in `dir`. UNAVAILABLE naming the
   // directory and RocksDB's reason on failure (e.g. another process holds
@@ -50,7 +65,23 @@ class RocksDbCounterStore final : public CounterStore {
 
   absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) override;
-  absl::Status Commit(const WriteSet& writes) override;
+  absl::Status Commit(WriteSet& writes) override;
+
+  uint64_t HeadSequence() const override;
+  uint64_t OldestSequence() const override;
+  absl::StatusOr<std::vector<AuditEvent>> Read(uint64_t from,
+                                               size_t max) const override;
+  bool AwaitAfter(uint64_t after, absl::Duration timeout) const override;
+  absl::StatusOr<uint64_t> FirstAtOrAfter(absl::Time t) const override;
+
+  // Deletes the oldest audit events beyond `retention` (by age relative to
+  // the clock, and by the column family's approximate size). Returns the
+  // number deleted. Consumers behind the new oldest get OUT_OF_RANGE.
+  absl::StatusOr<uint64_t> ApplyRetention(const AuditRetention& retention);
+
+  // Approximate bytes on disk (SST files) of counters and of the audit log.
+  uint64_t ApproximateCounterBytes() const;
+  uint64_t ApproximateAuditBytes() const;
 
   // Flushes memtables and compacts the whole key range (drops expired
   // counters now). For operators and tests.
@@ -63,12 +94,28 @@ class RocksDbCounterStore final : public CounterStore {
 
  private:
   RocksDbCounterStore(std::unique_ptr<ExpiryCompactionFilter> filter,
-                      std::unique_ptr<rocksdb::DB> db, bool sync);
+                      std::unique_ptr<rocksdb::DB> db,
+                      std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                      bool sync, const Clock* clock);
+  absl::Status LoadAuditBounds();
+  uint64_t ApproximateBytes(rocksdb::ColumnFamilyHandle* cf) const;
 
-  // The filter must outlive the DB, so it is declared first.
+  // Constant after construction. The filter must outlive the DB, so it is
+  // declared first.
   std::unique_ptr<ExpiryCompactionFilter> filter_;
   std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* counters_ = nullptr;  // Owned by handles_.
+  rocksdb::ColumnFamilyHandle* audit_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   const bool sync_;
+  const Clock* const clock_;
+
+  // Serialises commits (and retention) so sequences follow write order.
+  absl::Mutex commit_mu_;
+
+  mutable absl::Mutex bounds_mu_;
+  uint64_t head_ ABSL_GUARDED_BY(bounds_mu_) = 0;
+  uint64_t oldest_ ABSL_GUARDED_BY(bounds_mu_) = 1;
 };
 
 }  // namespace gatehouse

@@ -34,7 +34,7 @@ inline absl::Time AlignedStart() {
 }
 
 // Forwards to an InMemoryCounterStore and remembers every key ever written
-// and how many commits were made, so a test can compare the whole store
+// and how many commits changed counters, so a test can compare the whole store
 // before and after an operation. Thread-safe.
 class TrackingCounterStore final : public CounterStore {
  public:
@@ -43,15 +43,20 @@ class TrackingCounterStore final : public CounterStore {
     return inner_.Read(key);
   }
 
-  absl::Status Commit(const WriteSet& writes) override {
+  // Counts only commits that change counters: denied Checks and Peeks
+  // commit audit events alone.
+  absl::Status Commit(WriteSet& writes) override {
     {
       absl::MutexLock lock(&mu_);
-      ++commits_;
+      if (!writes.puts.empty() || !writes.deletes.empty()) ++commits_;
       for (const auto& put : writes.puts) keys_.insert(put.first);
       for (const std::string& key : writes.deletes) keys_.insert(key);
     }
     return inner_.Commit(writes);
   }
+
+  // The audit log written so far.
+  const InMemoryCounterStore& inner() const { return inner_; }
 
   // Every stored state, by key.
   std::map<std::string, CounterState> Snapshot() {

@@ -60,7 +60,7 @@ class RateLimiterServiceTest : public ::testing::Test {
     auto credentials = Credentials::Parse(CredentialsYaml(), "test");
     ASSERT_TRUE(credentials.ok()) << credentials.status();
     authenticator_ = std::make_unique<Authenticator>(*credentials);
-    service_ = std::make_unique<RateLimiterService>(limiter_.get(),
+    service_ = std::make_unique<RateLimiterService>(limiter_.get(), &store_,
                                                     authenticator_.get());
 
     grpc::EnableDefaultHealthCheckService(true);

@@ -27,6 +27,8 @@ policies:
 
 inline constexpr char kTestToken[] =
     "it-token-4c1f0e9d8b7a6f5e4d3c2b1a09f8e7d6";
+inline constexpr char kTestPseudonymKey[] =
+    "it-pseudonym-Zq8vN3xR7tL2mK9pW4sY6bH1cJ5dF0gA";
 
 // A real gatehouse binary on a temp data dir with a test credential, and a
 // real client of it.
@@ -40,13 +42,15 @@ class ServerTest : public ::testing::Test {
                            HexEncode(Sha256(kTestToken)) +
                            "]\n    scopes: [check, peek, record, reset]\n");
     token_file_ = dir_.WriteFile("token", std::string(kTestToken) + "\n");
+    pseudonym_key_ = dir_.WriteFile("pseudonym.key", std::string(kTestPseudonymKey) + "\n");
     StartServer();
   }
 
   void StartServer() {
     server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
         "--data_dir=" + dir_.path() + "/data", "--policies=" + policies_,
-        "--credentials=" + credentials_, "--shutdown_grace=200ms"});
+        "--credentials=" + credentials_, "--pseudonym_key_file=" + pseudonym_key_,
+        "--shutdown_grace=200ms"});
     ASSERT_TRUE(server_->Start()) << server_->stderr_text();
     ClientOptions options;
     options.target = server_->address();
@@ -56,7 +60,7 @@ class ServerTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::string policies_, credentials_, token_file_;
+  std::string policies_, credentials_, token_file_, pseudonym_key_;
   std::unique_ptr<ServerProcess> server_;
   std::unique_ptr<Client> client_;
 };

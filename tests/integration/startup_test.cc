@@ -8,8 +8,11 @@ namespace {
 class StartupTest : public ::testing::Test {
  protected:
   CommandResult RunServer(std::vector<std::string> flags) {
-    std::vector<std::string> argv = {GATEHOUSE_BIN, "--listen=127.0.0.1:0",
-                                     "--data_dir=" + dir_.path() + "/data"};
+    std::vector<std::string> argv = {
+        GATEHOUSE_BIN, "--listen=127.0.0.1:0",
+        "--data_dir=" + dir_.path() + "/data",
+        "--pseudonym_key_file=" +
+            dir_.WriteFile("key", kTestPseudonymKey)};
     argv.insert(argv.end(), flags.begin(), flags.end());
     return RunCommand(argv);
   }
@@ -43,7 +46,9 @@ TEST_F(StartupTest, UnauthenticatedIsRefusedOffLoopback) {
   std::vector<std::string> argv = {GATEHOUSE_BIN, "--listen=0.0.0.0:0",
                                    "--data_dir=" + dir_.path() + "/data",
                                    "--policies=" + policies,
-                                   "--allow_unauthenticated"};
+                                   "--allow_unauthenticated",
+                                   "--pseudonym_key_file=" +
+                                       dir_.WriteFile("key", kTestPseudonymKey)};
   CommandResult r = RunCommand(argv);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
@@ -59,13 +64,38 @@ TEST_F(StartupTest, MissingPolicyFileNamesThePath) {
 TEST_F(StartupTest, DataDirHeldByAnotherServerIsRefused) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
   ServerProcess first({"--data_dir=" + dir_.path() + "/data",
-                       "--policies=" + policies, "--allow_unauthenticated"});
+                       "--policies=" + policies, "--allow_unauthenticated",
+                       "--pseudonym_key_file=" +
+                           dir_.WriteFile("key", kTestPseudonymKey)});
   ASSERT_TRUE(first.Start()) << first.stderr_text();
   CommandResult second =
       RunServer({"--policies=" + policies, "--allow_unauthenticated"});
   EXPECT_NE(second.exit_code, 0);
   EXPECT_NE(second.err.find("cannot open RocksDB"), std::string::npos)
       << second.err;
+}
+
+TEST_F(StartupTest, PersonalDimensionsWithoutPseudonymKeyAreRefused) {
+  const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
+  CommandResult r = RunCommand({GATEHOUSE_BIN, "--listen=127.0.0.1:0",
+                                "--data_dir=" + dir_.path() + "/data",
+                                "--policies=" + policies,
+                                "--allow_unauthenticated"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--pseudonym_key_file"), std::string::npos) << r.err;
+
+  // Without personal dimensions no key is needed.
+  const std::string impersonal = dir_.WriteFile("q.yaml", R"(
+personal_dimensions: []
+policies:
+  - name: login_ip
+    dimensions: [ip]
+    limit: 20
+    window: 1m
+)");
+  ServerProcess server({"--data_dir=" + dir_.path() + "/data2",
+                        "--policies=" + impersonal, "--allow_unauthenticated"});
+  EXPECT_TRUE(server.Start()) << server.stderr_text();
 }
 
 }  // namespace

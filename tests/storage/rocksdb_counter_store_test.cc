@@ -111,7 +111,8 @@ TEST_F(RocksDbCounterStoreTest, CommitAppliesEveryPutAndDeleteOfTheBatch) {
 
 TEST_F(RocksDbCounterStoreTest, EmptyCommitChangesNothing) {
   Put("c-a", StateExpiringAt(kStartMs + 60'000, 4));
-  ASSERT_TRUE(store_->Commit(WriteSet{}).ok());
+  WriteSet empty;
+  ASSERT_TRUE(store_->Commit(empty).ok());
   EXPECT_EQ(Get("c-a"), StateExpiringAt(kStartMs + 60'000, 4));
   EXPECT_EQ(CounterKeys(), 1u);
 }
@@ -212,11 +213,23 @@ TEST_F(RocksDbCounterStoreTest,
   {
     // Write a value the codec cannot decode, straight into RocksDB.
     rocksdb::Options options;
+    std::vector<std::string> names;
+    ASSERT_TRUE(
+        rocksdb::DB::ListColumnFamilies(options, db_path(), &names).ok());
+    std::vector<rocksdb::ColumnFamilyDescriptor> families;
+    for (const std::string& name : names) {
+      families.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    }
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(options, db_path(), &raw).ok());
+    ASSERT_TRUE(
+        rocksdb::DB::Open(options, db_path(), families, &handles, &raw).ok());
     std::unique_ptr<rocksdb::DB> db(raw);
     ASSERT_TRUE(
         db->Put(rocksdb::WriteOptions(), "c-corrupt", "\x07garbage").ok());
+    for (rocksdb::ColumnFamilyHandle* h : handles) {
+      ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    }
     ASSERT_TRUE(db->Close().ok());
   }
   Reopen();

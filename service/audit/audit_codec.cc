@@ -1,0 +1,102 @@
+#include "service/audit/audit_codec.h"
+
+#include "absl/time/time.h"
+
+namespace gatehouse {
+namespace {
+
+void SetTimestamp(int64_t ms, google::protobuf::Timestamp* out) {
+  int64_t seconds = ms / 1000;
+  int64_t millis = ms % 1000;
+  if (millis < 0) {
+    millis += 1000;
+    seconds -= 1;
+  }
+  out->set_seconds(seconds);
+  out->set_nanos(static_cast<int32_t>(millis * 1000000));
+}
+
+int64_t ToMillis(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1000 + t.nanos() / 1000000;
+}
+
+v1::Verdict::Decision ToProtoDecision(Decision d) {
+  return d == Decision::kAllow ? v1::Verdict::ALLOW : v1::Verdict::DENY;
+}
+
+Decision FromProtoDecision(v1::Verdict::Decision d) {
+  return d == v1::Verdict::DENY ? Decision::kDeny : Decision::kAllow;
+}
+
+Operation OperationFromName(const std::string& name) {
+  if (name == "Peek") return Operation::kPeek;
+  if (name == "Record") return Operation::kRecord;
+  if (name == "Reset") return Operation::kReset;
+  return Operation::kCheck;
+}
+
+}  // namespace
+
+void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
+  out->set_sequence(e.sequence);
+  SetTimestamp(e.time_ms, out->mutable_time());
+  out->set_client_id(e.client_id);
+  out->set_rpc(OperationName(e.op));
+  out->set_policy(e.policy);
+  for (const auto& [dim, value] : e.key) (*out->mutable_key())[dim] = value;
+  out->set_decision(ToProtoDecision(e.decision));
+  out->set_count(e.count);
+  out->set_limit(e.limit);
+  out->set_ceiling_hit(e.ceiling_hit);
+  out->set_shadow(e.shadow);
+  if (e.shadow) out->set_shadow_decision(ToProtoDecision(e.shadow_decision));
+  for (const auto& [k, v] : e.context) (*out->mutable_context())[k] = v;
+  if (e.locked_until_ms > 0) {
+    SetTimestamp(e.locked_until_ms, out->mutable_locked_until());
+  }
+  out->mutable_window()->set_seconds(e.window_ms / 1000);
+  out->mutable_window()->set_nanos(
+      static_cast<int32_t>((e.window_ms % 1000) * 1000000));
+  out->set_hits(e.hits);
+}
+
+AuditEvent FromProto(const v1::AuditEvent& p) {
+  AuditEvent e;
+  e.sequence = p.sequence();
+  e.time_ms = ToMillis(p.time());
+  e.client_id = p.client_id();
+  e.op = OperationFromName(p.rpc());
+  e.policy = p.policy();
+  // Canonical (sorted) dimension order, as DeriveSubjectKey produces.
+  std::map<std::string, std::string> key(p.key().begin(), p.key().end());
+  e.key.assign(key.begin(), key.end());
+  e.decision = FromProtoDecision(p.decision());
+  e.count = p.count();
+  e.limit = p.limit();
+  e.ceiling_hit = p.ceiling_hit();
+  e.shadow = p.shadow();
+  e.shadow_decision = FromProtoDecision(p.shadow_decision());
+  e.context.insert(p.context().begin(), p.context().end());
+  e.locked_until_ms = p.has_locked_until() ? ToMillis(p.locked_until()) : 0;
+  e.window_ms = p.window().seconds() * 1000 + p.window().nanos() / 1000000;
+  e.hits = p.hits();
+  return e;
+}
+
+std::string EncodeAuditEvent(const AuditEvent& event) {
+  v1::AuditEvent proto;
+  ToProto(event, &proto);
+  std::string out;
+  proto.SerializeToString(&out);
+  return out;
+}
+
+absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
+  v1::AuditEvent proto;
+  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("corrupt audit event");
+  }
+  return FromProto(proto);
+}
+
+}  // namespace gatehouse

@@ -1,0 +1,41 @@
+#ifndef GATEHOUSE_SERVICE_CORE_AUDIT_EVENT_H_
+#define GATEHOUSE_SERVICE_CORE_AUDIT_EVENT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "service/core/request.h"
+#include "service/core/verdict.h"
+
+namespace gatehouse {
+
+// One decision about one subject, as kept in the audit log. A plain value.
+// Personal data never appears raw: `key` holds the stored (pseudonymised)
+// dimension values.
+struct AuditEvent {
+  // Assigned by the store when the event is committed; 0 before.
+  uint64_t sequence = 0;
+  int64_t time_ms = 0;
+  std::string client_id;
+  Operation op = Operation::kCheck;
+  std::string policy;
+  std::vector<std::pair<std::string, std::string>> key;
+  Decision decision = Decision::kAllow;
+  bool shadow = false;
+  Decision shadow_decision = Decision::kAllow;
+  uint64_t hits = 0;
+  uint64_t count = 0;
+  uint64_t limit = 0;
+  int64_t window_ms = 0;
+  bool ceiling_hit = false;
+  // 0 when not locked out after this decision.
+  int64_t locked_until_ms = 0;
+  std::map<std::string, std::string> context;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_CORE_AUDIT_EVENT_H_

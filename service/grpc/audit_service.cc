@@ -1,0 +1,85 @@
+#include "service/grpc/audit_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "service/audit/audit_codec.h"
+#include "service/audit/audit_cursor.h"
+#include "service/grpc/audit_streaming.h"
+#include "service/grpc/auth_context.h"
+#include "service/grpc/status_convert.h"
+
+namespace gatehouse {
+
+absl::StatusOr<std::set<std::string>> VisiblePolicies(
+    const Caller& caller, const std::set<std::string>& requested) {
+  if (!caller.policies.has_value()) return requested;
+  if (requested.empty()) {
+    if (caller.policies->empty()) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "client ", caller.client_id, " may not see any policy"));
+    }
+    return *caller.policies;
+  }
+  for (const std::string& p : requested) {
+    if (caller.policies->count(p) == 0) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("client ", caller.client_id, " may not see policy ", p));
+    }
+  }
+  return requested;
+}
+
+grpc::Status AuditService::Stream(grpc::ServerContext* context,
+                                  const v1::StreamRequest* request,
+                                  grpc::ServerWriter<v1::AuditEvent>* writer) {
+  absl::StatusOr<Caller> caller =
+      AuthorizeCall(authenticator_, *context, Scope::kAudit, {});
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
+
+  AuditFilter filter;
+  absl::StatusOr<std::set<std::string>> policies = VisiblePolicies(
+      *caller, {request->policies().begin(), request->policies().end()});
+  if (!policies.ok()) return ToGrpcStatus(policies.status());
+  filter.policies = *std::move(policies);
+  for (int d : request->decisions()) {
+    if (d == v1::Verdict::ALLOW) {
+      filter.decisions.insert(Decision::kAllow);
+    } else if (d == v1::Verdict::DENY) {
+      filter.decisions.insert(Decision::kDeny);
+    } else {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "decisions: only ALLOW and DENY can be filtered");
+    }
+  }
+  filter.ceiling_only = request->ceiling_only();
+
+  AuditStart start;
+  switch (request->start_case()) {
+    case v1::StreamRequest::kFromSequence:
+      start.kind = AuditStart::Kind::kSequence;
+      start.sequence = request->from_sequence();
+      break;
+    case v1::StreamRequest::kFromTime:
+      start.kind = AuditStart::Kind::kTime;
+      start.time = absl::FromUnixSeconds(request->from_time().seconds()) +
+                   absl::Nanoseconds(request->from_time().nanos());
+      break;
+    case v1::StreamRequest::kFromNow:
+      start.kind = AuditStart::Kind::kNow;
+      break;
+    case v1::StreamRequest::START_NOT_SET:
+      start.kind = AuditStart::Kind::kOldest;
+      break;
+  }
+  absl::StatusOr<AuditCursor> cursor =
+      AuditCursor::Open(log_, start, std::move(filter), request->follow());
+  if (!cursor.ok()) return ToGrpcStatus(cursor.status());
+
+  v1::AuditEvent proto;
+  return PumpAuditCursor(context, *cursor, [&](const AuditEvent& event) {
+    proto.Clear();
+    ToProto(event, &proto);
+    return writer->Write(proto);
+  });
+}
+
+}  // namespace gatehouse
