@@ -36,8 +36,9 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "gRPC listen address HOST:PORT; port 0 picks a free port (see "
           "--port_file)");
-ABSL_FLAG(std::string, port_file, "",
-          "After start-up, write the bound gRPC port to this file (atomically)");
+ABSL_FLAG(
+    std::string, port_file, "",
+    "After start-up, write the bound gRPC port to this file (atomically)");
 ABSL_FLAG(std::string, data_dir, "./data", "Directory of the RocksDB state");
 ABSL_FLAG(std::string, policies, "", "Policy file (YAML); required");
 ABSL_FLAG(std::string, credentials, "",
@@ -56,8 +57,9 @@ ABSL_FLAG(int64_t, audit_max_mb, 1024,
           "Keep at most about this many MiB of audit events (0 = no limit)");
 ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
           "How often audit retention runs");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(2),
-          "On SIGTERM, how long in-flight calls may finish before cancellation");
+ABSL_FLAG(
+    absl::Duration, shutdown_grace, absl::Seconds(2),
+    "On SIGTERM, how long in-flight calls may finish before cancellation");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
 
 namespace gatehouse {
@@ -100,7 +102,8 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path,
   text << in.rdbuf();
   std::string secret(absl::StripAsciiWhitespace(text.str()));
   if (secret.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is empty"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", path, " is empty"));
   }
   return secret;
 }
@@ -121,9 +124,9 @@ void Reload(const std::string& policies_path,
             Authenticator* authenticator, const Pseudonymizer* pseudonymizer) {
   absl::StatusOr<std::shared_ptr<const PolicySet>> reloaded =
       LoadPolicyFile(policies_path);
-  absl::Status usable = reloaded.ok() ? CheckPseudonymization(**reloaded,
-                                                              pseudonymizer)
-                                      : reloaded.status();
+  absl::Status usable = reloaded.ok()
+                            ? CheckPseudonymization(**reloaded, pseudonymizer)
+                            : reloaded.status();
   if (usable.ok()) {
     limiter.SetPolicies(*reloaded);
     LogJson(spdlog::level::info, "policies reloaded",
@@ -138,9 +141,10 @@ void Reload(const std::string& policies_path,
       Credentials::Load(credentials_path);
   if (credentials.ok()) {
     authenticator->SetCredentials(*credentials);
-    LogJson(spdlog::level::info, "credentials reloaded",
-            {{"file", credentials_path},
-             {"clients", static_cast<uint64_t>((*credentials)->clients().size())}});
+    LogJson(
+        spdlog::level::info, "credentials reloaded",
+        {{"file", credentials_path},
+         {"clients", static_cast<uint64_t>((*credentials)->clients().size())}});
   } else {
     LogJson(spdlog::level::err,
             "credentials reload rejected; keeping the old ones",
@@ -244,9 +248,9 @@ int Run() {
   absl::Notification stopping;
   AuditRetention retention;
   retention.max_age = absl::GetFlag(FLAGS_audit_retention);
-  retention.max_bytes =
-      static_cast<uint64_t>(std::max<int64_t>(0, absl::GetFlag(FLAGS_audit_max_mb)))
-      << 20;
+  retention.max_bytes = static_cast<uint64_t>(std::max<int64_t>(
+                            0, absl::GetFlag(FLAGS_audit_max_mb)))
+                        << 20;
   std::thread retention_thread([&] {
     const absl::Duration interval = absl::GetFlag(FLAGS_retention_interval);
     do {
@@ -255,9 +259,9 @@ int Run() {
         LogJson(spdlog::level::err, "audit retention failed",
                 {{"error", dropped.status().ToString()}});
       } else if (*dropped > 0) {
-        LogJson(spdlog::level::info, "audit retention",
-                {{"dropped", *dropped},
-                 {"oldest", (*store)->OldestSequence()}});
+        LogJson(
+            spdlog::level::info, "audit retention",
+            {{"dropped", *dropped}, {"oldest", (*store)->OldestSequence()}});
       }
     } while (!stopping.WaitForNotificationWithTimeout(interval));
   });
@@ -283,9 +287,9 @@ int Run() {
   // In-flight calls get the grace period, then are cancelled (streams
   // included). gRPC also waits out the grace while idle client connections
   // are open.
-  server->Shutdown(std::chrono::system_clock::now() +
-                   absl::ToChronoMilliseconds(
-                       absl::GetFlag(FLAGS_shutdown_grace)));
+  server->Shutdown(
+      std::chrono::system_clock::now() +
+      absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
   server->Wait();
   stopping.Notify();
   retention_thread.join();

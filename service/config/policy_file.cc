@@ -199,14 +199,15 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
   if (!root.IsMap()) {
     return absl::InvalidArgumentError("top level must be a map with policies");
   }
-  GH_RETURN_IF_ERROR(CheckKnownFields(root, "top level",
-                                      {"personal_dimensions", "policies"}));
+  GH_RETURN_IF_ERROR(
+      CheckKnownFields(root, "top level", {"personal_dimensions", "policies"}));
   std::set<std::string> personal = PolicySet::DefaultPersonalDimensions();
   if (root["personal_dimensions"]) {
     const YAML::Node list = root["personal_dimensions"];
     if (!list.IsSequence()) {
       return absl::InvalidArgumentError(
-          "personal_dimensions: must be a list of dimension names ([] for none)");
+          "personal_dimensions: must be a list of dimension names ([] for "
+          "none)");
     }
     personal.clear();
     for (const YAML::Node& d : list) {
@@ -237,7 +238,7 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
     policies.push_back(std::move(p));
   }
   return std::make_shared<const PolicySet>(std::move(policies),
-                                          std::move(personal));
+                                           std::move(personal));
 }
 
 }  // namespace

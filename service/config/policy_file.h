@@ -12,8 +12,8 @@ namespace gatehouse {
 
 // Parses and validates a policy file's YAML text:
 //
-//   personal_dimensions: [user, email] # optional; this is the default, [] = none
-//   policies:
+//   personal_dimensions: [user, email] # optional; this is the default, [] =
+//   none policies:
 //     - name: failed_auth_user_ip     # [a-z0-9_], unique, at most 64 bytes
 //       dimensions: [user, ip]        # 1..8 unique names, [a-z0-9_]
 //       limit: 5                      # 1..1e9

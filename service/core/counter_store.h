@@ -22,7 +22,9 @@ struct WriteSet {
   // sequence numbers.
   std::vector<AuditEvent> audit;
 
-  bool empty() const { return puts.empty() && deletes.empty() && audit.empty(); }
+  bool empty() const {
+    return puts.empty() && deletes.empty() && audit.empty();
+  }
 };
 
 // Durable home of counter states, keyed by DeriveStorageKey().

@@ -1,8 +1,8 @@
 #include "service/core/limiter.h"
 
 #include <algorithm>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -180,8 +180,9 @@ absl::Status Limiter::Resolve(const PolicySet& policies, const Request& request,
     KeyOptions options;
     options.pseudonymizer = pseudonymizer_;
     options.personal_dimensions = &policies.personal_dimensions();
-    GH_ASSIGN_OR_RETURN(DerivedKey derived,
-                        DeriveSubjectKey(*policy, s.key, field + ".key", options));
+    GH_ASSIGN_OR_RETURN(
+        DerivedKey derived,
+        DeriveSubjectKey(*policy, s.key, field + ".key", options));
     t.storage_key = std::move(derived.storage_key);
     t.stored_values = std::move(derived.stored_values);
     targets.push_back(std::move(t));

@@ -6,12 +6,23 @@
 namespace gatehouse {
 
 absl::Duration LockoutSpec::LengthOf(uint32_t offence) const {
-  if (offence <= 1) return std::min(duration, max);
+  // Without growth the loop below would run `offence` times (billions for a
+  // long-lived offender or a corrupt stored count).
+  if (offence <= 1 || !(multiplier > 1) || duration <= absl::ZeroDuration()) {
+    return std::min(duration, max);
+  }
   // Multiply step by step so huge offence counts saturate at max instead of
   // overflowing.
+  constexpr uint32_t kMaxSteps = 1000;
   absl::Duration length = duration;
-  for (uint32_t i = 1; i < offence && length < max; ++i) {
+  uint32_t i = 1;
+  for (; i < offence && length < max && i < kMaxSteps; ++i) {
     length = length * multiplier;
+  }
+  if (i < offence && length < max) {
+    // Only a multiplier barely above 1 gets here: finish in one step.
+    const double rest = std::pow(multiplier, static_cast<double>(offence - i));
+    length = rest >= absl::FDivDuration(max, length) ? max : length * rest;
   }
   return std::min(length, max);
 }

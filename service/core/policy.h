@@ -59,9 +59,9 @@ class PolicySet {
   // Dimensions whose values identify a person, when the file says nothing.
   static const std::set<std::string>& DefaultPersonalDimensions();
 
-  explicit PolicySet(std::vector<Policy> policies,
-                     std::set<std::string> personal_dimensions =
-                         DefaultPersonalDimensions());
+  explicit PolicySet(
+      std::vector<Policy> policies,
+      std::set<std::string> personal_dimensions = DefaultPersonalDimensions());
 
   // Returns nullptr when no policy has that name.
   const Policy* Find(const std::string& name) const;

@@ -136,9 +136,8 @@ absl::StatusOr<DerivedKey> DeriveSubjectKey(
   for (const std::string& dim : policy.dimensions) {
     auto it = key.find(dim);
     if (it == key.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ": missing dimension \"", dim, "\" of policy ",
-                       policy.name));
+      return absl::InvalidArgumentError(absl::StrCat(
+          field, ": missing dimension \"", dim, "\" of policy ", policy.name));
     }
     const std::string& value = it->second;
     const std::string where = absl::StrCat(field, "[\"", dim, "\"]");
@@ -156,8 +155,8 @@ absl::StatusOr<DerivedKey> DeriveSubjectKey(
     }
     std::string stored;
     if (IsIpDimension(dim)) {
-      absl::StatusOr<std::string> ip = CanonicalizeIpPrefix(
-          value, policy.ipv4_prefix, policy.ipv6_prefix);
+      absl::StatusOr<std::string> ip =
+          CanonicalizeIpPrefix(value, policy.ipv4_prefix, policy.ipv6_prefix);
       if (!ip.ok()) {
         return absl::InvalidArgumentError(
             absl::StrCat(where, ": not an IP address"));

@@ -14,8 +14,8 @@ absl::StatusOr<std::set<std::string>> VisiblePolicies(
   if (!caller.policies.has_value()) return requested;
   if (requested.empty()) {
     if (caller.policies->empty()) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "client ", caller.client_id, " may not see any policy"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("client ", caller.client_id, " may not see any policy"));
     }
     return *caller.policies;
   }

@@ -13,8 +13,9 @@ namespace gatehouse {
 // server shutting down) or `write` returns false, handing each event to
 // `write`. Each blocking write is paced by gRPC flow control, so a slow
 // consumer holds one batch of events, never a growing queue.
-grpc::Status PumpAuditCursor(grpc::ServerContext* context, AuditCursor& cursor,
-                             const std::function<bool(const AuditEvent&)>& write);
+grpc::Status PumpAuditCursor(
+    grpc::ServerContext* context, AuditCursor& cursor,
+    const std::function<bool(const AuditEvent&)>& write);
 
 }  // namespace gatehouse
 

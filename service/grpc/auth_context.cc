@@ -10,7 +10,8 @@ absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
   const auto& md = context.client_metadata();
   auto it = md.find("authorization");
   absl::string_view header;
-  if (it != md.end()) header = absl::string_view(it->second.data(), it->second.size());
+  if (it != md.end())
+    header = absl::string_view(it->second.data(), it->second.size());
   return authenticator->Authorize(header, scope, policies);
 }
 

@@ -45,7 +45,8 @@ grpc::Status RateLimiterService::Handle(Operation op,
                                         ResponseProto* response) {
   std::vector<std::string> policies;
   policies.reserve(request.subjects_size());
-  for (const v1::Subject& s : request.subjects()) policies.push_back(s.policy());
+  for (const v1::Subject& s : request.subjects())
+    policies.push_back(s.policy());
   absl::StatusOr<Caller> caller =
       AuthorizeCall(authenticator_, *context, ScopeOf(op), policies);
   if (!caller.ok()) {
@@ -79,17 +80,17 @@ grpc::Status RateLimiterService::Handle(Operation op,
     uint64_t suppressed;
     if (v.ceiling_hit && ShouldLog(log_limiter_, "ceiling_hit", &suppressed)) {
       // The key is in the audit event; the log names it by sequence only.
-      LogJson(spdlog::level::info, "ceiling hit",
-              {{"policy", v.policy},
-               {"client", caller->client_id},
-               {"rpc", OperationName(op)},
-               {"count", v.count},
-               {"limit", v.limit},
-               {"audit_sequence", v.audit_sequence},
-               {"locked_until_ms",
-                v.locked_until ? absl::ToUnixMillis(*v.locked_until)
-                               : int64_t{0}},
-               {"suppressed", suppressed}});
+      LogJson(
+          spdlog::level::info, "ceiling hit",
+          {{"policy", v.policy},
+           {"client", caller->client_id},
+           {"rpc", OperationName(op)},
+           {"count", v.count},
+           {"limit", v.limit},
+           {"audit_sequence", v.audit_sequence},
+           {"locked_until_ms",
+            v.locked_until ? absl::ToUnixMillis(*v.locked_until) : int64_t{0}},
+           {"suppressed", suppressed}});
     }
   }
   ToProto(*result, response);
@@ -148,8 +149,8 @@ grpc::Status RateLimiterService::WatchCeilings(
     proto.set_count(e.count);
     proto.set_limit(e.limit);
     proto.mutable_window()->set_seconds(e.window_ms / 1000);
-    proto.mutable_window()->set_nanos(
-        static_cast<int32_t>(e.window_ms % 1000) * 1000000);
+    proto.mutable_window()->set_nanos(static_cast<int32_t>(e.window_ms % 1000) *
+                                      1000000);
     if (e.locked_until_ms > 0) {
       SetTimestamp(e.locked_until_ms, proto.mutable_locked_until());
     }

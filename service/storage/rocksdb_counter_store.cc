@@ -309,9 +309,9 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
     absl::MutexLock lock(&bounds_mu_);
     oldest_ = new_oldest;
   }
-  rocksdb::Status s = db_->DeleteRange(rocksdb::WriteOptions(), audit_,
-                                       SequenceKey(oldest),
-                                       SequenceKey(new_oldest));
+  rocksdb::Status s =
+      db_->DeleteRange(rocksdb::WriteOptions(), audit_, SequenceKey(oldest),
+                       SequenceKey(new_oldest));
   if (!s.ok()) return FromRocks(s, "audit retention");
   return new_oldest - oldest;
 }
@@ -334,8 +334,8 @@ uint64_t RocksDbCounterStore::ApproximateAuditBytes() const {
 }
 
 absl::Status RocksDbCounterStore::CompactAll() {
-  absl::Status flushed = FromRocks(
-      db_->Flush(rocksdb::FlushOptions(), handles_), "flush");
+  absl::Status flushed =
+      FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flush");
   if (!flushed.ok()) return flushed;
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction =

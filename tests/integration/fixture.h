@@ -36,21 +36,22 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     policies_ = dir_.WriteFile("policies.yaml", kTestPolicies);
-    credentials_ =
-        dir_.WriteFile("credentials.yaml",
-                       "clients:\n  - id: it\n    token_sha256: [" +
-                           HexEncode(Sha256(kTestToken)) +
-                           "]\n    scopes: [check, peek, record, reset]\n");
+    credentials_ = dir_.WriteFile(
+        "credentials.yaml",
+        "clients:\n  - id: it\n    token_sha256: [" +
+            HexEncode(Sha256(kTestToken)) +
+            "]\n    scopes: [check, peek, record, reset, audit]\n");
     token_file_ = dir_.WriteFile("token", std::string(kTestToken) + "\n");
-    pseudonym_key_ = dir_.WriteFile("pseudonym.key", std::string(kTestPseudonymKey) + "\n");
+    pseudonym_key_ =
+        dir_.WriteFile("pseudonym.key", std::string(kTestPseudonymKey) + "\n");
     StartServer();
   }
 
   void StartServer() {
     server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
         "--data_dir=" + dir_.path() + "/data", "--policies=" + policies_,
-        "--credentials=" + credentials_, "--pseudonym_key_file=" + pseudonym_key_,
-        "--shutdown_grace=200ms"});
+        "--credentials=" + credentials_,
+        "--pseudonym_key_file=" + pseudonym_key_, "--shutdown_grace=200ms"});
     ASSERT_TRUE(server_->Start()) << server_->stderr_text();
     ClientOptions options;
     options.target = server_->address();

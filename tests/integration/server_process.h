@@ -46,6 +46,7 @@ class ServerProcess {
   void Signal(int sig);
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // What the server wrote on stderr so far.
   std::string stderr_text() const;

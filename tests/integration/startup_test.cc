@@ -11,8 +11,7 @@ class StartupTest : public ::testing::Test {
     std::vector<std::string> argv = {
         GATEHOUSE_BIN, "--listen=127.0.0.1:0",
         "--data_dir=" + dir_.path() + "/data",
-        "--pseudonym_key_file=" +
-            dir_.WriteFile("key", kTestPseudonymKey)};
+        "--pseudonym_key_file=" + dir_.WriteFile("key", kTestPseudonymKey)};
     argv.insert(argv.end(), flags.begin(), flags.end());
     return RunCommand(argv);
   }
@@ -43,12 +42,13 @@ TEST_F(StartupTest, MissingCredentialsIsRefused) {
 
 TEST_F(StartupTest, UnauthenticatedIsRefusedOffLoopback) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
-  std::vector<std::string> argv = {GATEHOUSE_BIN, "--listen=0.0.0.0:0",
-                                   "--data_dir=" + dir_.path() + "/data",
-                                   "--policies=" + policies,
-                                   "--allow_unauthenticated",
-                                   "--pseudonym_key_file=" +
-                                       dir_.WriteFile("key", kTestPseudonymKey)};
+  std::vector<std::string> argv = {
+      GATEHOUSE_BIN,
+      "--listen=0.0.0.0:0",
+      "--data_dir=" + dir_.path() + "/data",
+      "--policies=" + policies,
+      "--allow_unauthenticated",
+      "--pseudonym_key_file=" + dir_.WriteFile("key", kTestPseudonymKey)};
   CommandResult r = RunCommand(argv);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
@@ -63,10 +63,10 @@ TEST_F(StartupTest, MissingPolicyFileNamesThePath) {
 
 TEST_F(StartupTest, DataDirHeldByAnotherServerIsRefused) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
-  ServerProcess first({"--data_dir=" + dir_.path() + "/data",
-                       "--policies=" + policies, "--allow_unauthenticated",
-                       "--pseudonym_key_file=" +
-                           dir_.WriteFile("key", kTestPseudonymKey)});
+  ServerProcess first(
+      {"--data_dir=" + dir_.path() + "/data", "--policies=" + policies,
+       "--allow_unauthenticated",
+       "--pseudonym_key_file=" + dir_.WriteFile("key", kTestPseudonymKey)});
   ASSERT_TRUE(first.Start()) << first.stderr_text();
   CommandResult second =
       RunServer({"--policies=" + policies, "--allow_unauthenticated"});
@@ -77,10 +77,10 @@ TEST_F(StartupTest, DataDirHeldByAnotherServerIsRefused) {
 
 TEST_F(StartupTest, PersonalDimensionsWithoutPseudonymKeyAreRefused) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
-  CommandResult r = RunCommand({GATEHOUSE_BIN, "--listen=127.0.0.1:0",
-                                "--data_dir=" + dir_.path() + "/data",
-                                "--policies=" + policies,
-                                "--allow_unauthenticated"});
+  CommandResult r =
+      RunCommand({GATEHOUSE_BIN, "--listen=127.0.0.1:0",
+                  "--data_dir=" + dir_.path() + "/data",
+                  "--policies=" + policies, "--allow_unauthenticated"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--pseudonym_key_file"), std::string::npos) << r.err;
 
