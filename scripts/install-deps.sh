@@ -8,6 +8,12 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev
+  # Metrics endpoint (civetweb); promtool + Prometheus and the Go chart
+  # renderer (text/template + sprig, YAML, JSON schema) for tests.
+  libcivetweb-dev prometheus golang-go golang-github-masterminds-sprig-dev
+  golang-gopkg-yaml.v3-dev golang-github-xeipuuv-gojsonschema-dev
+  # Fuzzing (scripts/fuzz.sh): clang and libFuzzer + sanitizer runtimes.
+  clang libclang-rt-14-dev
 )
 
 missing=()

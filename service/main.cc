@@ -31,6 +31,9 @@
 #include "service/grpc/rate_limiter_service.h"
 #include "service/logging/json_log.h"
 #include "service/logging/log_rate_limiter.h"
+#include "service/metrics/gatehouse_metrics.h"
+#include "service/metrics/metrics_server.h"
+#include "service/metrics/registry.h"
 #include "service/storage/rocksdb_counter_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -39,6 +42,11 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
 ABSL_FLAG(
     std::string, port_file, "",
     "After start-up, write the bound gRPC port to this file (atomically)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics HTTP address HOST:PORT (port 0 picks one; empty "
+          "disables)");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "After start-up, write the bound metrics port to this file");
 ABSL_FLAG(std::string, data_dir, "./data", "Directory of the RocksDB state");
 ABSL_FLAG(std::string, policies, "", "Policy file (YAML); required");
 ABSL_FLAG(std::string, credentials, "",
@@ -119,14 +127,28 @@ absl::Status CheckPseudonymization(const PolicySet& policies,
   return absl::OkStatus();
 }
 
+void CountReload(metrics::GatehouseMetrics& m, const char* kind, bool ok) {
+  using metrics::GatehouseMetrics;
+  m.config_reloads_total
+      .WithLabels({kind, ok ? GatehouseMetrics::kResultSuccess
+                            : GatehouseMetrics::kResultFailure})
+      .Increment();
+  if (ok) {
+    m.config_last_reload_success_timestamp_seconds.WithLabels({kind}).Set(
+        absl::ToDoubleSeconds(RealClock::Get()->Now() - absl::UnixEpoch()));
+  }
+}
+
 void Reload(const std::string& policies_path,
             const std::string& credentials_path, Limiter& limiter,
-            Authenticator* authenticator, const Pseudonymizer* pseudonymizer) {
+            Authenticator* authenticator, const Pseudonymizer* pseudonymizer,
+            metrics::GatehouseMetrics& m) {
   absl::StatusOr<std::shared_ptr<const PolicySet>> reloaded =
       LoadPolicyFile(policies_path);
   absl::Status usable = reloaded.ok()
                             ? CheckPseudonymization(**reloaded, pseudonymizer)
                             : reloaded.status();
+  CountReload(m, metrics::GatehouseMetrics::kKindPolicies, usable.ok());
   if (usable.ok()) {
     limiter.SetPolicies(*reloaded);
     LogJson(spdlog::level::info, "policies reloaded",
@@ -139,6 +161,8 @@ void Reload(const std::string& policies_path,
   if (authenticator == nullptr) return;
   absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
       Credentials::Load(credentials_path);
+  CountReload(m, metrics::GatehouseMetrics::kKindCredentials,
+              credentials.ok());
   if (credentials.ok()) {
     authenticator->SetCredentials(*credentials);
     LogJson(
@@ -210,13 +234,44 @@ int Run() {
       RocksDbCounterStore::Open(data_dir, RealClock::Get(), store_options);
   if (!store.ok()) return Fail(store.status());
 
-  Limiter limiter(RealClock::Get(), store->get(), *policies,
-                  pseudonymizer.get());
+  metrics::Registry registry;
+  metrics::GatehouseMetrics metrics(&registry, GATEHOUSE_VERSION);
+  RocksDbCounterStore* const db = store->get();
+  metrics.storage_size_bytes.SetCallback([db] {
+    return static_cast<double>(db->ApproximateCounterBytes() +
+                               db->ApproximateAuditBytes());
+  });
+  metrics.storage_estimated_keys.SetCallback(
+      [db] { return static_cast<double>(db->EstimateNumKeys()); });
+  CountReload(metrics, metrics::GatehouseMetrics::kKindPolicies, true);
+  if (authenticator != nullptr) {
+    CountReload(metrics, metrics::GatehouseMetrics::kKindCredentials, true);
+  }
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+      !metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> started =
+        metrics::MetricsServer::Start(metrics_listen, &registry);
+    if (!started.ok()) {
+      return Fail(absl::Status(
+          started.status().code(),
+          absl::StrCat("--metrics_listen: ", started.status().message())));
+    }
+    metrics_server = *std::move(started);
+    if (const std::string file = absl::GetFlag(FLAGS_metrics_port_file);
+        !file.empty()) {
+      absl::Status written = WritePortFile(file, metrics_server->port());
+      if (!written.ok()) return Fail(written);
+    }
+  }
+
+  Limiter limiter(RealClock::Get(), db, *policies, pseudonymizer.get());
   LogRateLimiter log_limiter(RealClock::Get(), /*max_lines=*/20,
                              absl::Seconds(10));
-  RateLimiterService service(&limiter, store->get(), authenticator.get(),
-                             &log_limiter);
-  AuditService audit_service(store->get(), authenticator.get());
+  CallMetrics call_metrics(&metrics);
+  RateLimiterService service(&limiter, db, authenticator.get(), &log_limiter,
+                             &call_metrics);
+  AuditService audit_service(db, authenticator.get(), &call_metrics);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -240,6 +295,7 @@ int Run() {
   const std::string host = listen.substr(0, listen.rfind(':'));
   LogJson(spdlog::level::info, "gatehouse listening",
           {{"address", absl::StrCat(host, ":", port)},
+           {"metrics_port", metrics_server ? metrics_server->port() : 0},
            {"policies", static_cast<uint64_t>((*policies)->all().size())},
            {"data_dir", data_dir},
            {"audit_head", (*store)->HeadSequence()}});
@@ -251,9 +307,16 @@ int Run() {
   retention.max_bytes = static_cast<uint64_t>(std::max<int64_t>(
                             0, absl::GetFlag(FLAGS_audit_max_mb)))
                         << 20;
+  // Housekeeping: the audit head gauge every second, retention every
+  // --retention_interval.
   std::thread retention_thread([&] {
     const absl::Duration interval = absl::GetFlag(FLAGS_retention_interval);
+    absl::Time next_retention = absl::InfinitePast();
     do {
+      metrics.audit_head_sequence.Set(
+          static_cast<double>(db->HeadSequence()));
+      if (RealClock::Get()->Now() < next_retention) continue;
+      next_retention = RealClock::Get()->Now() + interval;
       absl::StatusOr<uint64_t> dropped = (*store)->ApplyRetention(retention);
       if (!dropped.ok()) {
         LogJson(spdlog::level::err, "audit retention failed",
@@ -263,7 +326,7 @@ int Run() {
             spdlog::level::info, "audit retention",
             {{"dropped", *dropped}, {"oldest", (*store)->OldestSequence()}});
       }
-    } while (!stopping.WaitForNotificationWithTimeout(interval));
+    } while (!stopping.WaitForNotificationWithTimeout(absl::Seconds(1)));
   });
 
   // Signals are blocked in every thread (see main) and taken here.
@@ -277,7 +340,7 @@ int Run() {
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
       Reload(policies_path, credentials_path, limiter, authenticator.get(),
-             pseudonymizer.get());
+             pseudonymizer.get(), metrics);
       continue;
     }
     LogJson(spdlog::level::info, "shutting down", {{"signal", sig}});

@@ -21,6 +21,15 @@ struct Caller {
   std::optional<std::set<std::string>> policies;
 };
 
+// Why a call was refused, for metrics (never shown to the caller).
+enum class AuthFailure {
+  kNone,
+  kMissingToken,
+  kUnknownToken,
+  kMissingScope,
+  kPolicyNotAllowed,
+};
+
 // Decides whether a bearer token may use a scope on some policies.
 //
 // Thread-safe; the credentials can be replaced while calls are in flight
@@ -33,9 +42,10 @@ class Authenticator {
   // UNAUTHENTICATED when missing, malformed or unknown; PERMISSION_DENIED
   // when the client lacks `scope` (admin implies every scope) or any of
   // `policies` is outside its allowed set.
-  absl::StatusOr<Caller> Authorize(
-      absl::string_view authorization, Scope scope,
-      const std::vector<std::string>& policies) const;
+  // When refused and `failure` is not null, *failure says why.
+  absl::StatusOr<Caller> Authorize(absl::string_view authorization, Scope scope,
+                                   const std::vector<std::string>& policies,
+                                   AuthFailure* failure = nullptr) const;
 
   void SetCredentials(std::shared_ptr<const Credentials> credentials);
 

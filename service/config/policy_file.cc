@@ -108,7 +108,7 @@ absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
   GH_RETURN_IF_ERROR(
       CheckKnownFields(node, where,
                        {"name", "description", "dimensions", "limit", "window",
-                        "buckets", "lockout", "mode"}));
+                        "buckets", "lockout", "mode", "ip_prefix"}));
 
   const YAML::Node dims = node["dimensions"];
   if (!dims || !dims.IsSequence() || dims.size() == 0) {

@@ -31,14 +31,19 @@ absl::StatusOr<std::set<std::string>> VisiblePolicies(
 grpc::Status AuditService::Stream(grpc::ServerContext* context,
                                   const v1::StreamRequest* request,
                                   grpc::ServerWriter<v1::AuditEvent>* writer) {
+  CallMetrics::Call call(metrics_, "AuditStream");
+  AuthFailure failure;
   absl::StatusOr<Caller> caller =
-      AuthorizeCall(authenticator_, *context, Scope::kAudit, {});
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+      AuthorizeCall(authenticator_, *context, Scope::kAudit, {}, &failure);
+  if (!caller.ok()) {
+    metrics_->RecordAuthFailure(failure);
+    return call.Finish(ToGrpcStatus(caller.status()));
+  }
 
   AuditFilter filter;
   absl::StatusOr<std::set<std::string>> policies = VisiblePolicies(
       *caller, {request->policies().begin(), request->policies().end()});
-  if (!policies.ok()) return ToGrpcStatus(policies.status());
+  if (!policies.ok()) return call.Finish(ToGrpcStatus(policies.status()));
   filter.policies = *std::move(policies);
   for (int d : request->decisions()) {
     if (d == v1::Verdict::ALLOW) {
@@ -46,8 +51,9 @@ grpc::Status AuditService::Stream(grpc::ServerContext* context,
     } else if (d == v1::Verdict::DENY) {
       filter.decisions.insert(Decision::kDeny);
     } else {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "decisions: only ALLOW and DENY can be filtered");
+      return call.Finish(
+          grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                       "decisions: only ALLOW and DENY can be filtered"));
     }
   }
   filter.ceiling_only = request->ceiling_only();
@@ -72,14 +78,21 @@ grpc::Status AuditService::Stream(grpc::ServerContext* context,
   }
   absl::StatusOr<AuditCursor> cursor =
       AuditCursor::Open(log_, start, std::move(filter), request->follow());
-  if (!cursor.ok()) return ToGrpcStatus(cursor.status());
+  if (!cursor.ok()) return call.Finish(ToGrpcStatus(cursor.status()));
 
+  ConsumerScope consumer(metrics_);
   v1::AuditEvent proto;
-  return PumpAuditCursor(context, *cursor, [&](const AuditEvent& event) {
-    proto.Clear();
-    ToProto(event, &proto);
-    return writer->Write(proto);
-  });
+  uint64_t written = 0;
+  return call.Finish(
+      PumpAuditCursor(context, *cursor, [&](const AuditEvent& event) {
+        proto.Clear();
+        ToProto(event, &proto);
+        if (++written % 64 == 1) {
+          metrics_->ConsumerLag(caller->client_id, log_->HeadSequence(),
+                                event.sequence);
+        }
+        return writer->Write(proto);
+      }));
 }
 
 }  // namespace gatehouse

@@ -4,6 +4,7 @@
 #include "gatehouse/v1/audit.grpc.pb.h"
 #include "service/auth/authenticator.h"
 #include "service/core/audit_log.h"
+#include "service/grpc/call_metrics.h"
 
 namespace gatehouse {
 
@@ -12,8 +13,11 @@ namespace gatehouse {
 // authenticator (null disables authentication) must outlive it.
 class AuditService final : public v1::Audit::Service {
  public:
-  AuditService(const AuditLog* log, const Authenticator* authenticator)
-      : log_(log), authenticator_(authenticator) {}
+  AuditService(const AuditLog* log, const Authenticator* authenticator,
+               const CallMetrics* metrics = nullptr)
+      : log_(log),
+        authenticator_(authenticator),
+        metrics_(metrics != nullptr ? metrics : &no_metrics_) {}
 
   grpc::Status Stream(grpc::ServerContext* context,
                       const v1::StreamRequest* request,
@@ -22,6 +26,8 @@ class AuditService final : public v1::Audit::Service {
  private:
   const AuditLog* const log_;
   const Authenticator* const authenticator_;
+  const CallMetrics no_metrics_{nullptr};
+  const CallMetrics* const metrics_;
 };
 
 // The filter a caller gets: the requested policies, narrowed to those the

@@ -17,7 +17,8 @@ namespace gatehouse {
 absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
                                      const grpc::ServerContext& context,
                                      Scope scope,
-                                     const std::vector<std::string>& policies);
+                                     const std::vector<std::string>& policies,
+                                     AuthFailure* failure = nullptr);
 
 }  // namespace gatehouse
 

@@ -43,13 +43,16 @@ grpc::Status RateLimiterService::Handle(Operation op,
                                         grpc::ServerContext* context,
                                         const RequestProto& request,
                                         ResponseProto* response) {
+  CallMetrics::Call call(metrics_, OperationName(op));
   std::vector<std::string> policies;
   policies.reserve(request.subjects_size());
   for (const v1::Subject& s : request.subjects())
     policies.push_back(s.policy());
+  AuthFailure failure;
   absl::StatusOr<Caller> caller =
-      AuthorizeCall(authenticator_, *context, ScopeOf(op), policies);
+      AuthorizeCall(authenticator_, *context, ScopeOf(op), policies, &failure);
   if (!caller.ok()) {
+    metrics_->RecordAuthFailure(failure);
     uint64_t suppressed;
     if (ShouldLog(log_limiter_, "auth_failure", &suppressed)) {
       LogJson(spdlog::level::warn, "call refused",
@@ -59,23 +62,25 @@ grpc::Status RateLimiterService::Handle(Operation op,
                {"peer", context->peer()},
                {"suppressed", suppressed}});
     }
-    return ToGrpcStatus(caller.status());
+    return call.Finish(ToGrpcStatus(caller.status()));
   }
   Request domain = FromProto(request.subjects(), request.context());
   domain.client_id = caller->client_id;
   absl::StatusOr<Response> result = limiter_->Run(op, domain);
   if (!result.ok()) {
     uint64_t suppressed;
-    if ((absl::IsUnavailable(result.status()) ||
-         absl::IsDataLoss(result.status())) &&
-        ShouldLog(log_limiter_, "storage_error", &suppressed)) {
+    const bool storage = absl::IsUnavailable(result.status()) ||
+                         absl::IsDataLoss(result.status());
+    if (storage) metrics_->RecordStorageError(result.status());
+    if (storage && ShouldLog(log_limiter_, "storage_error", &suppressed)) {
       LogJson(spdlog::level::err, "storage failure",
               {{"rpc", OperationName(op)},
                {"error", result.status().ToString()},
                {"suppressed", suppressed}});
     }
-    return ToGrpcStatus(result.status());
+    return call.Finish(ToGrpcStatus(result.status()));
   }
+  metrics_->RecordVerdicts(op, result->verdicts);
   for (const Verdict& v : result->verdicts) {
     uint64_t suppressed;
     if (v.ceiling_hit && ShouldLog(log_limiter_, "ceiling_hit", &suppressed)) {
@@ -94,7 +99,7 @@ grpc::Status RateLimiterService::Handle(Operation op,
     }
   }
   ToProto(*result, response);
-  return grpc::Status::OK;
+  return call.Finish(grpc::Status::OK);
 }
 
 grpc::Status RateLimiterService::Check(grpc::ServerContext* context,
@@ -124,9 +129,14 @@ grpc::Status RateLimiterService::Reset(grpc::ServerContext* context,
 grpc::Status RateLimiterService::WatchCeilings(
     grpc::ServerContext* context, const v1::WatchCeilingsRequest* request,
     grpc::ServerWriter<v1::CeilingEvent>* writer) {
+  CallMetrics::Call call(metrics_, "WatchCeilings");
+  AuthFailure failure;
   absl::StatusOr<Caller> caller =
-      AuthorizeCall(authenticator_, *context, Scope::kAudit, {});
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+      AuthorizeCall(authenticator_, *context, Scope::kAudit, {}, &failure);
+  if (!caller.ok()) {
+    metrics_->RecordAuthFailure(failure);
+    return call.Finish(ToGrpcStatus(caller.status()));
+  }
   AuditFilter filter;
   absl::StatusOr<std::set<std::string>> policies = VisiblePolicies(
       *caller, {request->policies().begin(), request->policies().end()});
@@ -142,7 +152,8 @@ grpc::Status RateLimiterService::WatchCeilings(
   // can tell "watching" from "still connecting".
   writer->SendInitialMetadata();
   v1::CeilingEvent proto;
-  return PumpAuditCursor(context, *cursor, [&](const AuditEvent& e) {
+  ConsumerScope consumer(metrics_);
+  return call.Finish(PumpAuditCursor(context, *cursor, [&](const AuditEvent& e) {
     proto.Clear();
     proto.set_policy(e.policy);
     for (const auto& [dim, value] : e.key) (*proto.mutable_key())[dim] = value;
@@ -158,7 +169,7 @@ grpc::Status RateLimiterService::WatchCeilings(
     SetTimestamp(e.time_ms, proto.mutable_time());
     proto.set_rpc(OperationName(e.op));
     return writer->Write(proto);
-  });
+  }));
 }
 
 }  // namespace gatehouse

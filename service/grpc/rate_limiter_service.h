@@ -5,6 +5,7 @@
 #include "service/auth/authenticator.h"
 #include "service/core/audit_log.h"
 #include "service/core/limiter.h"
+#include "service/grpc/call_metrics.h"
 #include "service/logging/log_rate_limiter.h"
 
 namespace gatehouse {
@@ -21,11 +22,13 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   // ceiling hits, authentication failures and storage errors.
   RateLimiterService(Limiter* limiter, const AuditLog* audit_log,
                      const Authenticator* authenticator,
-                     LogRateLimiter* log_limiter = nullptr)
+                     LogRateLimiter* log_limiter = nullptr,
+                     const CallMetrics* metrics = nullptr)
       : limiter_(limiter),
         audit_log_(audit_log),
         authenticator_(authenticator),
-        log_limiter_(log_limiter) {}
+        log_limiter_(log_limiter),
+        metrics_(metrics != nullptr ? metrics : &no_metrics_) {}
 
   grpc::Status Check(grpc::ServerContext* context,
                      const v1::CheckRequest* request,
@@ -52,6 +55,8 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   const AuditLog* const audit_log_;
   const Authenticator* const authenticator_;
   LogRateLimiter* const log_limiter_;
+  const CallMetrics no_metrics_{nullptr};
+  const CallMetrics* const metrics_;
 };
 
 }  // namespace gatehouse

@@ -75,8 +75,9 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
   absl::StatusOr<uint64_t> FirstAtOrAfter(absl::Time t) const override;
 
   // Deletes the oldest audit events beyond `retention` (by age relative to
-  // the clock, and by the column family's approximate size). Returns the
-  // number deleted. Consumers behind the new oldest get OUT_OF_RANGE.
+  // the clock, and by the column family's approximate size) and compacts
+  // their range to reclaim the space. Returns the number deleted. Consumers
+  // behind the new oldest get OUT_OF_RANGE.
   absl::StatusOr<uint64_t> ApplyRetention(const AuditRetention& retention);
 
   // Approximate bytes on disk (SST files) of counters and of the audit log.

@@ -85,7 +85,10 @@ bool ServerProcess::Start() {
   const std::string port_file = scratch_ + "/port";
   std::filesystem::remove(port_file);
   std::vector<std::string> argv = {GATEHOUSE_BIN, "--listen=127.0.0.1:0",
-                                   "--port_file=" + port_file};
+                                   "--port_file=" + port_file,
+                                   "--metrics_listen=127.0.0.1:0",
+                                   "--metrics_port_file=" + scratch_ +
+                                       "/metrics_port"};
   argv.insert(argv.end(), args_.begin(), args_.end());
   pid_ = Spawn(argv, scratch_ + "/stdout", scratch_ + "/stderr");
   const auto give_up =
@@ -99,6 +102,7 @@ bool ServerProcess::Start() {
     const std::string text = ReadAll(port_file);
     if (!text.empty()) {
       port_ = std::atoi(text.c_str());
+      metrics_port_ = std::atoi(ReadAll(scratch_ + "/metrics_port").c_str());
       return port_ > 0;
     }
     // Polling for a child process's readiness, not waiting for time.

@@ -47,6 +47,8 @@ class ServerProcess {
 
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
+  // The /metrics HTTP port (0 when disabled).
+  int metrics_port() const { return metrics_port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   // What the server wrote on stderr so far.
   std::string stderr_text() const;
@@ -56,6 +58,7 @@ class ServerProcess {
   std::string scratch_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int metrics_port_ = 0;
 };
 
 // Runs a command to completion, capturing stdout and stderr.

@@ -9,7 +9,7 @@ class StartupTest : public ::testing::Test {
  protected:
   CommandResult RunServer(std::vector<std::string> flags) {
     std::vector<std::string> argv = {
-        GATEHOUSE_BIN, "--listen=127.0.0.1:0",
+        GATEHOUSE_BIN, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
         "--data_dir=" + dir_.path() + "/data",
         "--pseudonym_key_file=" + dir_.WriteFile("key", kTestPseudonymKey)};
     argv.insert(argv.end(), flags.begin(), flags.end());
@@ -78,7 +78,7 @@ TEST_F(StartupTest, DataDirHeldByAnotherServerIsRefused) {
 TEST_F(StartupTest, PersonalDimensionsWithoutPseudonymKeyAreRefused) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
   CommandResult r =
-      RunCommand({GATEHOUSE_BIN, "--listen=127.0.0.1:0",
+      RunCommand({GATEHOUSE_BIN, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
                   "--data_dir=" + dir_.path() + "/data",
                   "--policies=" + policies, "--allow_unauthenticated"});
   EXPECT_NE(r.exit_code, 0);

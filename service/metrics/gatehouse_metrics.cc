@@ -1,0 +1,96 @@
+#include "service/metrics/gatehouse_metrics.h"
+
+#include "service/metrics/process_metrics.h"
+
+namespace gatehouse::metrics {
+
+const std::vector<double>& GatehouseMetrics::LatencyBuckets() {
+  static const std::vector<double>* const buckets = new std::vector<double>{
+      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+      0.025,   0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
+  return *buckets;
+}
+
+GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
+    : decisions_total(registry->AddCounter(
+          "gatehouse_decisions_total",
+          "Decisions per subject by policy, RPC (check, peek, record) and "
+          "decision (allow, deny, shadow_deny).",
+          {"policy", "rpc", "decision"})),
+      ceiling_hits_total(registry->AddCounter(
+          "gatehouse_ceiling_hits_total",
+          "Calls that made a subject's count reach its policy's limit.",
+          {"policy"})),
+      lockouts_total(registry->AddCounter("gatehouse_lockouts_total",
+                                          "Lockouts started, by policy.",
+                                          {"policy"})),
+      grpc_requests_total(registry->AddCounter(
+          "gatehouse_grpc_requests_total",
+          "gRPC requests finished, by method and status code.",
+          {"method", "code"})),
+      grpc_request_duration_seconds(
+          registry->AddHistogram("gatehouse_grpc_request_duration_seconds",
+                                 "gRPC request latency in seconds, by method.",
+                                 {"method"}, LatencyBuckets())),
+      storage_errors_total(registry->AddCounter(
+          "gatehouse_storage_errors_total",
+          "Storage operations that failed, by operation (read, write).",
+          {"operation"})),
+      audit_head_sequence(
+          registry
+              ->AddGauge("gatehouse_audit_head_sequence",
+                         "Sequence number of the newest audit event.")
+              .WithLabels({})),
+      audit_stream_consumers(
+          registry
+              ->AddGauge("gatehouse_audit_stream_consumers",
+                         "Audit event streams currently open.")
+              .WithLabels({})),
+      audit_consumer_lag_events(registry->AddGauge(
+          "gatehouse_audit_consumer_lag_events",
+          "Audit events not yet delivered to a stream consumer, by client.",
+          {"client"})),
+      config_reloads_total(registry->AddCounter(
+          "gatehouse_config_reloads_total",
+          "Reloads of configuration by kind (policies, credentials) and "
+          "result (success, failure).",
+          {"kind", "result"})),
+      config_last_reload_success_timestamp_seconds(registry->AddGauge(
+          "gatehouse_config_last_reload_success_timestamp_seconds",
+          "When configuration of this kind was last loaded successfully, in "
+          "seconds since the epoch.",
+          {"kind"})),
+      auth_failures_total(registry->AddCounter(
+          "gatehouse_auth_failures_total",
+          "Calls refused by authentication or authorization, by reason.",
+          {"reason"})),
+      storage_size_bytes(registry
+                             ->AddCallbackGauge("gatehouse_storage_size_bytes",
+                                                "Size of the RocksDB state on "
+                                                "disk in bytes.")
+                             .WithLabels({})),
+      storage_estimated_keys(
+          registry
+              ->AddCallbackGauge("gatehouse_storage_estimated_keys",
+                                 "RocksDB's estimate of the number of keys.")
+              .WithLabels({})),
+      inflight_requests(registry
+                            ->AddGauge("gatehouse_inflight_requests",
+                                       "gRPC requests being served.")
+                            .WithLabels({})) {
+  registry
+      ->AddGauge("gatehouse_build_info",
+                 "Always 1; the version label says which build is running.",
+                 {"version"})
+      .WithLabels({std::string(version)})
+      .Set(1);
+  RegisterProcessMetrics(registry);
+}
+
+std::vector<std::string> GatehouseMetrics::Names() {
+  Registry registry;
+  GatehouseMetrics metrics(&registry, "");
+  return registry.SampleNames();
+}
+
+}  // namespace gatehouse::metrics

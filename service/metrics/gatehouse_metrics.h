@@ -1,0 +1,85 @@
+#ifndef GATEHOUSE_SERVICE_METRICS_GATEHOUSE_METRICS_H_
+#define GATEHOUSE_SERVICE_METRICS_GATEHOUSE_METRICS_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "service/metrics/registry.h"
+
+namespace gatehouse::metrics {
+
+// Every metric family Gatehouse exports. The names, label names and label
+// values below are a contract with charts/gatehouse (alert rules, Grafana
+// dashboard): tests/chart checks every PromQL expression there against
+// Names(). Labels are bounded by policies, methods and configured clients,
+// never by a key, IP or user.
+//
+// Thread-safe (see Family). Registers into a Registry that must outlive it;
+// the references are to families or series owned by that Registry. Cache
+// WithLabels results on the hot path, e.g. per policy when policies load.
+struct GatehouseMetrics {
+  // Label values, so a typo cannot create a new series.
+  static constexpr const char* kRpcCheck = "check";
+  static constexpr const char* kRpcPeek = "peek";
+  static constexpr const char* kRpcRecord = "record";
+  static constexpr const char* kDecisionAllow = "allow";
+  static constexpr const char* kDecisionDeny = "deny";
+  static constexpr const char* kDecisionShadowDeny = "shadow_deny";
+  static constexpr const char* kStorageRead = "read";
+  static constexpr const char* kStorageWrite = "write";
+  static constexpr const char* kKindPolicies = "policies";
+  static constexpr const char* kKindCredentials = "credentials";
+  static constexpr const char* kResultSuccess = "success";
+  static constexpr const char* kResultFailure = "failure";
+  static constexpr const char* kAuthMissingToken = "missing_token";
+  static constexpr const char* kAuthUnknownToken = "unknown_token";
+  static constexpr const char* kAuthMissingScope = "missing_scope";
+  static constexpr const char* kAuthPolicyNotAllowed = "policy_not_allowed";
+
+  // Upper bounds of the RPC latency buckets, 50µs to 5s.
+  static const std::vector<double>& LatencyBuckets();
+
+  // Registers every family below, the process gauges (RegisterProcessMetrics)
+  // and gatehouse_build_info{version=`version`} = 1.
+  GatehouseMetrics(Registry* registry, std::string_view version);
+  GatehouseMetrics(const GatehouseMetrics&) = delete;
+  GatehouseMetrics& operator=(const GatehouseMetrics&) = delete;
+
+  // Every sample name exported (histograms as _bucket, _sum and _count),
+  // sorted; what a scrape can contain.
+  static std::vector<std::string> Names();
+
+  // {policy, rpc: check|peek|record, decision: allow|deny|shadow_deny}
+  Family<Counter>& decisions_total;
+  // {policy}: calls that made a count reach its limit.
+  Family<Counter>& ceiling_hits_total;
+  // {policy}: lockouts started.
+  Family<Counter>& lockouts_total;
+  // {method: Check|Peek|Record|Reset|..., code: OK|INVALID_ARGUMENT|...}
+  // (absl::StatusCodeToString gives the same upper-case code names.)
+  Family<Counter>& grpc_requests_total;
+  // {method}, seconds, LatencyBuckets().
+  Family<Histogram>& grpc_request_duration_seconds;
+  // {operation: read|write}
+  Family<Counter>& storage_errors_total;
+  Gauge& audit_head_sequence;
+  Gauge& audit_stream_consumers;
+  // {client}: events between the head and a consumer (client id from the
+  // credentials file).
+  Family<Gauge>& audit_consumer_lag_events;
+  // {kind: policies|credentials, result: success|failure}
+  Family<Counter>& config_reloads_total;
+  // {kind}, seconds since the epoch.
+  Family<Gauge>& config_last_reload_success_timestamp_seconds;
+  // {reason: missing_token|unknown_token|missing_scope|policy_not_allowed}
+  Family<Counter>& auth_failures_total;
+  // RocksDB figures, computed at scrape: the caller sets the callbacks.
+  CallbackGauge& storage_size_bytes;
+  CallbackGauge& storage_estimated_keys;
+  Gauge& inflight_requests;
+};
+
+}  // namespace gatehouse::metrics
+
+#endif  // GATEHOUSE_SERVICE_METRICS_GATEHOUSE_METRICS_H_

@@ -1,0 +1,38 @@
+#include "tests/metrics/gatehouse_metrics_values.h"
+
+namespace gatehouse::metrics::testing {
+
+void SetExampleValues(GatehouseMetrics* m) {
+  using G = GatehouseMetrics;
+  m->decisions_total.WithLabels({"login_ip", G::kRpcCheck, G::kDecisionAllow})
+      .Increment(kLoginIpCheckAllows);
+  m->decisions_total.WithLabels({"login_ip", G::kRpcCheck, G::kDecisionDeny})
+      .Increment(2);
+  m->decisions_total
+      .WithLabels({"failed_auth_user_ip", G::kRpcPeek, G::kDecisionShadowDeny})
+      .Increment();
+  m->ceiling_hits_total.WithLabels({"login_ip"}).Increment();
+  m->lockouts_total.WithLabels({"login_ip"}).Increment();
+  m->grpc_requests_total.WithLabels({"Check", "OK"}).Increment(9);
+  m->grpc_requests_total.WithLabels({"Check", "INVALID_ARGUMENT"}).Increment();
+  Histogram& check_latency =
+      m->grpc_request_duration_seconds.WithLabels({"Check"});
+  check_latency.Observe(0.0003);
+  check_latency.Observe(0.002);
+  m->storage_errors_total.WithLabels({G::kStorageWrite}).Increment();
+  m->audit_head_sequence.Set(1234);
+  m->audit_stream_consumers.Set(1);
+  m->audit_consumer_lag_events.WithLabels({"siem-exporter"}).Set(17);
+  m->config_reloads_total.WithLabels({G::kKindPolicies, G::kResultSuccess})
+      .Increment();
+  m->config_reloads_total.WithLabels({G::kKindCredentials, G::kResultFailure})
+      .Increment();
+  m->config_last_reload_success_timestamp_seconds.WithLabels({G::kKindPolicies})
+      .Set(1700000000);
+  m->auth_failures_total.WithLabels({G::kAuthUnknownToken}).Increment(4);
+  m->storage_size_bytes.SetCallback([] { return 4096.0; });
+  m->storage_estimated_keys.SetCallback([] { return 12.0; });
+  m->inflight_requests.Set(3);
+}
+
+}  // namespace gatehouse::metrics::testing
