@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -65,6 +66,9 @@ ABSL_FLAG(int64_t, audit_max_mb, 1024,
           "Keep at most about this many MiB of audit events (0 = no limit)");
 ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
           "How often audit retention runs");
+ABSL_FLAG(absl::Duration, watch_interval, absl::Seconds(2),
+          "How often the policy and credentials files are checked for changes "
+          "(reloaded like on SIGHUP); 0 disables watching");
 ABSL_FLAG(
     absl::Duration, shutdown_grace, absl::Seconds(2),
     "On SIGTERM, how long in-flight calls may finish before cancellation");
@@ -126,6 +130,37 @@ absl::Status CheckPseudonymization(const PolicySet& policies,
   }
   return absl::OkStatus();
 }
+
+// The contents of the watched config files as last loaded; a change
+// triggers a reload. Contents, not mtimes: Kubernetes updates a mounted
+// ConfigMap by swapping a symlink, which keeps the old file's mtime.
+class ConfigWatcher {
+ public:
+  explicit ConfigWatcher(std::vector<std::string> paths)
+      : paths_(std::move(paths)) {
+    Changed();
+  }
+  // Whether any file's contents differ from the last call.
+  bool Changed() {
+    bool changed = false;
+    for (size_t i = 0; i < paths_.size(); ++i) {
+      std::ifstream in(paths_[i]);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (contents_.size() <= i) {
+        contents_.push_back(text.str());
+      } else if (contents_[i] != text.str()) {
+        contents_[i] = text.str();
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+ private:
+  const std::vector<std::string> paths_;
+  std::vector<std::string> contents_;
+};
 
 void CountReload(metrics::GatehouseMetrics& m, const char* kind, bool ok) {
   using metrics::GatehouseMetrics;
@@ -307,14 +342,35 @@ int Run() {
   retention.max_bytes = static_cast<uint64_t>(std::max<int64_t>(
                             0, absl::GetFlag(FLAGS_audit_max_mb)))
                         << 20;
-  // Housekeeping: the audit head gauge every second, retention every
-  // --retention_interval.
+  // SIGHUP and the file watcher both reload; one at a time.
+  absl::Mutex reload_mu;
+  auto reload = [&] {
+    absl::MutexLock lock(&reload_mu);
+    Reload(policies_path, credentials_path, limiter, authenticator.get(),
+           pseudonymizer.get(), metrics);
+  };
+  std::vector<std::string> watched = {policies_path};
+  if (!credentials_path.empty()) watched.push_back(credentials_path);
+  ConfigWatcher watcher(watched);
+
+  // Housekeeping: the audit head gauge every second, config files every
+  // --watch_interval, retention every --retention_interval.
   std::thread retention_thread([&] {
     const absl::Duration interval = absl::GetFlag(FLAGS_retention_interval);
+    const absl::Duration watch_interval = absl::GetFlag(FLAGS_watch_interval);
     absl::Time next_retention = absl::InfinitePast();
+    absl::Time next_watch = RealClock::Get()->Now() + watch_interval;
     do {
       metrics.audit_head_sequence.Set(
           static_cast<double>(db->HeadSequence()));
+      if (watch_interval > absl::ZeroDuration() &&
+          RealClock::Get()->Now() >= next_watch) {
+        next_watch = RealClock::Get()->Now() + watch_interval;
+        if (watcher.Changed()) {
+          LogJson(spdlog::level::info, "config file changed; reloading");
+          reload();
+        }
+      }
       if (RealClock::Get()->Now() < next_retention) continue;
       next_retention = RealClock::Get()->Now() + interval;
       absl::StatusOr<uint64_t> dropped = (*store)->ApplyRetention(retention);
@@ -339,8 +395,7 @@ int Run() {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      Reload(policies_path, credentials_path, limiter, authenticator.get(),
-             pseudonymizer.get(), metrics);
+      reload();
       continue;
     }
     LogJson(spdlog::level::info, "shutting down", {{"signal", sig}});

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -103,6 +104,87 @@ TEST(ParsePolicyYamlTest, AcceptsNamesOfUpToSixtyFourCharacters) {
                       "long.yaml");
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_NE((*set)->Find(name), nullptr);
+}
+
+TEST(ParsePolicyYamlTest, PersonalDimensionsDefaultToUserAndEmail) {
+  PolicySetOr set = ParsePolicyYaml(
+      "policies:\n  - name: a\n    dimensions: [user]\n    limit: 1\n"
+      "    window: 1m\n",
+      "default.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ((*set)->personal_dimensions(),
+            (std::set<std::string>{"email", "user"}));
+}
+
+TEST(ParsePolicyYamlTest, EmptyPersonalDimensionsListMeansNone) {
+  PolicySetOr set = ParsePolicyYaml(
+      "personal_dimensions: []\n"
+      "policies:\n  - name: a\n    dimensions: [user]\n    limit: 1\n"
+      "    window: 1m\n",
+      "none.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_TRUE((*set)->personal_dimensions().empty());
+}
+
+TEST(ParsePolicyYamlTest, PersonalDimensionsReplaceTheDefault) {
+  PolicySetOr set = ParsePolicyYaml(R"yaml(
+personal_dimensions:
+  - account_id
+  - user
+  - account_id
+policies:
+  - name: a
+    dimensions: [user]
+    limit: 1
+    window: 1m
+)yaml",
+                                    "listed.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  // Duplicates fold; email is personal no more.
+  EXPECT_EQ((*set)->personal_dimensions(),
+            (std::set<std::string>{"account_id", "user"}));
+}
+
+TEST(ParsePolicyYamlTest, IpPrefixSetsBothFamiliesAndDefaultsToFullLength) {
+  PolicySetOr set = ParsePolicyYaml(R"yaml(
+policies:
+  - name: both
+    dimensions: [ip]
+    limit: 1
+    window: 1m
+    ip_prefix: {ipv4: 24, ipv6: 64}
+  - name: v4_only
+    dimensions: [ip]
+    limit: 1
+    window: 1m
+    ip_prefix:
+      ipv4: 16
+  - name: extremes
+    dimensions: [ip]
+    limit: 1
+    window: 1m
+    ip_prefix: {ipv4: 0, ipv6: 128}
+  - name: plain
+    dimensions: [ip]
+    limit: 1
+    window: 1m
+)yaml",
+                                    "prefix.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  struct Want {
+    std::string name;
+    int ipv4;
+    int ipv6;
+  };
+  for (const Want& want : std::vector<Want>{{"both", 24, 64},
+                                            {"v4_only", 16, 128},
+                                            {"extremes", 0, 128},
+                                            {"plain", 32, 128}}) {
+    const Policy* p = Find(**set, want.name);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(p->ipv4_prefix, want.ipv4) << want.name;
+    EXPECT_EQ(p->ipv6_prefix, want.ipv6) << want.name;
+  }
 }
 
 // A policy file that must be rejected, and what the message must contain.
@@ -292,6 +374,66 @@ INSTANTIATE_TEST_SUITE_P(
         Rejected{"BadIndentation",
                  "policies:\n  - name: a\n    limit: 5\n   window: 1m\n",
                  "line 4: "}),
+    [](const ::testing::TestParamInfo<Rejected>& info) {
+      return info.param.case_name;
+    });
+
+INSTANTIATE_TEST_SUITE_P(
+    AuditSettings, ParsePolicyYamlRejectsTest,
+    ::testing::Values(
+        Rejected{"PersonalDimensionsNotAList",
+                 "personal_dimensions: user\n" + std::string(kValidFirst),
+                 "personal_dimensions: must be a list of dimension names"},
+        Rejected{
+            "PersonalDimensionsMapInsteadOfList",
+            "personal_dimensions: {user: true}\n" + std::string(kValidFirst),
+            "personal_dimensions: must be a list"},
+        Rejected{
+            "PersonalDimensionBadName",
+            "personal_dimensions: [user, E-Mail]\n" + std::string(kValidFirst),
+            "personal_dimensions: names must be 1..64 characters of "
+            "[a-z0-9_]"},
+        Rejected{
+            "PersonalDimensionEmptyName",
+            "personal_dimensions: [user, \"\"]\n" + std::string(kValidFirst),
+            "personal_dimensions: names must be"},
+        Rejected{"PersonalDimensionNested",
+                 "personal_dimensions: [[user]]\n" + std::string(kValidFirst),
+                 "personal_dimensions: names must be"},
+        SecondPolicy("IpPrefixNotAMap",
+                     Body(kDims, kLimit, kWindow, "    ip_prefix: 24\n"),
+                     "policies[1] (bad).ip_prefix: must be a map {ipv4: "
+                     "0..32, ipv6: 0..128}"),
+        SecondPolicy("IpPrefixUnknownFamily",
+                     Body(kDims, kLimit, kWindow,
+                          "    ip_prefix: {ipv4: 24, ipv5: 8}\n"),
+                     "policies[1] (bad).ip_prefix: unknown field \"ipv5\""),
+        SecondPolicy("IpPrefixIpv4TooLong",
+                     Body(kDims, kLimit, kWindow,
+                          "    ip_prefix: {ipv4: 33}\n"),
+                     "policies[1] (bad).ip_prefix.ipv4: must be an integer "
+                     "from 0 to 32"),
+        SecondPolicy("IpPrefixIpv4Negative",
+                     Body(kDims, kLimit, kWindow,
+                          "    ip_prefix: {ipv4: -1}\n"),
+                     "policies[1] (bad).ip_prefix.ipv4: must be an integer"),
+        SecondPolicy("IpPrefixIpv4Fractional",
+                     Body(kDims, kLimit, kWindow,
+                          "    ip_prefix: {ipv4: 24.5}\n"),
+                     "policies[1] (bad).ip_prefix.ipv4: must be an integer"),
+        SecondPolicy("IpPrefixIpv4NotANumber",
+                     Body(kDims, kLimit, kWindow,
+                          "    ip_prefix: {ipv4: all}\n"),
+                     "policies[1] (bad).ip_prefix.ipv4: must be an integer"),
+        SecondPolicy("IpPrefixIpv6TooLong",
+                     Body(kDims, kLimit, kWindow,
+                          "    ip_prefix: {ipv4: 24, ipv6: 129}\n"),
+                     "policies[1] (bad).ip_prefix.ipv6: must be an integer "
+                     "from 0 to 128"),
+        SecondPolicy("IpPrefixIpv6Negative",
+                     Body(kDims, kLimit, kWindow,
+                          "    ip_prefix: {ipv6: -64}\n"),
+                     "policies[1] (bad).ip_prefix.ipv6: must be an integer")),
     [](const ::testing::TestParamInfo<Rejected>& info) {
       return info.param.case_name;
     });

@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,7 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/clock/simulated_clock.h"
+#include "service/core/in_memory_counter_store.h"
+#include "service/core/limiter.h"
 #include "service/core/policy.h"
+#include "service/core/pseudonymizer.h"
 
 namespace gatehouse {
 namespace {
@@ -192,6 +198,147 @@ TEST_F(SubjectKeyTest, ErrorsNameTheFieldAndTheDimension) {
     EXPECT_EQ(key.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(key.status().message()), HasSubstr(c.message));
   }
+}
+
+// The prefix text, or "" after recording a failure.
+std::string Prefix(const std::string& ip, int v4, int v6) {
+  absl::StatusOr<std::string> out = CanonicalizeIpPrefix(ip, v4, v6);
+  EXPECT_TRUE(out.ok()) << ip << ": " << out.status();
+  return out.ok() ? *out : "";
+}
+
+TEST(CanonicalizeIpPrefixTest, TruncatesIpv4ToItsPrefix) {
+  EXPECT_EQ(Prefix("203.0.113.77", 24, 64), "203.0.113.0/24");
+  EXPECT_EQ(Prefix("203.0.113.255", 24, 128), "203.0.113.0/24");
+  EXPECT_EQ(Prefix("203.0.113.77", 20, 128), "203.0.112.0/20");
+  EXPECT_EQ(Prefix("203.0.113.77", 16, 128), "203.0.0.0/16");
+  EXPECT_EQ(Prefix("203.0.113.77", 1, 128), "128.0.0.0/1");
+  EXPECT_EQ(Prefix("203.0.113.77", 31, 128), "203.0.113.76/31");
+  // An IPv4-mapped address is IPv4 and takes the IPv4 prefix.
+  EXPECT_EQ(Prefix("::ffff:203.0.113.77", 24, 64), "203.0.113.0/24");
+}
+
+TEST(CanonicalizeIpPrefixTest, TruncatesIpv6ToItsPrefix) {
+  EXPECT_EQ(Prefix("2001:DB8:1:2:3:4:5:6", 24, 64), "2001:db8:1:2::/64");
+  EXPECT_EQ(Prefix("2001:db8:1:2:ffff::1", 32, 56), "2001:db8:1::/56");
+  EXPECT_EQ(Prefix("2001:db8:1:2ff::1", 32, 56), "2001:db8:1:200::/56");
+  EXPECT_EQ(Prefix("2001:db8:abcd:12::1", 32, 48), "2001:db8:abcd::/48");
+  EXPECT_EQ(Prefix("2001:db8::1", 32, 127), "2001:db8::/127");
+}
+
+TEST(CanonicalizeIpPrefixTest, ZeroPrefixKeepsNothing) {
+  EXPECT_EQ(Prefix("203.0.113.77", 0, 0), "0.0.0.0/0");
+  EXPECT_EQ(Prefix("2001:db8::1", 0, 0), "::/0");
+}
+
+TEST(CanonicalizeIpPrefixTest, FullLengthPrefixIsThePlainCanonicalAddress) {
+  EXPECT_EQ(Prefix("203.0.113.77", 32, 128), "203.0.113.77");
+  EXPECT_EQ(Prefix("::FFFF:203.0.113.77", 32, 128), "203.0.113.77");
+  EXPECT_EQ(Prefix("2001:0DB8:0000::0001", 32, 128), "2001:db8::1");
+  // Each family uses its own prefix only.
+  EXPECT_EQ(Prefix("203.0.113.77", 32, 64), "203.0.113.77");
+  EXPECT_EQ(Prefix("2001:db8::1", 24, 128), "2001:db8::1");
+}
+
+TEST(CanonicalizeIpPrefixTest, RejectsWhatIsNotAnAddress) {
+  for (const std::string& bad : {std::string("203.0.113.0/24"),
+                                 std::string("example.com"), std::string("")}) {
+    EXPECT_EQ(CanonicalizeIpPrefix(bad, 24, 64).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST_F(SubjectKeyTest, IpPrefixOfThePolicyDecidesTheStoredValue) {
+  Policy net = MakePolicy("per_net", {"ip"});
+  net.ipv4_prefix = 24;
+  net.ipv6_prefix = 64;
+  absl::StatusOr<DerivedKey> a =
+      DeriveSubjectKey(net, {{"ip", "203.0.113.7"}}, "key", KeyOptions{});
+  absl::StatusOr<DerivedKey> b =
+      DeriveSubjectKey(net, {{"ip", "203.0.113.200"}}, "key", KeyOptions{});
+  absl::StatusOr<DerivedKey> other =
+      DeriveSubjectKey(net, {{"ip", "203.0.114.7"}}, "key", KeyOptions{});
+  absl::StatusOr<DerivedKey> v6 =
+      DeriveSubjectKey(net, {{"ip", "2001:db8:0:1::7"}}, "key", KeyOptions{});
+  ASSERT_TRUE(a.ok() && b.ok() && other.ok() && v6.ok());
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(a->stored_values, (Pairs{{"ip", "203.0.113.0/24"}}));
+  EXPECT_EQ(a->storage_key, b->storage_key);
+  EXPECT_NE(a->storage_key, other->storage_key);
+  EXPECT_EQ(other->stored_values, (Pairs{{"ip", "203.0.114.0/24"}}));
+  EXPECT_EQ(v6->stored_values, (Pairs{{"ip", "2001:db8:0:1::/64"}}));
+  // The default policy keeps whole addresses apart.
+  EXPECT_NE(IpKey("203.0.113.7"), IpKey("203.0.113.200"));
+}
+
+TEST_F(SubjectKeyTest, PersonalDimensionsAreStoredAsTheirPseudonym) {
+  const Pseudonymizer pseudonymizer("subject-key-test-key");
+  const std::set<std::string> personal = {"user", "ip"};
+  KeyOptions options;
+  options.pseudonymizer = &pseudonymizer;
+  options.personal_dimensions = &personal;
+  absl::StatusOr<DerivedKey> key = DeriveSubjectKey(
+      geo_,
+      {{"country", "NL"}, {"ip", "::ffff:203.0.113.7"}, {"user", "alice"}},
+      "key", options);
+  ASSERT_TRUE(key.ok()) << key.status();
+  const std::string user = pseudonymizer.Pseudonym("user", "alice");
+  // IPs are canonicalised before they are pseudonymised, so every spelling
+  // of one address has one pseudonym.
+  const std::string ip = pseudonymizer.Pseudonym("ip", "203.0.113.7");
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(key->stored_values,
+            (Pairs{{"country", "NL"}, {"ip", ip}, {"user", user}}));
+  EXPECT_EQ(key->storage_key.find("alice"), std::string::npos);
+  EXPECT_EQ(key->storage_key.find("203.0.113.7"), std::string::npos);
+  EXPECT_NE(key->storage_key.find(user), std::string::npos);
+  EXPECT_NE(key->storage_key.find("NL"), std::string::npos);
+
+  // Without a pseudonymizer or without the list, values stay raw.
+  KeyOptions no_list;
+  no_list.pseudonymizer = &pseudonymizer;
+  absl::StatusOr<DerivedKey> raw = DeriveSubjectKey(
+      geo_, {{"country", "NL"}, {"ip", "203.0.113.7"}, {"user", "alice"}},
+      "key", no_list);
+  ASSERT_TRUE(raw.ok()) << raw.status();
+  EXPECT_EQ(
+      raw->stored_values,
+      (Pairs{{"country", "NL"}, {"ip", "203.0.113.7"}, {"user", "alice"}}));
+  EXPECT_EQ(
+      raw->storage_key,
+      Key(geo_, {{"country", "NL"}, {"ip", "203.0.113.7"}, {"user", "alice"}}));
+}
+
+TEST(IpPrefixLimiterTest, AddressesInOneNetworkShareACounter) {
+  Policy net = MakePolicy("per_net", {"ip"});
+  net.limit = 2;
+  net.window = absl::Minutes(1);
+  net.ipv4_prefix = 24;
+  SimulatedClock clock;
+  InMemoryCounterStore store;
+  Limiter limiter(&clock, &store,
+                  std::make_shared<const PolicySet>(std::vector<Policy>{net}));
+  auto check = [&limiter](const std::string& ip) {
+    Request request;
+    SubjectRequest subject;
+    subject.policy = "per_net";
+    subject.key = {{"ip", ip}};
+    request.subjects.push_back(subject);
+    absl::StatusOr<Response> response = limiter.Check(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    return response.ok() ? response->verdicts.at(0) : Verdict{};
+  };
+  EXPECT_EQ(check("203.0.113.7").count, 1u);
+  EXPECT_EQ(check("203.0.113.200").count, 2u);
+  const Verdict third = check("203.0.113.9");
+  EXPECT_EQ(third.decision, Decision::kDeny);
+  EXPECT_EQ(third.count, 2u);
+  // Another network has its own counter.
+  const Verdict other = check("203.0.114.9");
+  EXPECT_EQ(other.decision, Decision::kAllow);
+  EXPECT_EQ(other.count, 1u);
+  EXPECT_EQ(store.size(), 2u);
 }
 
 TEST(IsCleanUtf8Test, AcceptsPrintableUtf8) {

@@ -1,0 +1,169 @@
+#include "service/audit/audit_codec.h"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gatehouse/v1/audit.pb.h"
+#include "gtest/gtest.h"
+#include "service/core/audit_event.h"
+
+namespace gatehouse {
+namespace {
+
+// Every field of an event that uses all of them.
+AuditEvent FullEvent() {
+  AuditEvent e;
+  e.sequence = 123456789012ull;
+  e.time_ms = 1'700'000'000'123;
+  e.client_id = "web-frontend";
+  e.op = Operation::kRecord;
+  e.policy = "failed_auth_user_ip";
+  e.key = {{"ip", "203.0.113.0/24"}, {"user", "p_q6j5wsi24r44zqjs6ja6c4dlei"}};
+  e.decision = Decision::kDeny;
+  e.shadow = true;
+  e.shadow_decision = Decision::kDeny;
+  e.hits = 7;
+  e.count = 12;
+  e.limit = 5;
+  e.window_ms = 90 * 60'000 + 1'500;
+  e.ceiling_hit = true;
+  e.locked_until_ms = 1'700'000'900'456;
+  e.context = {{"route", "/login \"quoted\""}, {"ua", "J\xc3\xb6rg/1.0"}};
+  return e;
+}
+
+void ExpectSameEvent(const AuditEvent& want, const AuditEvent& got) {
+  EXPECT_EQ(got.sequence, want.sequence);
+  EXPECT_EQ(got.time_ms, want.time_ms);
+  EXPECT_EQ(got.client_id, want.client_id);
+  EXPECT_EQ(got.op, want.op);
+  EXPECT_EQ(got.policy, want.policy);
+  EXPECT_EQ(got.key, want.key);
+  EXPECT_EQ(got.decision, want.decision);
+  EXPECT_EQ(got.shadow, want.shadow);
+  EXPECT_EQ(got.shadow_decision, want.shadow_decision);
+  EXPECT_EQ(got.hits, want.hits);
+  EXPECT_EQ(got.count, want.count);
+  EXPECT_EQ(got.limit, want.limit);
+  EXPECT_EQ(got.window_ms, want.window_ms);
+  EXPECT_EQ(got.ceiling_hit, want.ceiling_hit);
+  EXPECT_EQ(got.locked_until_ms, want.locked_until_ms);
+  EXPECT_EQ(got.context, want.context);
+}
+
+AuditEvent RoundTrip(const AuditEvent& e) {
+  absl::StatusOr<AuditEvent> decoded = DecodeAuditEvent(EncodeAuditEvent(e));
+  EXPECT_TRUE(decoded.ok()) << decoded.status();
+  return decoded.ok() ? *decoded : AuditEvent{};
+}
+
+TEST(AuditCodecTest, RoundTripsEveryField) {
+  const AuditEvent e = FullEvent();
+  ExpectSameEvent(e, RoundTrip(e));
+}
+
+TEST(AuditCodecTest, RoundTripsTheDefaultEventWithEmptyMaps) {
+  const AuditEvent e;
+  const AuditEvent got = RoundTrip(e);
+  ExpectSameEvent(e, got);
+  EXPECT_TRUE(got.key.empty());
+  EXPECT_TRUE(got.context.empty());
+}
+
+TEST(AuditCodecTest, RoundTripsEveryOperationAndDecision) {
+  for (Operation op : {Operation::kCheck, Operation::kPeek, Operation::kRecord,
+                       Operation::kReset}) {
+    for (Decision d : {Decision::kAllow, Decision::kDeny}) {
+      for (bool shadow : {false, true}) {
+        SCOPED_TRACE(OperationName(op));
+        AuditEvent e = FullEvent();
+        e.op = op;
+        e.shadow = shadow;
+        e.decision = shadow ? Decision::kAllow : d;
+        e.shadow_decision = shadow ? d : Decision::kAllow;
+        ExpectSameEvent(e, RoundTrip(e));
+      }
+    }
+  }
+}
+
+TEST(AuditCodecTest, RoundTripsZeroAndNegativeTimes) {
+  for (int64_t ms :
+       std::vector<int64_t>{0, 1, 999, 1000, 1001, -1, -999, -1000, -1001,
+                            -86'400'000'123, 1'700'000'000'999}) {
+    SCOPED_TRACE(ms);
+    AuditEvent e = FullEvent();
+    e.time_ms = ms;
+    ExpectSameEvent(e, RoundTrip(e));
+  }
+}
+
+TEST(AuditCodecTest, RoundTripsExtremeCounts) {
+  AuditEvent e = FullEvent();
+  e.sequence = std::numeric_limits<uint64_t>::max();
+  e.hits = std::numeric_limits<uint64_t>::max();
+  e.count = std::numeric_limits<uint64_t>::max() - 1;
+  e.limit = 1'000'000'000;
+  e.window_ms = 400LL * 24 * 3'600'000;
+  ExpectSameEvent(e, RoundTrip(e));
+}
+
+TEST(AuditCodecTest, WireFormUsesTimestampsAndOperationNames) {
+  AuditEvent e = FullEvent();
+  e.time_ms = -1;
+  v1::AuditEvent proto;
+  ASSERT_TRUE(proto.ParseFromString(EncodeAuditEvent(e)));
+  // A valid Timestamp has nanos in [0, 1e9) even before the epoch.
+  EXPECT_EQ(proto.time().seconds(), -1);
+  EXPECT_EQ(proto.time().nanos(), 999'000'000);
+  EXPECT_EQ(proto.rpc(), "Record");
+  EXPECT_EQ(proto.decision(), v1::Verdict::DENY);
+  EXPECT_EQ(proto.shadow_decision(), v1::Verdict::DENY);
+  EXPECT_EQ(proto.window().seconds(), 5401);
+  EXPECT_EQ(proto.window().nanos(), 500'000'000);
+  ASSERT_TRUE(proto.has_locked_until());
+  EXPECT_EQ(proto.locked_until().seconds(), 1'700'000'900);
+  EXPECT_EQ(proto.locked_until().nanos(), 456'000'000);
+  EXPECT_EQ(proto.key().at("user"), "p_q6j5wsi24r44zqjs6ja6c4dlei");
+  EXPECT_EQ(proto.context().size(), 2);
+
+  // Not locked out: no locked_until at all, and it decodes to 0.
+  e.locked_until_ms = 0;
+  ASSERT_TRUE(proto.ParseFromString(EncodeAuditEvent(e)));
+  EXPECT_FALSE(proto.has_locked_until());
+  EXPECT_EQ(RoundTrip(e).locked_until_ms, 0);
+}
+
+TEST(AuditCodecTest, DecodedKeyIsInCanonicalDimensionOrder) {
+  v1::AuditEvent proto;
+  (*proto.mutable_key())["user"] = "u";
+  (*proto.mutable_key())["country"] = "NL";
+  (*proto.mutable_key())["ip"] = "203.0.113.7";
+  const AuditEvent e = FromProto(proto);
+  EXPECT_EQ(e.key,
+            (std::vector<std::pair<std::string, std::string>>{
+                {"country", "NL"}, {"ip", "203.0.113.7"}, {"user", "u"}}));
+}
+
+TEST(AuditCodecTest, GarbageIsDataLoss) {
+  const std::string full = EncodeAuditEvent(FullEvent());
+  for (const std::string& bad : {
+           std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"),
+           std::string("\x0f"),  // Wire type 7 does not exist.
+           std::string("\x2a\x10"
+                       "ab"),  // policy: 16 bytes promised, 2 given.
+           full.substr(0, full.size() - 1),
+           std::string("\x00", 1),  // Field number 0.
+       }) {
+    absl::StatusOr<AuditEvent> decoded = DecodeAuditEvent(bad);
+    EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss)
+        << "decoded " << bad.size() << " bytes";
+  }
+}
+
+}  // namespace
+}  // namespace gatehouse
