@@ -76,5 +76,34 @@ policies:
   EXPECT_EQ(still.verdicts[0].limit(), 4u);
 }
 
+TEST_F(RestartTest, ChangedPolicyFileIsReloadedWithoutASignal) {
+  Record("203.0.113.53", 2);
+  std::ofstream(policies_, std::ios::trunc) << R"(
+policies:
+  - name: login_ip
+    dimensions: [ip]
+    limit: 3
+    window: 1m
+  - name: failed_auth_user_ip
+    dimensions: [user, ip]
+    limit: 5
+    window: 15m
+)";
+  // The server checks the file every 2 s (--watch_interval); poll for the
+  // new limit for up to 15 s.
+  v1::PeekRequest peek;
+  *peek.add_subjects() =
+      Client::MakeSubject("login_ip", {{"ip", "203.0.113.53"}});
+  uint64_t limit = 0;
+  for (int i = 0; i < 1500 && limit != 3; ++i) {
+    Client::Result r = client_->Peek(peek);
+    ASSERT_TRUE(r.status.ok());
+    limit = r.verdicts[0].limit();
+    if (limit != 3) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(limit, 3u);
+  EXPECT_EQ(client_->Peek(peek).verdicts[0].count(), 2u) << "counts kept";
+}
+
 }  // namespace
 }  // namespace gatehouse::testing
