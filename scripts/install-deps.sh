@@ -7,7 +7,7 @@ PACKAGES=(
   g++ cmake make pkg-config git ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libssl-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev openssl
   # Metrics endpoint (civetweb); promtool + Prometheus and the Go chart
   # renderer (text/template + sprig, YAML, JSON schema) for tests.
   libcivetweb-dev prometheus golang-go golang-github-masterminds-sprig-dev

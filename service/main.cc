@@ -30,6 +30,7 @@
 #include "service/core/pseudonymizer.h"
 #include "service/grpc/audit_service.h"
 #include "service/grpc/rate_limiter_service.h"
+#include "service/grpc/server_credentials.h"
 #include "service/logging/json_log.h"
 #include "service/logging/log_rate_limiter.h"
 #include "service/metrics/gatehouse_metrics.h"
@@ -54,6 +55,17 @@ ABSL_FLAG(std::string, credentials, "",
           "Credentials file (YAML): clients, token hashes, scopes");
 ABSL_FLAG(bool, allow_unauthenticated, false,
           "Serve without --credentials; only accepted on a loopback address");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain for TLS on the gRPC port (re-read on change)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for TLS");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "mTLS: require client certificates signed by this CA (PEM)");
+ABSL_FLAG(std::vector<std::string>, tls_client_allowlist, {},
+          "mTLS: client certificate identities (SAN: DNS name, URI, e-mail) "
+          "admitted, comma-separated, exact matches only (no wildcards)");
+ABSL_FLAG(bool, allow_plaintext, false,
+          "Serve plaintext on a non-loopback --listen (warns); without it "
+          "the server refuses to start there without TLS");
 ABSL_FLAG(std::string, pseudonym_key_file, "",
           "Secret key for pseudonymising personal dimensions (HMAC-SHA-256); "
           "required unless the policy file sets personal_dimensions: []");
@@ -81,12 +93,6 @@ int Fail(const absl::Status& status) {
   LogJson(spdlog::level::critical, "cannot start",
           {{"error", status.ToString()}});
   return 1;
-}
-
-bool IsLoopback(const std::string& listen) {
-  return absl::StartsWith(listen, "127.") ||
-         absl::StartsWith(listen, "localhost:") ||
-         absl::StartsWith(listen, "[::1]:");
 }
 
 absl::Status WritePortFile(const std::string& path, int port) {
@@ -237,16 +243,47 @@ int Run() {
     return Fail(s);
   }
 
+  TransportSettings transport;
+  transport.listen = listen;
+  transport.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  transport.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  transport.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  transport.allow_plaintext = absl::GetFlag(FLAGS_allow_plaintext);
+  bool plaintext_warning = false;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> server_credentials =
+      MakeServerCredentials(transport, &plaintext_warning);
+  if (!server_credentials.ok()) return Fail(server_credentials.status());
+  if (plaintext_warning) {
+    LogJson(spdlog::level::warn,
+            "serving PLAINTEXT on a non-loopback address (--allow_plaintext)",
+            {{"listen", listen}});
+  }
+  std::optional<PeerAllowlist> peer_allowlist;
+  if (const auto ids = absl::GetFlag(FLAGS_tls_client_allowlist); !ids.empty()) {
+    if (transport.client_ca_file.empty()) {
+      return Fail(absl::InvalidArgumentError(
+          "--tls_client_allowlist: needs mTLS (--tls_client_ca_file)"));
+    }
+    absl::StatusOr<PeerAllowlist> list = PeerAllowlist::Create(ids);
+    if (!list.ok()) return Fail(list.status());
+    peer_allowlist = *std::move(list);
+  } else if (!transport.client_ca_file.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "--tls_client_allowlist: required with --tls_client_ca_file (an "
+        "explicit list of admitted client identities)"));
+  }
+
   std::unique_ptr<Authenticator> authenticator;
   if (!credentials_path.empty()) {
     absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
         Credentials::Load(credentials_path);
     if (!credentials.ok()) return Fail(credentials.status());
-    authenticator = std::make_unique<Authenticator>(*credentials);
+    authenticator =
+        std::make_unique<Authenticator>(*credentials, std::move(peer_allowlist));
   } else if (!absl::GetFlag(FLAGS_allow_unauthenticated)) {
     return Fail(absl::InvalidArgumentError(
         "--credentials: required (or --allow_unauthenticated on loopback)"));
-  } else if (!IsLoopback(listen)) {
+  } else if (!IsLoopbackListen(listen)) {
     return Fail(absl::InvalidArgumentError(
         "--allow_unauthenticated: only accepted on a loopback --listen"));
   } else {
@@ -312,7 +349,7 @@ int Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, *server_credentials, &port);
   builder.RegisterService(&service);
   builder.RegisterService(&audit_service);
   builder.SetMaxReceiveMessageSize(1 << 20);

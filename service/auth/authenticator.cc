@@ -5,8 +5,10 @@
 
 namespace gatehouse {
 
-Authenticator::Authenticator(std::shared_ptr<const Credentials> credentials)
-    : credentials_(std::move(credentials)) {}
+Authenticator::Authenticator(std::shared_ptr<const Credentials> credentials,
+                             std::optional<PeerAllowlist> peer_allowlist)
+    : peer_allowlist_(std::move(peer_allowlist)),
+      credentials_(std::move(credentials)) {}
 
 void Authenticator::SetCredentials(
     std::shared_ptr<const Credentials> credentials) {

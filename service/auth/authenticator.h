@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "service/auth/credentials.h"
+#include "service/auth/peer_allowlist.h"
 
 namespace gatehouse {
 
@@ -28,6 +29,7 @@ enum class AuthFailure {
   kUnknownToken,
   kMissingScope,
   kPolicyNotAllowed,
+  kPeerNotAllowed,
 };
 
 // Decides whether a bearer token may use a scope on some policies.
@@ -36,7 +38,15 @@ enum class AuthFailure {
 // (each call sees one consistent set).
 class Authenticator {
  public:
-  explicit Authenticator(std::shared_ptr<const Credentials> credentials);
+  // With `peer_allowlist` set, every call must also come over mTLS from a
+  // client certificate with an identity on the list.
+  explicit Authenticator(std::shared_ptr<const Credentials> credentials,
+                         std::optional<PeerAllowlist> peer_allowlist = {});
+
+  // Constant after construction.
+  const std::optional<PeerAllowlist>& peer_allowlist() const {
+    return peer_allowlist_;
+  }
 
   // `authorization` is the raw metadata value ("Bearer <token>").
   // UNAUTHENTICATED when missing, malformed or unknown; PERMISSION_DENIED
@@ -50,6 +60,7 @@ class Authenticator {
   void SetCredentials(std::shared_ptr<const Credentials> credentials);
 
  private:
+  const std::optional<PeerAllowlist> peer_allowlist_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const Credentials> credentials_ ABSL_GUARDED_BY(mu_);
 };

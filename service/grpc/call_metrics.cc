@@ -81,6 +81,9 @@ void CallMetrics::RecordAuthFailure(AuthFailure failure) const {
     case AuthFailure::kPolicyNotAllowed:
       reason = GatehouseMetrics::kAuthPolicyNotAllowed;
       break;
+    case AuthFailure::kPeerNotAllowed:
+      reason = "peer_not_allowed";
+      break;
     case AuthFailure::kNone:
       return;
   }
