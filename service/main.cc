@@ -24,6 +24,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "service/auth/authenticator.h"
+#include "service/auth/secret_strength.h"
 #include "service/clock/real_clock.h"
 #include "service/config/policy_file.h"
 #include "service/core/limiter.h"
@@ -236,6 +237,10 @@ int Run() {
     absl::StatusOr<std::string> key =
         ReadSecretFile(key_file, "--pseudonym_key_file");
     if (!key.ok()) return Fail(key.status());
+    if (absl::Status strong = CheckSecretStrength(*key, "--pseudonym_key_file");
+        !strong.ok()) {
+      return Fail(strong);
+    }
     pseudonymizer = std::make_unique<Pseudonymizer>(*std::move(key));
   }
   if (absl::Status s = CheckPseudonymization(**policies, pseudonymizer.get());
