@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "service/auth/authenticator.h"
 #include "service/auth/secret_strength.h"
@@ -70,6 +72,9 @@ ABSL_FLAG(bool, allow_plaintext, false,
 ABSL_FLAG(std::string, pseudonym_key_file, "",
           "Secret key for pseudonymising personal dimensions (HMAC-SHA-256); "
           "required unless the policy file sets personal_dimensions: []");
+ABSL_FLAG(int, max_streams_per_client, 8,
+          "Audit and WatchCeilings streams one client may hold open (0 = no "
+          "cap); more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync every commit (survives power loss, slower)");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");
@@ -346,9 +351,11 @@ int Run() {
   LogRateLimiter log_limiter(RealClock::Get(), /*max_lines=*/20,
                              absl::Seconds(10));
   CallMetrics call_metrics(&metrics);
+  StreamQuota stream_quota(absl::GetFlag(FLAGS_max_streams_per_client));
   RateLimiterService service(&limiter, db, authenticator.get(), &log_limiter,
-                             &call_metrics);
-  AuditService audit_service(db, authenticator.get(), &call_metrics);
+                             &call_metrics, &stream_quota);
+  AuditService audit_service(db, authenticator.get(), &call_metrics,
+                             &stream_quota);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -443,13 +450,18 @@ int Run() {
     LogJson(spdlog::level::info, "shutting down", {{"signal", sig}});
     break;
   }
+  // Readiness drops at once, but calls are still taken for a quarter of the
+  // grace (at most 1s): gRPC fails with CANCELLED, unprocessed, the calls
+  // that reach it once Shutdown has begun (grpc/grpc#41785), which would hit
+  // calls sent just before the signal. In-flight calls then get the rest of
+  // the grace and are cancelled (streams included). gRPC also waits out the
+  // grace while idle client connections are open.
+  const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
+  const auto give_up =
+      std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   server->GetHealthCheckService()->SetServingStatus(false);
-  // In-flight calls get the grace period, then are cancelled (streams
-  // included). gRPC also waits out the grace while idle client connections
-  // are open.
-  server->Shutdown(
-      std::chrono::system_clock::now() +
-      absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_shutdown_grace)));
+  absl::SleepFor(std::min(grace / 4, absl::Seconds(1)));
+  server->Shutdown(give_up);
   server->Wait();
   stopping.Notify();
   retention_thread.join();

@@ -58,6 +58,7 @@ void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
   out->mutable_window()->set_nanos(
       static_cast<int32_t>((e.window_ms % 1000) * 1000000));
   out->set_hits(e.hits);
+  out->set_refusal(e.refusal);
 }
 
 AuditEvent FromProto(const v1::AuditEvent& p) {
@@ -80,6 +81,7 @@ AuditEvent FromProto(const v1::AuditEvent& p) {
   e.locked_until_ms = p.has_locked_until() ? ToMillis(p.locked_until()) : 0;
   e.window_ms = p.window().seconds() * 1000 + p.window().nanos() / 1000000;
   e.hits = p.hits();
+  e.refusal = p.refusal();
   return e;
 }
 

@@ -34,6 +34,9 @@ struct AuditEvent {
   // 0 when not locked out after this decision.
   int64_t locked_until_ms = 0;
   std::map<std::string, std::string> context;
+  // Set on refused calls (authentication or authorization): the code and
+  // reason. Nothing was counted; policy may be empty and key is empty.
+  std::string refusal;
 };
 
 }  // namespace gatehouse

@@ -363,4 +363,26 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
   return response;
 }
 
+absl::StatusOr<uint64_t> Limiter::AuditRefusal(Operation op,
+                                               const Request& request,
+                                               absl::string_view reason) {
+  WriteSet writes;
+  AuditEvent e;
+  e.time_ms = absl::ToUnixMillis(clock_->Now());
+  e.client_id = request.client_id;
+  e.op = op;
+  // Whatever the caller sent is untrusted: keep the policy name only when
+  // it is one we know.
+  if (!request.subjects.empty() &&
+      policies()->Find(request.subjects[0].policy) != nullptr) {
+    e.policy = request.subjects[0].policy;
+  }
+  e.decision = Decision::kDeny;
+  if (ValidateContext(request.context).ok()) e.context = request.context;
+  e.refusal = std::string(reason);
+  writes.audit.push_back(std::move(e));
+  GH_RETURN_IF_ERROR(store_->Commit(writes));
+  return writes.audit[0].sequence;
+}
+
 }  // namespace gatehouse

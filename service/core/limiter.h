@@ -53,6 +53,13 @@ class Limiter {
 
   absl::StatusOr<Response> Run(Operation op, const Request& request);
 
+  // Appends one audit event for a call refused before it reached the
+  // limiter (authentication, authorization), counting nothing. `reason`
+  // should say the code and why, without secrets. Returns the event's
+  // sequence, or the store's error.
+  absl::StatusOr<uint64_t> AuditRefusal(Operation op, const Request& request,
+                                        absl::string_view reason);
+
   // Replaces the policies; counters of policies that keep their name are
   // kept (a changed window re-buckets them).
   void SetPolicies(std::shared_ptr<const PolicySet> policies);

@@ -9,6 +9,17 @@
 
 namespace gatehouse {
 
+absl::StatusOr<std::unique_ptr<StreamQuota::Lease>> AcquireStream(
+    StreamQuota* quota, const Caller& caller) {
+  std::unique_ptr<StreamQuota::Lease> lease = quota->Acquire(caller.client_id);
+  if (lease == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "client ", caller.client_id,
+        " holds the most streams allowed (--max_streams_per_client)"));
+  }
+  return lease;
+}
+
 absl::StatusOr<std::set<std::string>> VisiblePolicies(
     const Caller& caller, const std::set<std::string>& requested) {
   if (!caller.policies.has_value()) return requested;
@@ -40,6 +51,9 @@ grpc::Status AuditService::Stream(grpc::ServerContext* context,
     return call.Finish(ToGrpcStatus(caller.status()));
   }
 
+  absl::StatusOr<std::unique_ptr<StreamQuota::Lease>> lease =
+      AcquireStream(quota_, *caller);
+  if (!lease.ok()) return call.Finish(ToGrpcStatus(lease.status()));
   AuditFilter filter;
   absl::StatusOr<std::set<std::string>> policies = VisiblePolicies(
       *caller, {request->policies().begin(), request->policies().end()});

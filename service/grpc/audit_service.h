@@ -5,6 +5,7 @@
 #include "service/auth/authenticator.h"
 #include "service/core/audit_log.h"
 #include "service/grpc/call_metrics.h"
+#include "service/grpc/stream_quota.h"
 
 namespace gatehouse {
 
@@ -13,11 +14,14 @@ namespace gatehouse {
 // authenticator (null disables authentication) must outlive it.
 class AuditService final : public v1::Audit::Service {
  public:
+  // `quota` (may be null: no cap) limits the streams one client holds.
   AuditService(const AuditLog* log, const Authenticator* authenticator,
-               const CallMetrics* metrics = nullptr)
+               const CallMetrics* metrics = nullptr,
+               StreamQuota* quota = nullptr)
       : log_(log),
         authenticator_(authenticator),
-        metrics_(metrics != nullptr ? metrics : &no_metrics_) {}
+        metrics_(metrics != nullptr ? metrics : &no_metrics_),
+        quota_(quota != nullptr ? quota : &no_quota_) {}
 
   grpc::Status Stream(grpc::ServerContext* context,
                       const v1::StreamRequest* request,
@@ -28,7 +32,13 @@ class AuditService final : public v1::Audit::Service {
   const Authenticator* const authenticator_;
   const CallMetrics no_metrics_{nullptr};
   const CallMetrics* const metrics_;
+  StreamQuota no_quota_{0};
+  StreamQuota* const quota_;
 };
+
+// RESOURCE_EXHAUSTED when `caller` already holds the most streams allowed.
+absl::StatusOr<std::unique_ptr<StreamQuota::Lease>> AcquireStream(
+    StreamQuota* quota, const Caller& caller);
 
 // The filter a caller gets: the requested policies, narrowed to those the
 // caller may see. PERMISSION_DENIED when it asks for one it may not see.

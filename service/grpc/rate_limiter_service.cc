@@ -1,5 +1,7 @@
 #include "service/grpc/rate_limiter_service.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "service/audit/audit_cursor.h"
 #include "service/grpc/audit_service.h"
 #include "service/grpc/audit_streaming.h"
@@ -62,6 +64,14 @@ grpc::Status RateLimiterService::Handle(Operation op,
                {"peer", context->peer()},
                {"suppressed", suppressed}});
     }
+    // The refusal is audited too (nothing is counted); a failure to write it
+    // does not change the answer.
+    Request refused = FromProto(request.subjects(), request.context());
+    absl::StatusOr<uint64_t> audited = limiter_->AuditRefusal(
+        op, refused,
+        absl::StrCat(absl::StatusCodeToString(caller.status().code()), ": ",
+                     caller.status().message()));
+    if (!audited.ok()) metrics_->RecordStorageError(audited.status());
     return call.Finish(ToGrpcStatus(caller.status()));
   }
   Request domain = FromProto(request.subjects(), request.context());
@@ -137,6 +147,9 @@ grpc::Status RateLimiterService::WatchCeilings(
     metrics_->RecordAuthFailure(failure);
     return call.Finish(ToGrpcStatus(caller.status()));
   }
+  absl::StatusOr<std::unique_ptr<StreamQuota::Lease>> lease =
+      AcquireStream(quota_, *caller);
+  if (!lease.ok()) return call.Finish(ToGrpcStatus(lease.status()));
   AuditFilter filter;
   absl::StatusOr<std::set<std::string>> policies = VisiblePolicies(
       *caller, {request->policies().begin(), request->policies().end()});

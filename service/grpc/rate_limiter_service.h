@@ -6,6 +6,7 @@
 #include "service/core/audit_log.h"
 #include "service/core/limiter.h"
 #include "service/grpc/call_metrics.h"
+#include "service/grpc/stream_quota.h"
 #include "service/logging/log_rate_limiter.h"
 
 namespace gatehouse {
@@ -23,12 +24,14 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   RateLimiterService(Limiter* limiter, const AuditLog* audit_log,
                      const Authenticator* authenticator,
                      LogRateLimiter* log_limiter = nullptr,
-                     const CallMetrics* metrics = nullptr)
+                     const CallMetrics* metrics = nullptr,
+                     StreamQuota* quota = nullptr)
       : limiter_(limiter),
         audit_log_(audit_log),
         authenticator_(authenticator),
         log_limiter_(log_limiter),
-        metrics_(metrics != nullptr ? metrics : &no_metrics_) {}
+        metrics_(metrics != nullptr ? metrics : &no_metrics_),
+        quota_(quota != nullptr ? quota : &no_quota_) {}
 
   grpc::Status Check(grpc::ServerContext* context,
                      const v1::CheckRequest* request,
@@ -57,6 +60,8 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   LogRateLimiter* const log_limiter_;
   const CallMetrics no_metrics_{nullptr};
   const CallMetrics* const metrics_;
+  StreamQuota no_quota_{0};
+  StreamQuota* const quota_;
 };
 
 }  // namespace gatehouse

@@ -219,6 +219,16 @@ TEST_F(RateLimiterServiceTest,
           .error_code(),
       grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(store_.size(), 0u);
+  // Each refusal has an audit event of its own, and nothing else was written.
+  ASSERT_EQ(store_.HeadSequence(), 2u);
+  absl::StatusOr<std::vector<AuditEvent>> events = store_.Read(1, 10);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].refusal.rfind("UNAUTHENTICATED: ", 0), 0u)
+      << (*events)[0].refusal;
+  EXPECT_EQ((*events)[0].policy, "login_ip");
+  EXPECT_EQ((*events)[0].decision, Decision::kDeny);
+  EXPECT_TRUE((*events)[1].key.empty());
 }
 
 TEST_F(RateLimiterServiceTest, ClientWithoutScopeOrPolicyIsPermissionDenied) {

@@ -51,7 +51,8 @@ class ServerTest : public ::testing::Test {
     server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
         "--data_dir=" + dir_.path() + "/data", "--policies=" + policies_,
         "--credentials=" + credentials_,
-        "--pseudonym_key_file=" + pseudonym_key_, "--shutdown_grace=200ms"});
+        "--pseudonym_key_file=" + pseudonym_key_, "--shutdown_grace=200ms",
+        "--max_streams_per_client=64"});
     ASSERT_TRUE(server_->Start()) << server_->stderr_text();
     ClientOptions options;
     options.target = server_->address();
