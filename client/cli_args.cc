@@ -13,8 +13,13 @@ absl::StatusOr<Command> ParseCommand(absl::string_view word) {
   if (word == "peek") return Command::kPeek;
   if (word == "record") return Command::kRecord;
   if (word == "reset") return Command::kReset;
+  if (word == "gen-secret") return Command::kGenSecret;
+  if (word == "audit") return Command::kAuditTail;
+  if (word == "pseudonym") return Command::kPseudonym;
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown command '", word, "': expected check, peek, record or reset"));
+      "unknown command '", word,
+      "': expected check, peek, record, reset, gen-secret, audit or "
+      "pseudonym"));
 }
 
 absl::StatusOr<std::map<std::string, std::string>> ParseKeyValueList(

@@ -11,9 +11,18 @@
 // tested without a process or a server. Pure functions; thread-safe.
 namespace gatehouse::cli {
 
-enum class Command { kCheck, kPeek, kRecord, kReset };
+enum class Command {
+  kCheck,
+  kPeek,
+  kRecord,
+  kReset,
+  kGenSecret,
+  kAuditTail,
+  kPseudonym
+};
 
-// Parses the subcommand: "check", "peek", "record" or "reset".
+// Parses the subcommand: "check", "peek", "record", "reset", "gen-secret",
+// "audit" (whose only verb, "tail", the caller checks) or "pseudonym".
 // INVALID_ARGUMENT naming the unknown word otherwise.
 absl::StatusOr<Command> ParseCommand(absl::string_view word);
 

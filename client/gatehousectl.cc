@@ -1,6 +1,8 @@
 // gatehousectl: asks a Gatehouse server one question from the command line
 // and prints the answer as JSON. See kUsage for flags and exit codes.
 
+#include <sys/random.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -17,14 +19,24 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "client/audit_tail.h"
 #include "client/cli_args.h"
 #include "client/client.h"
 #include "gatehouse/v1/ratelimit.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "service/auth/credentials.h"
+#include "service/auth/secret_strength.h"
+#include "service/core/pseudonymizer.h"
+#include "service/core/status_macros.h"
+#include "service/core/subject_key.h"
 
 ABSL_FLAG(std::string, policy, "", "Policy name (required).");
 ABSL_FLAG(std::string, key, "",
@@ -42,8 +54,27 @@ ABSL_FLAG(absl::Duration, deadline, absl::Seconds(2),
 ABSL_FLAG(bool, fail_closed, false,
           "On an RPC error, print allowed=false instead of the default "
           "fail-open allowed=true (the exit code is 1 either way).");
+ABSL_FLAG(uint64_t, from, 0,
+          "audit tail: the first sequence to print (0: the oldest retained); "
+          "resume with the last printed + 1.");
+ABSL_FLAG(bool, follow, false,
+          "audit tail: keep printing new events as they are committed.");
+ABSL_FLAG(bool, ceiling_only, false,
+          "audit tail: only events that hit a ceiling (also --ceiling-only).");
+ABSL_FLAG(std::string, dimension, "",
+          "pseudonym: the dimension the value belongs to, e.g. user.");
+ABSL_FLAG(std::string, pseudonym_key_file, "",
+          "pseudonym: the server's --pseudonym_key_file.");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "Use TLS, verifying the server against this CA (PEM).");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "mTLS: this client's certificate chain (PEM).");
+ABSL_FLAG(std::string, tls_key_file, "", "mTLS: this client's key (PEM).");
 ABSL_FLAG(bool, exit_code_on_deny, false,
           "Exit with 3 instead of 0 when the service denies.");
+ABSL_FLAG(bool, hash, false,
+          "gen-secret: also print the secret's SHA-256 (hex) on a second "
+          "line, for the credentials file's token_sha256.");
 
 namespace gatehouse::cli {
 namespace {
@@ -60,17 +91,30 @@ Usage:
   gatehousectl check|peek|record|reset --policy P --key NAME=VALUE[,...]
       [--hits N] [--context NAME=VALUE[,...]] [--addr HOST:PORT]
       [--token_file FILE] [--deadline 2s] [--fail_closed] [--exit_code_on_deny]
+  gatehousectl gen-secret [--hash]
+  gatehousectl audit tail [--from SEQ] [--follow] [--policy P] [--ceiling-only]
+  gatehousectl pseudonym --dimension user [--pseudonym_key_file FILE] VALUE
 
   check   count the hits if every subject allows them
   peek    the answer check would give, counting nothing
   record  count hits that already happened
   reset   clear the subject's counters and lockout
+  gen-secret  print a new secret: 32 random bytes as URL-safe base64 (43
+          characters, no padding); with --hash also its SHA-256 in hex on a
+          second line, for the credentials file's token_sha256
+  audit tail  print audit events as JSON lines, from --from (or the oldest)
+          to the head, or on with --follow; needs the audit scope
+  pseudonym  print the pseudonym the server stores for a personal value, to
+          find one user's audit events (computed locally with the key)
+
+TLS: --tls_ca_file (and for mTLS --tls_cert_file, --tls_key_file).
 
 The token comes from --token_file, else from $GATEHOUSE_TOKEN.
 
 Exit codes: 0 the service answered (allowed or denied), 1 RPC error
 ("error: CODE: message" on stderr), 2 usage error, 3 denied with
---exit_code_on_deny.)";
+--exit_code_on_deny. gen-secret exits 0, or 1 when no randomness could be
+had.)";
 
 // absl::ParseCommandLine calls exit(1) after reporting an unknown flag or a
 // malformed value (e.g. --hits=-1), which would read as an RPC error, and
@@ -132,6 +176,43 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   return contents;
 }
 
+// 32 bytes from the kernel's CSPRNG as URL-safe base64 without padding.
+// Checked against the rule the server applies to secrets, so what this
+// prints is always accepted (a random secret fails it with a probability
+// far below 2^-40; a broken random source fails it every time).
+absl::StatusOr<std::string> NewSecret() {
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    char bytes[32];
+    size_t got = 0;
+    while (got < sizeof(bytes)) {
+      const ssize_t n = getrandom(bytes + got, sizeof(bytes) - got, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        return absl::InternalError(
+            absl::StrCat("getrandom: ", std::strerror(errno)));
+      }
+      got += static_cast<size_t>(n);
+    }
+    const std::string secret =
+        absl::WebSafeBase64Escape(absl::string_view(bytes, sizeof(bytes)));
+    if (CheckSecretStrength(secret, "gen-secret").ok()) return secret;
+  }
+  return absl::InternalError(
+      "the random source gave weak secrets again and again");
+}
+
+int GenSecret(bool with_hash) {
+  const absl::StatusOr<std::string> secret = NewSecret();
+  if (!secret.ok()) {
+    std::cerr << "error: " << secret.status().message() << "\n";
+    return kExitRpcError;
+  }
+  std::cout << *secret << "\n";
+  if (with_hash) std::cout << HexEncode(Sha256(*secret)) << "\n";
+  std::cout.flush();
+  return std::cout.good() ? kExitAnswered : kExitRpcError;
+}
+
 template <typename Request>
 Request MakeRequest(const v1::Subject& subject,
                     const std::map<std::string, std::string>& context) {
@@ -153,6 +234,10 @@ Client::Result Run(const Client& client, Command command,
       return client.Record(MakeRequest<v1::RecordRequest>(subject, context));
     case Command::kReset:
       return client.Reset(MakeRequest<v1::ResetRequest>(subject, context));
+    case Command::kGenSecret:  // Answered in Main without a call.
+    case Command::kAuditTail:
+    case Command::kPseudonym:
+      break;
   }
   return Client::Result{};
 }
@@ -177,7 +262,120 @@ absl::StatusOr<std::string> ToJson(const Client::Result& result) {
   return json;
 }
 
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view flag) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        flag, ": cannot open '", path, "': ", std::strerror(errno)));
+  }
+  std::string contents;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
+    contents.append(buffer, n);
+  }
+  std::fclose(file);
+  return contents;
+}
+
+// Channel credentials from the --tls_* flags: insecure when none is set.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentials() {
+  const std::string ca = absl::GetFlag(FLAGS_tls_ca_file);
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert_file);
+  const std::string key = absl::GetFlag(FLAGS_tls_key_file);
+  if (ca.empty()) {
+    if (!cert.empty() || !key.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_cert_file/--tls_key_file: need --tls_ca_file");
+    }
+    return grpc::InsecureChannelCredentials();
+  }
+  if (cert.empty() != key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert_file and --tls_key_file: give both or neither");
+  }
+  grpc::SslCredentialsOptions ssl;
+  GH_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(ca, "--tls_ca_file"));
+  if (!cert.empty()) {
+    GH_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(cert, "--tls_cert_file"));
+    GH_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(key, "--tls_key_file"));
+  }
+  return grpc::SslCredentials(ssl);
+}
+
+absl::StatusOr<std::string> Token() {
+  const std::string token_file = absl::GetFlag(FLAGS_token_file);
+  if (!token_file.empty()) return ReadTokenFile(token_file);
+  const char* const env_token = std::getenv("GATEHOUSE_TOKEN");
+  return std::string(env_token != nullptr ? env_token : "");
+}
+
+int Pseudonym(const std::vector<char*>& args) {
+  if (args.size() != 3) {
+    return UsageError("pseudonym takes exactly one value");
+  }
+  const std::string dimension = absl::GetFlag(FLAGS_dimension);
+  if (dimension.empty()) return UsageError("--dimension is required");
+  const std::string key_file = absl::GetFlag(FLAGS_pseudonym_key_file);
+  if (key_file.empty()) return UsageError("--pseudonym_key_file is required");
+  absl::StatusOr<std::string> key = ReadFile(key_file, "--pseudonym_key_file");
+  if (!key.ok()) return UsageError(key.status().message());
+  absl::StripAsciiWhitespace(&*key);
+  if (key->empty()) return UsageError("--pseudonym_key_file: empty key");
+  // The server pseudonymises the canonical form (IPs canonicalised).
+  std::string value = args[2];
+  if (IsIpDimension(dimension)) {
+    absl::StatusOr<std::string> ip = CanonicalizeIp(value);
+    if (!ip.ok()) return UsageError("the value is not an IP address");
+    value = *std::move(ip);
+  }
+  std::cout << Pseudonymizer(*std::move(key)).Pseudonym(dimension, value)
+            << std::endl;
+  return kExitAnswered;
+}
+
+int AuditTailCommand(const std::vector<char*>& args) {
+  if (args.size() != 3 || absl::string_view(args[2]) != "tail") {
+    return UsageError("expected 'audit tail'");
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      ChannelCredentials();
+  if (!credentials.ok()) return UsageError(credentials.status().message());
+  absl::StatusOr<std::string> token = Token();
+  if (!token.ok()) return UsageError(token.status().message());
+  AuditTailOptions options;
+  options.from_sequence = absl::GetFlag(FLAGS_from);
+  options.follow = absl::GetFlag(FLAGS_follow);
+  options.ceiling_only = absl::GetFlag(FLAGS_ceiling_only);
+  if (const std::string p = absl::GetFlag(FLAGS_policy); !p.empty()) {
+    options.policies = absl::StrSplit(p, ',');
+  }
+  options.token = *std::move(token);
+  const grpc::Status status =
+      TailAudit(grpc::CreateChannel(absl::GetFlag(FLAGS_addr), *credentials),
+                options, [](const v1::AuditEvent& event) {
+                  std::cout << AuditEventToJsonLine(event) << "\n";
+                  std::cout.flush();
+                  return std::cout.good();
+                });
+  if (!status.ok()) {
+    std::cerr << "error: "
+              << absl::StatusCodeToString(
+                     static_cast<absl::StatusCode>(status.error_code()))
+              << ": " << status.error_message() << "\n";
+    return kExitRpcError;
+  }
+  return kExitAnswered;
+}
+
 int Main(int argc, char* argv[]) {
+  // absl flag names cannot hold '-'; accept the documented --ceiling-only.
+  for (int i = 1; i < argc; ++i) {
+    if (absl::string_view(argv[i]) == "--ceiling-only") {
+      argv[i] = const_cast<char*>("--ceiling_only");
+    }
+  }
   absl::SetProgramUsageMessage(kUsage);
   exit_code_while_parsing =
       AsksForHelp(argc, argv) ? kExitAnswered : kExitUsage;
@@ -186,11 +384,19 @@ int Main(int argc, char* argv[]) {
   exit_code_while_parsing = -1;
 
   if (args.size() < 2) return UsageError("missing command");
+  const absl::StatusOr<Command> command = ParseCommand(args[1]);
+  if (!command.ok()) return UsageError(command.status().message());
+  if (*command == Command::kAuditTail) return AuditTailCommand(args);
+  if (*command == Command::kPseudonym) return Pseudonym(args);
   if (args.size() > 2) {
     return UsageError(absl::StrCat("unexpected argument '", args[2], "'"));
   }
-  const absl::StatusOr<Command> command = ParseCommand(args[1]);
-  if (!command.ok()) return UsageError(command.status().message());
+  if (*command == Command::kGenSecret) {
+    return GenSecret(absl::GetFlag(FLAGS_hash));
+  }
+  if (absl::GetFlag(FLAGS_hash)) {
+    return UsageError("--hash applies only to gen-secret");
+  }
 
   const std::string policy = absl::GetFlag(FLAGS_policy);
   if (policy.empty()) return UsageError("--policy is required");
@@ -228,6 +434,10 @@ int Main(int argc, char* argv[]) {
                      ": ", valid.message()));
   }
 
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      ChannelCredentials();
+  if (!credentials.ok()) return UsageError(credentials.status().message());
+  options.channel_credentials = *std::move(credentials);
   const std::unique_ptr<Client> client = Client::Create(std::move(options));
   const Client::Result result = Run(
       *client, *command,

@@ -208,8 +208,7 @@ void Reload(const std::string& policies_path,
   if (authenticator == nullptr) return;
   absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
       Credentials::Load(credentials_path);
-  CountReload(m, metrics::GatehouseMetrics::kKindCredentials,
-              credentials.ok());
+  CountReload(m, metrics::GatehouseMetrics::kKindCredentials, credentials.ok());
   if (credentials.ok()) {
     authenticator->SetCredentials(*credentials);
     LogJson(
@@ -269,7 +268,8 @@ int Run() {
             {{"listen", listen}});
   }
   std::optional<PeerAllowlist> peer_allowlist;
-  if (const auto ids = absl::GetFlag(FLAGS_tls_client_allowlist); !ids.empty()) {
+  if (const auto ids = absl::GetFlag(FLAGS_tls_client_allowlist);
+      !ids.empty()) {
     if (transport.client_ca_file.empty()) {
       return Fail(absl::InvalidArgumentError(
           "--tls_client_allowlist: needs mTLS (--tls_client_ca_file)"));
@@ -288,8 +288,8 @@ int Run() {
     absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
         Credentials::Load(credentials_path);
     if (!credentials.ok()) return Fail(credentials.status());
-    authenticator =
-        std::make_unique<Authenticator>(*credentials, std::move(peer_allowlist));
+    authenticator = std::make_unique<Authenticator>(*credentials,
+                                                    std::move(peer_allowlist));
   } else if (!absl::GetFlag(FLAGS_allow_unauthenticated)) {
     return Fail(absl::InvalidArgumentError(
         "--credentials: required (or --allow_unauthenticated on loopback)"));
@@ -410,8 +410,7 @@ int Run() {
     absl::Time next_retention = absl::InfinitePast();
     absl::Time next_watch = RealClock::Get()->Now() + watch_interval;
     do {
-      metrics.audit_head_sequence.Set(
-          static_cast<double>(db->HeadSequence()));
+      metrics.audit_head_sequence.Set(static_cast<double>(db->HeadSequence()));
       if (watch_interval > absl::ZeroDuration() &&
           RealClock::Get()->Now() >= next_watch) {
         next_watch = RealClock::Get()->Now() + watch_interval;

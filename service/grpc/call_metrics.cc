@@ -33,9 +33,9 @@ CallMetrics::Call::~Call() {
   GatehouseMetrics* m = owner_->m_;
   if (m == nullptr) return;
   m->inflight_requests.Decrement();
-  const double seconds = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - start_)
-                             .count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+          .count();
   m->grpc_request_duration_seconds.WithLabels({method_}).Observe(seconds);
   m->grpc_requests_total
       .WithLabels({method_, absl::StatusCodeToString(
@@ -49,11 +49,11 @@ void CallMetrics::RecordVerdicts(Operation op,
   const char* rpc = RpcLabel(op);
   for (const Verdict& v : verdicts) {
     if (rpc != nullptr) {
-      const char* decision =
-          v.decision == Decision::kDeny ? GatehouseMetrics::kDecisionDeny
-          : v.shadow && v.shadow_decision == Decision::kDeny
-              ? GatehouseMetrics::kDecisionShadowDeny
-              : GatehouseMetrics::kDecisionAllow;
+      const char* decision = v.decision == Decision::kDeny
+                                 ? GatehouseMetrics::kDecisionDeny
+                             : v.shadow && v.shadow_decision == Decision::kDeny
+                                 ? GatehouseMetrics::kDecisionShadowDeny
+                                 : GatehouseMetrics::kDecisionAllow;
       m_->decisions_total.WithLabels({v.policy, rpc, decision}).Increment();
     }
     if (v.ceiling_hit) {
@@ -110,8 +110,9 @@ void CallMetrics::ConsumerStopped() const {
 void CallMetrics::ConsumerLag(const std::string& client, uint64_t head,
                               uint64_t next_sequence) const {
   if (m_ == nullptr) return;
-  const double lag =
-      head + 1 > next_sequence ? static_cast<double>(head + 1 - next_sequence) : 0;
+  const double lag = head + 1 > next_sequence
+                         ? static_cast<double>(head + 1 - next_sequence)
+                         : 0;
   m_->audit_consumer_lag_events.WithLabels({client}).Set(lag);
 }
 

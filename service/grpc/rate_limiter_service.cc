@@ -1,7 +1,6 @@
 #include "service/grpc/rate_limiter_service.h"
 
 #include "absl/strings/str_cat.h"
-
 #include "service/audit/audit_cursor.h"
 #include "service/grpc/audit_service.h"
 #include "service/grpc/audit_streaming.h"
@@ -166,23 +165,25 @@ grpc::Status RateLimiterService::WatchCeilings(
   writer->SendInitialMetadata();
   v1::CeilingEvent proto;
   ConsumerScope consumer(metrics_);
-  return call.Finish(PumpAuditCursor(context, *cursor, [&](const AuditEvent& e) {
-    proto.Clear();
-    proto.set_policy(e.policy);
-    for (const auto& [dim, value] : e.key) (*proto.mutable_key())[dim] = value;
-    proto.set_count(e.count);
-    proto.set_limit(e.limit);
-    proto.mutable_window()->set_seconds(e.window_ms / 1000);
-    proto.mutable_window()->set_nanos(static_cast<int32_t>(e.window_ms % 1000) *
-                                      1000000);
-    if (e.locked_until_ms > 0) {
-      SetTimestamp(e.locked_until_ms, proto.mutable_locked_until());
-    }
-    proto.set_sequence(e.sequence);
-    SetTimestamp(e.time_ms, proto.mutable_time());
-    proto.set_rpc(OperationName(e.op));
-    return writer->Write(proto);
-  }));
+  return call.Finish(
+      PumpAuditCursor(context, *cursor, [&](const AuditEvent& e) {
+        proto.Clear();
+        proto.set_policy(e.policy);
+        for (const auto& [dim, value] : e.key)
+          (*proto.mutable_key())[dim] = value;
+        proto.set_count(e.count);
+        proto.set_limit(e.limit);
+        proto.mutable_window()->set_seconds(e.window_ms / 1000);
+        proto.mutable_window()->set_nanos(
+            static_cast<int32_t>(e.window_ms % 1000) * 1000000);
+        if (e.locked_until_ms > 0) {
+          SetTimestamp(e.locked_until_ms, proto.mutable_locked_until());
+        }
+        proto.set_sequence(e.sequence);
+        SetTimestamp(e.time_ms, proto.mutable_time());
+        proto.set_rpc(OperationName(e.op));
+        return writer->Write(proto);
+      }));
 }
 
 }  // namespace gatehouse

@@ -53,8 +53,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     return absl::InvalidArgumentError(
         "--tls_cert_file and --tls_key_file: both are required for TLS");
   }
-  if (absl::Status r = Readable(s.cert_file, "--tls_cert_file"); !r.ok()) return r;
-  if (absl::Status r = Readable(s.key_file, "--tls_key_file"); !r.ok()) return r;
+  if (absl::Status r = Readable(s.cert_file, "--tls_cert_file"); !r.ok())
+    return r;
+  if (absl::Status r = Readable(s.key_file, "--tls_key_file"); !r.ok())
+    return r;
   const bool mtls = !s.client_ca_file.empty();
   if (mtls) {
     if (absl::Status r = Readable(s.client_ca_file, "--tls_client_ca_file");

@@ -93,11 +93,21 @@ TEST(ParseKeyValueListTest, NamesTheFlagItWasGiven) {
   EXPECT_THAT(Message(parsed), StartsWith("--context: "));
 }
 
-TEST(ParseCommandTest, ParsesTheFourCommands) {
+TEST(ParseCommandTest, ParsesEveryCommand) {
   EXPECT_EQ(ParseCommand("check").value(), Command::kCheck);
   EXPECT_EQ(ParseCommand("peek").value(), Command::kPeek);
   EXPECT_EQ(ParseCommand("record").value(), Command::kRecord);
   EXPECT_EQ(ParseCommand("reset").value(), Command::kReset);
+  EXPECT_EQ(ParseCommand("gen-secret").value(), Command::kGenSecret);
+}
+
+TEST(ParseCommandTest, GenSecretIsSpelledWithAHyphen) {
+  for (const char* word : {"gen_secret", "gensecret", "Gen-Secret"}) {
+    EXPECT_EQ(ParseCommand(word).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << word;
+  }
+  EXPECT_THAT(Message(ParseCommand("gen_secret")), HasSubstr("gen-secret"));
 }
 
 TEST(ParseCommandTest, RejectsUnknownCommandNamingIt) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "service/auth/credentials.h"
+#include "service/auth/secret_strength.h"
 #include "tests/client/fake_rate_limiter.h"
 
 extern char** environ;
@@ -32,6 +35,7 @@ namespace {
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
 using ::testing::Optional;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
@@ -339,6 +343,88 @@ TEST_F(GatehousectlTest, TokenThatCannotBeAHeaderIsAUsageError) {
   EXPECT_EQ(from_env.exit_code, 2);
   EXPECT_THAT(from_env.err, HasSubstr("GATEHOUSE_TOKEN: token: byte 0x09"));
   EXPECT_THAT(server_.service().calls(), IsEmpty());
+}
+
+TEST_F(GatehousectlTest, GenSecretPrintsAStrongUrlSafeSecret) {
+  const Outcome outcome = Run({"gen-secret"});
+
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.err, IsEmpty());
+  // 32 bytes: 43 characters of URL-safe base64, no padding, one line.
+  EXPECT_THAT(outcome.out, MatchesRegex("[A-Za-z0-9_-]{43}\n"));
+  const std::string secret = outcome.out.substr(0, outcome.out.size() - 1);
+  EXPECT_TRUE(CheckSecretStrength(secret, "gen-secret output").ok())
+      << CheckSecretStrength(secret, "gen-secret output");
+  EXPECT_THAT(server_.service().calls(), IsEmpty());
+}
+
+TEST_F(GatehousectlTest, GenSecretPrintsADifferentSecretEachTime) {
+  std::set<std::string> seen;
+  for (int i = 0; i < 20; ++i) {
+    const Outcome outcome = Run({"gen-secret"});
+    ASSERT_EQ(outcome.exit_code, 0) << outcome.err;
+    seen.insert(outcome.out);
+  }
+  EXPECT_EQ(seen.size(), 20u);
+}
+
+TEST_F(GatehousectlTest, GenSecretWithHashAddsTheSha256OfTheSecret) {
+  const Outcome outcome = Run({"gen-secret", "--hash"});
+
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  EXPECT_THAT(outcome.out, MatchesRegex("[A-Za-z0-9_-]{43}\n[0-9a-f]{64}\n"));
+  const std::string secret = outcome.out.substr(0, 43);
+  const std::string hash = outcome.out.substr(44, 64);
+  // What the server compares: sha256 of the token exactly as sent.
+  EXPECT_EQ(hash, HexEncode(Sha256(secret)));
+  const auto credentials = Credentials::Parse(
+      absl::StrCat("clients:\n  - id: ops\n    token_sha256: [", hash,
+                   "]\n    scopes: [admin]\n"),
+      "generated");
+  ASSERT_TRUE(credentials.ok()) << credentials.status();
+  ASSERT_NE((*credentials)->FindByToken(secret), nullptr);
+  EXPECT_EQ((*credentials)->FindByToken(secret)->id, "ops");
+}
+
+TEST_F(GatehousectlTest, GenSecretOutputWorksAsATokenFile) {
+  const Outcome generated = Run({"gen-secret"});
+  ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  const std::string token_file = WriteFile("token", generated.out);
+
+  const Outcome outcome =
+      Run({"peek", "--policy", "login_ip", "--key", "ip=203.0.113.7", "--addr",
+           server_.target(), "--token_file", token_file});
+
+  EXPECT_EQ(outcome.exit_code, 0) << outcome.err;
+  const auto calls = server_.service().calls();
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_THAT(calls[0].authorization,
+              Optional(absl::StrCat("Bearer ", generated.out.substr(0, 43))));
+}
+
+TEST_F(GatehousectlTest, HashFlagOutsideGenSecretIsAUsageError) {
+  const Outcome outcome = Run({"check", "--policy", "p", "--key", "ip=1",
+                               "--addr", server_.target(), "--hash"});
+
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_THAT(outcome.err, HasSubstr("--hash applies only to gen-secret"));
+  EXPECT_THAT(outcome.out, IsEmpty());
+  EXPECT_THAT(server_.service().calls(), IsEmpty());
+}
+
+TEST_F(GatehousectlTest, GenSecretWithExtraArgumentIsAUsageError) {
+  const Outcome outcome = Run({"gen-secret", "now"});
+
+  EXPECT_EQ(outcome.exit_code, 2);
+  EXPECT_THAT(outcome.err, HasSubstr("unexpected argument 'now'"));
+  EXPECT_THAT(outcome.out, IsEmpty());
+}
+
+TEST_F(GatehousectlTest, HelpDescribesGenSecret) {
+  const Outcome outcome = Run({"--help"});
+
+  EXPECT_EQ(outcome.exit_code, 0);
+  EXPECT_THAT(outcome.out, HasSubstr("gen-secret [--hash]"));
 }
 
 }  // namespace

@@ -84,11 +84,10 @@ ServerProcess::~ServerProcess() {
 bool ServerProcess::Start() {
   const std::string port_file = scratch_ + "/port";
   std::filesystem::remove(port_file);
-  std::vector<std::string> argv = {GATEHOUSE_BIN, "--listen=127.0.0.1:0",
-                                   "--port_file=" + port_file,
-                                   "--metrics_listen=127.0.0.1:0",
-                                   "--metrics_port_file=" + scratch_ +
-                                       "/metrics_port"};
+  std::vector<std::string> argv = {
+      GATEHOUSE_BIN, "--listen=127.0.0.1:0", "--port_file=" + port_file,
+      "--metrics_listen=127.0.0.1:0",
+      "--metrics_port_file=" + scratch_ + "/metrics_port"};
   argv.insert(argv.end(), args_.begin(), args_.end());
   pid_ = Spawn(argv, scratch_ + "/stdout", scratch_ + "/stderr");
   const auto give_up =

@@ -77,10 +77,10 @@ TEST_F(StartupTest, DataDirHeldByAnotherServerIsRefused) {
 
 TEST_F(StartupTest, PersonalDimensionsWithoutPseudonymKeyAreRefused) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
-  CommandResult r =
-      RunCommand({GATEHOUSE_BIN, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
-                  "--data_dir=" + dir_.path() + "/data",
-                  "--policies=" + policies, "--allow_unauthenticated"});
+  CommandResult r = RunCommand(
+      {GATEHOUSE_BIN, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+       "--data_dir=" + dir_.path() + "/data", "--policies=" + policies,
+       "--allow_unauthenticated"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--pseudonym_key_file"), std::string::npos) << r.err;
 
@@ -101,12 +101,12 @@ policies:
 TEST_F(StartupTest, WeakPseudonymKeysAreRefused) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
   const std::vector<std::string> weak = {
-      "",                                         // empty
-      "short-but-random-Xq9",                     // too short
-      std::string(48, 'a'),                       // repeated
-      "abcdefghijklmnopqrstuvwxyz0123456789ABCD", // sequential
-      "password-password-password-changeme-admin", // dictionary
-      "qwertyuiopasdfghjklzxcvbnm1234567890qwer", // keyboard rows
+      "",                                           // empty
+      "short-but-random-Xq9",                       // too short
+      std::string(48, 'a'),                         // repeated
+      "abcdefghijklmnopqrstuvwxyz0123456789ABCD",   // sequential
+      "password-password-password-changeme-admin",  // dictionary
+      "qwertyuiopasdfghjklzxcvbnm1234567890qwer",   // keyboard rows
   };
   for (size_t i = 0; i < weak.size(); ++i) {
     const std::string key = dir_.WriteFile("weak" + std::to_string(i), weak[i]);

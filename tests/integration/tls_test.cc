@@ -31,8 +31,8 @@ class TlsTest : public ::testing::Test {
              "/CN=test-ca", "-keyout", d + "/ca.key", "-out", d + "/ca.pem"});
     auto issue = [&](const std::string& name, const std::string& san) {
       openssl({"req", "-newkey", "ec", "-pkeyopt",
-               "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
-               "/CN=" + name, "-keyout", d + "/" + name + ".key", "-out",
+               "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=" + name,
+               "-keyout", d + "/" + name + ".key", "-out",
                d + "/" + name + ".csr"});
       const std::string ext =
           dir_.WriteFile(name + ".ext", "subjectAltName=" + san + "\n");
@@ -46,10 +46,11 @@ class TlsTest : public ::testing::Test {
     ASSERT_FALSE(HasFatalFailure());
 
     policies_ = dir_.WriteFile("policies.yaml", kTestPolicies);
-    credentials_ = dir_.WriteFile(
-        "credentials.yaml", "clients:\n  - id: it\n    token_sha256: [" +
-                                HexEncode(Sha256(kTestToken)) +
-                                "]\n    scopes: [check, peek, record, reset]\n");
+    credentials_ =
+        dir_.WriteFile("credentials.yaml",
+                       "clients:\n  - id: it\n    token_sha256: [" +
+                           HexEncode(Sha256(kTestToken)) +
+                           "]\n    scopes: [check, peek, record, reset]\n");
     key_ = dir_.WriteFile("pseudonym.key", kTestPseudonymKey);
   }
 
@@ -85,7 +86,8 @@ class TlsTest : public ::testing::Test {
 
   static Client::Result PeekOnce(const Client& client) {
     v1::PeekRequest peek;
-    *peek.add_subjects() = Client::MakeSubject("login_ip", {{"ip", "10.0.0.1"}});
+    *peek.add_subjects() =
+        Client::MakeSubject("login_ip", {{"ip", "10.0.0.1"}});
     return client.Peek(peek);
   }
 
@@ -133,19 +135,22 @@ TEST_F(TlsTest, WildcardAllowlistEntryIsRefusedAtStartup) {
 }
 
 TEST_F(TlsTest, PlaintextOffLoopbackNeedsAllowPlaintextAndWarns) {
-  const std::vector<std::string> base = {
-      GATEHOUSE_BIN,          "--listen=0.0.0.0:0",
-      "--metrics_listen=127.0.0.1:0", "--data_dir=" + dir_.path() + "/d",
-      "--policies=" + policies_,      "--credentials=" + credentials_,
-      "--pseudonym_key_file=" + key_};
+  const std::vector<std::string> base = {GATEHOUSE_BIN,
+                                         "--listen=0.0.0.0:0",
+                                         "--metrics_listen=127.0.0.1:0",
+                                         "--data_dir=" + dir_.path() + "/d",
+                                         "--policies=" + policies_,
+                                         "--credentials=" + credentials_,
+                                         "--pseudonym_key_file=" + key_};
   CommandResult refused = RunCommand(base);
   EXPECT_NE(refused.exit_code, 0);
   EXPECT_NE(refused.err.find("--allow_plaintext"), std::string::npos)
       << refused.err;
 
-  ServerProcess warned({"--listen=0.0.0.0:0", "--data_dir=" + dir_.path() + "/e",
-                        "--policies=" + policies_, "--credentials=" + credentials_,
-                        "--pseudonym_key_file=" + key_, "--allow_plaintext"});
+  ServerProcess warned(
+      {"--listen=0.0.0.0:0", "--data_dir=" + dir_.path() + "/e",
+       "--policies=" + policies_, "--credentials=" + credentials_,
+       "--pseudonym_key_file=" + key_, "--allow_plaintext"});
   ASSERT_TRUE(warned.Start()) << warned.stderr_text();
   EXPECT_NE(warned.stderr_text().find("PLAINTEXT"), std::string::npos);
 }
