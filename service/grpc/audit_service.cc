@@ -3,21 +3,35 @@
 #include "absl/strings/str_cat.h"
 #include "service/audit/audit_codec.h"
 #include "service/audit/audit_cursor.h"
+#include "service/core/status_macros.h"
 #include "service/grpc/audit_streaming.h"
 #include "service/grpc/auth_context.h"
 #include "service/grpc/status_convert.h"
 
 namespace gatehouse {
 
-absl::StatusOr<std::unique_ptr<StreamQuota::Lease>> AcquireStream(
-    StreamQuota* quota, const Caller& caller) {
-  std::unique_ptr<StreamQuota::Lease> lease = quota->Acquire(caller.client_id);
-  if (lease == nullptr) {
+absl::StatusOr<AdmittedStream> AdmitStream(
+    const Authenticator* authenticator, const CallMetrics* metrics,
+    StreamQuota* quota, const grpc::ServerContext& context,
+    const std::set<std::string>& requested_policies) {
+  AdmittedStream out;
+  AuthFailure failure;
+  absl::StatusOr<Caller> caller =
+      AuthorizeCall(authenticator, context, Scope::kAudit, {}, &failure);
+  if (!caller.ok()) {
+    metrics->RecordAuthFailure(failure);
+    return caller.status();
+  }
+  out.caller = *std::move(caller);
+  out.lease = quota->Acquire(out.caller.client_id);
+  if (out.lease == nullptr) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "client ", caller.client_id,
+        "client ", out.caller.client_id,
         " holds the most streams allowed (--max_streams_per_client)"));
   }
-  return lease;
+  GH_ASSIGN_OR_RETURN(out.policies,
+                      VisiblePolicies(out.caller, requested_policies));
+  return out;
 }
 
 absl::StatusOr<std::set<std::string>> VisiblePolicies(
@@ -43,22 +57,12 @@ grpc::Status AuditService::Stream(grpc::ServerContext* context,
                                   const v1::StreamRequest* request,
                                   grpc::ServerWriter<v1::AuditEvent>* writer) {
   CallMetrics::Call call(metrics_, "AuditStream");
-  AuthFailure failure;
-  absl::StatusOr<Caller> caller =
-      AuthorizeCall(authenticator_, *context, Scope::kAudit, {}, &failure);
-  if (!caller.ok()) {
-    metrics_->RecordAuthFailure(failure);
-    return call.Finish(ToGrpcStatus(caller.status()));
-  }
-
-  absl::StatusOr<std::unique_ptr<StreamQuota::Lease>> lease =
-      AcquireStream(quota_, *caller);
-  if (!lease.ok()) return call.Finish(ToGrpcStatus(lease.status()));
+  absl::StatusOr<AdmittedStream> admitted =
+      AdmitStream(authenticator_, metrics_, quota_, *context,
+                  {request->policies().begin(), request->policies().end()});
+  if (!admitted.ok()) return call.Finish(ToGrpcStatus(admitted.status()));
   AuditFilter filter;
-  absl::StatusOr<std::set<std::string>> policies = VisiblePolicies(
-      *caller, {request->policies().begin(), request->policies().end()});
-  if (!policies.ok()) return call.Finish(ToGrpcStatus(policies.status()));
-  filter.policies = *std::move(policies);
+  filter.policies = admitted->policies;
   for (int d : request->decisions()) {
     if (d == v1::Verdict::ALLOW) {
       filter.decisions.insert(Decision::kAllow);
@@ -102,8 +106,8 @@ grpc::Status AuditService::Stream(grpc::ServerContext* context,
         proto.Clear();
         ToProto(event, &proto);
         if (++written % 64 == 1) {
-          metrics_->ConsumerLag(caller->client_id, log_->HeadSequence(),
-                                event.sequence);
+          metrics_->ConsumerLag(admitted->caller.client_id,
+                                log_->HeadSequence(), event.sequence);
         }
         return writer->Write(proto);
       }));

@@ -36,9 +36,22 @@ class AuditService final : public v1::Audit::Service {
   StreamQuota* const quota_;
 };
 
-// RESOURCE_EXHAUSTED when `caller` already holds the most streams allowed.
-absl::StatusOr<std::unique_ptr<StreamQuota::Lease>> AcquireStream(
-    StreamQuota* quota, const Caller& caller);
+// A stream admitted by AdmitStream: who it is for, its quota slot, and the
+// policies it may see.
+struct AdmittedStream {
+  Caller caller;
+  std::unique_ptr<StreamQuota::Lease> lease;
+  std::set<std::string> policies;
+};
+
+// The checks every audit-reading stream passes first: the `audit` scope
+// (refusals counted in `metrics`), the per-client stream quota
+// (RESOURCE_EXHAUSTED) and the policies the caller may see (PERMISSION_DENIED
+// for one it may not).
+absl::StatusOr<AdmittedStream> AdmitStream(
+    const Authenticator* authenticator, const CallMetrics* metrics,
+    StreamQuota* quota, const grpc::ServerContext& context,
+    const std::set<std::string>& requested_policies);
 
 // The filter a caller gets: the requested policies, narrowed to those the
 // caller may see. PERMISSION_DENIED when it asks for one it may not see.

@@ -139,21 +139,12 @@ grpc::Status RateLimiterService::WatchCeilings(
     grpc::ServerContext* context, const v1::WatchCeilingsRequest* request,
     grpc::ServerWriter<v1::CeilingEvent>* writer) {
   CallMetrics::Call call(metrics_, "WatchCeilings");
-  AuthFailure failure;
-  absl::StatusOr<Caller> caller =
-      AuthorizeCall(authenticator_, *context, Scope::kAudit, {}, &failure);
-  if (!caller.ok()) {
-    metrics_->RecordAuthFailure(failure);
-    return call.Finish(ToGrpcStatus(caller.status()));
-  }
-  absl::StatusOr<std::unique_ptr<StreamQuota::Lease>> lease =
-      AcquireStream(quota_, *caller);
-  if (!lease.ok()) return call.Finish(ToGrpcStatus(lease.status()));
+  absl::StatusOr<AdmittedStream> admitted =
+      AdmitStream(authenticator_, metrics_, quota_, *context,
+                  {request->policies().begin(), request->policies().end()});
+  if (!admitted.ok()) return call.Finish(ToGrpcStatus(admitted.status()));
   AuditFilter filter;
-  absl::StatusOr<std::set<std::string>> policies = VisiblePolicies(
-      *caller, {request->policies().begin(), request->policies().end()});
-  if (!policies.ok()) return ToGrpcStatus(policies.status());
-  filter.policies = *std::move(policies);
+  filter.policies = admitted->policies;
   filter.ceiling_only = true;
   AuditStart start;
   start.kind = AuditStart::Kind::kNow;
