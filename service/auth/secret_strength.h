@@ -41,6 +41,9 @@ namespace gatehouse {
 inline constexpr size_t kMinSecretLength = 32;
 inline constexpr size_t kMinSecretDistinctChars = 10;
 inline constexpr double kMinSecretBits = 128;
+// Only this much of a secret is analysed, which bounds the work; a longer
+// secret is judged on its start.
+inline constexpr size_t kMaxAnalysedSecretLength = 4096;
 
 // What the entropy estimate saw in a secret, for tests and diagnostics.
 struct SecretAnalysis {
@@ -53,11 +56,9 @@ struct SecretAnalysis {
   double bits = 0;  // The estimate of rule 4.
 };
 
-// Analyses at most the first kMaxAnalysedSecretLength characters of `secret`
-// (the estimate only grows with length, so a long secret is judged on its
-// start). Thread-safe; no allocation that depends on more than that prefix.
+// The analysis behind rule 4, of the first kMaxAnalysedSecretLength
+// characters of `secret`. Thread-safe.
 SecretAnalysis AnalyzeSecret(absl::string_view secret);
-inline constexpr size_t kMaxAnalysedSecretLength = 4096;
 
 // OK when `secret` meets the rule above. Otherwise INVALID_ARGUMENT whose
 // message starts with `what` (the flag or file naming the secret, e.g.
