@@ -1,0 +1,319 @@
+#!/usr/bin/env bash
+# Sanitizer builds of the tests, each in its own build directory so the
+# normal build is untouched:
+#
+#   asan  build-asan: gcc, AddressSanitizer (+LeakSanitizer) and
+#         UndefinedBehaviorSanitizer, everything compiled with them; runs
+#         EVERY ctest test (unit, service, fuzz seeds, integration against
+#         the real binary, itself sanitized).
+#   tsan  build-tsan: gcc, ThreadSanitizer; runs the concurrency tests
+#         (TSAN_TESTS_REGEX below): the Limiter's striped locks and policy
+#         swaps, the RocksDB store and audit log under concurrent commits,
+#         the metrics registry, and the real server under many client
+#         threads (concurrent Records, SIGHUP reload, audit streaming).
+#
+# Usage: scripts/sanitize.sh [asan|tsan]...   (both by default)
+#
+# Any sanitizer report fails the run, including one from a child process
+# (the gatehouse server or gatehousectl under an integration test, which may
+# be killed by its test and so cannot be trusted to fail it): every report is
+# written under <build>/sanitizer-logs/ and the script fails when that folder
+# is not empty after ctest.
+#
+# Debian's Abseil, gRPC, protobuf and RocksDB are not built with sanitizers:
+# ASan and UBSan check our code and what it passes them; LeakSanitizer
+# checks every allocation (one c-ares leak at exit is suppressed). TSan
+# cannot see how those libraries synchronise, so:
+#   - a generated shim (build_tsan_shim) wraps the absl::Mutex and
+#     absl::Notification entry points our code calls with the annotations an
+#     Abseil built with TSan makes itself (without it, everything our code
+#     guards with an absl::Mutex is reported as a race);
+#   - ignore_noninstrumented_modules=1, and suppressions for gRPC's callback
+#     API (used only by gRPC's own health and reflection services), keep
+#     reports to races in our code. Accesses made inside the uninstrumented
+#     libraries are not checked at all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+JOBS=$(nproc)
+
+# Tests whose point is concurrency, which TSan runs, and the test programs
+# that hold them: only these are built in build-tsan, so a new concurrency
+# test needs its program listed here. The integration ones run the
+# TSan-built server under load from many client threads.
+TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|UnderLoad|Reconnecting|Watcher|Sighup'}
+TSAN_TEST_DIRS="core;storage;metrics;integration"
+TSAN_TARGETS=(
+  core_limiter_concurrency_test  # LimiterConcurrencyTest.*
+  storage_rocksdb_limiter_test   # ConcurrentRecordsAreAllCounted
+  storage_rocksdb_audit_log_test # ConcurrentCommits..., AwaitAfterWakes...
+  metrics_concurrency_test       # metrics ConcurrencyTest.*
+  integration_sign_in_flow_test  # ConcurrentRecordsFromManyClients...
+  integration_audit_stream_test  # ReconnectingConsumer..., Watcher...
+  integration_restart_test       # SighupReload...
+)
+# Not integration_graceful_shutdown_test: it is race-free under TSan, but
+# its exact count after SIGTERM fails when TSan's slowdown pushes in-flight
+# calls past the 200 ms shutdown grace (a call is committed, then cancelled
+# before its answer is sent).
+
+# Tests that measure the server's memory; see run_asan.
+ASAN_RSS_TESTS_REGEX=${ASAN_RSS_TESTS_REGEX:-'GrowServerMemory'}
+
+say() { echo "sanitize: $*" >&2; }
+
+# Fails, printing them, when sanitizer reports were written to $1.
+check_logs() {
+  local dir=$1
+  if compgen -G "$dir/*" >/dev/null; then
+    say "sanitizer reports in $dir:"
+    for f in "$dir"/*; do
+      echo "==== $f" >&2
+      head -c 20000 "$f" >&2
+    done
+    return 1
+  fi
+}
+
+# -O0 -g1 (line tables): this build compiles everything, gRPC adapters
+# included, and these flags halve its compile time; reports still name
+# file:line.
+run_asan() {
+  local build=build-asan
+  local flags="-fsanitize=address,undefined -fno-sanitize-recover=all"
+  flags+=" -fno-omit-frame-pointer"
+  say "configuring $build (ASan + UBSan)"
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_COMPILER=g++ \
+    -DCMAKE_CXX_FLAGS="$flags" \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" \
+    -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null ||
+    return 1
+  local logs="$ROOT/$build/sanitizer-logs"
+  rm -rf "$logs" && mkdir -p "$logs"
+  # Third-party leaks, reported at exit of any process using a gRPC channel.
+  cat >"$build/lsan.supp" <<'EOF'
+# c-ares (Debian's libcares2, gRPC's DNS resolver) keeps a few bytes per
+# resolver past exit; nothing of ours is on those stacks.
+leak:libcares.so
+EOF
+  # halt_on_error: a UBSan finding fails the process that made it.
+  export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
+  export LSAN_OPTIONS="suppressions=$ROOT/$build/lsan.supp:print_suppressions=0"
+  local asan="detect_leaks=1:strict_string_checks=1:check_initialization_order=1"
+  export ASAN_OPTIONS="$asan:log_path=$logs/asan"
+  say "building $build"
+  cmake --build "$build" -j"$JOBS" || return 1
+  # gtest_discover_tests ran the binaries while building; keep only what
+  # ctest's runs report.
+  rm -rf "$logs" && mkdir -p "$logs"
+  say "running every test under ASan + UBSan"
+  local rc=0
+  (cd "$build" && ctest --output-on-failure -j"$JOBS" --timeout 900 \
+    -E "$ASAN_RSS_TESTS_REGEX") || rc=$?
+  # Tests that bound the server's memory (RSS): ASan's quarantine of freed
+  # memory (256 MB by default) would count against them, so they run with
+  # none; every other check stays on.
+  say "running the memory-bound tests (-R '$ASAN_RSS_TESTS_REGEX') with no quarantine"
+  (cd "$build" && ASAN_OPTIONS="$asan:quarantine_size_mb=0:log_path=$logs/asan" \
+    ctest --output-on-failure --timeout 900 -R "$ASAN_RSS_TESTS_REGEX") || rc=$?
+  check_logs "$logs" || rc=1
+  unset UBSAN_OPTIONS ASAN_OPTIONS LSAN_OPTIONS
+  return $rc
+}
+
+run_tsan() {
+  local build=build-tsan
+  local flags="-fsanitize=thread -fno-omit-frame-pointer"
+  say "configuring $build (TSan)"
+  mkdir -p "$build"
+  local shim="$ROOT/$build/absl_mutex_tsan_shim.o"
+  build_tsan_shim "$shim" || return 1
+  cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_COMPILER=g++ \
+    -DCMAKE_CXX_FLAGS="$flags" \
+    -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=thread $shim -labsl_synchronization$TSAN_WRAP_FLAGS" \
+    -DGATEHOUSE_TEST_DIRS="$TSAN_TEST_DIRS" >/dev/null || return 1
+  local logs="$ROOT/$build/sanitizer-logs"
+  say "building ${TSAN_TARGETS[*]}"
+  cmake --build "$build" -j"$JOBS" --target "${TSAN_TARGETS[@]}" || return 1
+  rm -rf "$logs" && mkdir -p "$logs"
+  cat >"$build/tsan.supp" <<'EOF'
+# gRPC's callback API, which only gRPC's own services use here (health
+# checking, reflection; our handlers are synchronous): its call objects are
+# handed between threads by gRPC's uninstrumented completion queues, so TSan
+# sees no order between the header code inlined into our binary on either
+# side. Our code must not move to the callback API while these stay.
+race:grpc::Server::CallbackRequest
+race:grpc::internal::Callback
+race:grpc::internal::ServerCallbackCall
+race:grpc::ServerWriteReactor
+race:grpc::ServerReadReactor
+race:grpc::ServerUnaryReactor
+race:grpc::ServerBidiReactor
+EOF
+  # ignore_noninstrumented_modules: memmove & co. called from inside the
+  # uninstrumented libraries (Abseil's deadlock graph, gRPC) are theirs to
+  # synchronise, invisibly to TSan; report only what our code does.
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$ROOT/$build/tsan.supp:log_path=$logs/tsan"
+  say "running concurrency tests (-R '$TSAN_TESTS_REGEX') under TSan"
+  local rc=0
+  (cd "$build" && ctest --output-on-failure -j"$JOBS" --timeout 900 \
+    -R "$TSAN_TESTS_REGEX" --no-tests=error) || rc=$?
+  check_logs "$logs" || rc=1
+  unset TSAN_OPTIONS
+  return $rc
+}
+
+# Writes and compiles the TSan shim to $1 and sets TSAN_WRAP_FLAGS. The
+# shim is generated here rather than kept as a source file because the
+# mangled names depend on the inline namespace of the installed Abseil
+# ("debian3" in Debian 12's 20220623), which is read from the library.
+build_tsan_shim() {
+  local out=$1
+  local lib ns
+  lib=$(g++ -print-file-name=libabsl_synchronization.so)
+  ns=$(nm -D --defined-only "$lib" |
+    sed -n -E 's/.* _ZN4absl(.*)5Mutex4LockEv$/\1/p' | head -1)
+  if ! nm -D --defined-only "$lib" | grep -q " _ZN4absl${ns}5Mutex4LockEv\$"; then
+    say "cannot find absl::Mutex::Lock in $lib"
+    return 1
+  fi
+  local m="_ZN4absl${ns}5Mutex"
+  local lock="${m}4LockEv" unlock="${m}6UnlockEv"
+  local rlock="${m}10ReaderLockEv" runlock="${m}12ReaderUnlockEv"
+  local trylock="${m}7TryLockEv" rtrylock="${m}13ReaderTryLockEv"
+  local await="${m}16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE"
+  local notify="_ZN4absl${ns}12Notification6NotifyEv"
+  local wait="_ZNK4absl${ns}12Notification19WaitForNotificationEv"
+  TSAN_WRAP_FLAGS=""
+  for s in "$lock" "$unlock" "$rlock" "$runlock" "$trylock" "$rtrylock" \
+    "$await" "$notify" "$wait"; do
+    TSAN_WRAP_FLAGS+=" -Wl,--wrap=$s"
+  done
+  cat >"${out%.o}.cc" <<EOF
+// Generated by scripts/sanitize.sh: the TSan annotations that an Abseil
+// built with -fsanitize=thread makes itself, around the absl::Mutex and
+// absl::Notification members our code calls. Linked with -Wl,--wrap=SYMBOL,
+// so only calls from our (instrumented) code pass through here.
+#include <sanitizer/tsan_interface.h>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+
+using absl::Condition;
+using absl::Duration;
+using absl::Mutex;
+using absl::Notification;
+
+namespace {
+void Acquired(void* mu, unsigned flags = 0) {
+  __tsan_mutex_pre_lock(mu, flags);
+  __tsan_mutex_post_lock(mu, flags, 0);
+}
+void Released(void* mu, unsigned flags = 0) {
+  __tsan_mutex_pre_unlock(mu, flags);
+  __tsan_mutex_post_unlock(mu, flags);
+}
+// A waiter's condition, which Abseil evaluates holding the lock (in the
+// waiting thread, or in the one unlocking): TSan must see the lock held.
+struct HeldCondition {
+  const Condition* condition;
+  Mutex* mu;
+};
+bool EvalHeld(void* arg) {
+  const auto* held = static_cast<const HeldCondition*>(arg);
+  Acquired(held->mu);
+  const bool result = held->condition->Eval();
+  Released(held->mu);
+  return result;
+}
+}  // namespace
+
+extern "C" {
+void __real_$lock(Mutex*);
+void __real_$unlock(Mutex*);
+void __real_$rlock(Mutex*);
+void __real_$runlock(Mutex*);
+bool __real_$trylock(Mutex*);
+bool __real_$rtrylock(Mutex*);
+bool __real_$await(Mutex*, const Condition&, Duration);
+void __real_$notify(Notification*);
+void __real_$wait(const Notification*);
+
+void __wrap_$lock(Mutex* mu) {
+  __tsan_mutex_pre_lock(mu, 0);
+  __real_$lock(mu);
+  __tsan_mutex_post_lock(mu, 0, 0);
+}
+void __wrap_$unlock(Mutex* mu) {
+  __tsan_mutex_pre_unlock(mu, 0);
+  __real_$unlock(mu);
+  __tsan_mutex_post_unlock(mu, 0);
+}
+void __wrap_$rlock(Mutex* mu) {
+  __tsan_mutex_pre_lock(mu, __tsan_mutex_read_lock);
+  __real_$rlock(mu);
+  __tsan_mutex_post_lock(mu, __tsan_mutex_read_lock, 0);
+}
+void __wrap_$runlock(Mutex* mu) {
+  __tsan_mutex_pre_unlock(mu, __tsan_mutex_read_lock);
+  __real_$runlock(mu);
+  __tsan_mutex_post_unlock(mu, __tsan_mutex_read_lock);
+}
+bool __wrap_$trylock(Mutex* mu) {
+  __tsan_mutex_pre_lock(mu, __tsan_mutex_try_lock);
+  const bool locked = __real_$trylock(mu);
+  __tsan_mutex_post_lock(
+      mu, __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed),
+      0);
+  return locked;
+}
+bool __wrap_$rtrylock(Mutex* mu) {
+  const unsigned flags = __tsan_mutex_read_lock | __tsan_mutex_try_lock;
+  __tsan_mutex_pre_lock(mu, flags);
+  const bool locked = __real_$rtrylock(mu);
+  __tsan_mutex_post_lock(
+      mu, flags | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
+  return locked;
+}
+// Waiting releases the lock and takes it back before returning.
+bool __wrap_$await(Mutex* mu, const Condition& condition, Duration timeout) {
+  HeldCondition held{&condition, mu};
+  const Condition wrapped(&EvalHeld, &held);
+  Released(mu);
+  const bool result = __real_$await(mu, wrapped, timeout);
+  Acquired(mu);
+  return result;
+}
+// Notify happens before every WaitForNotification that returns.
+void __wrap_$notify(Notification* n) {
+  __tsan_release(n);
+  __real_$notify(n);
+}
+void __wrap_$wait(const Notification* n) {
+  __real_$wait(n);
+  __tsan_acquire(const_cast<Notification*>(n));
+}
+}
+EOF
+  g++ -std=c++17 -O1 -g -fsanitize=thread -c "${out%.o}.cc" -o "$out"
+}
+
+modes=("$@")
+if ((${#modes[@]} == 0)); then modes=(asan tsan); fi
+status=0
+for mode in "${modes[@]}"; do
+  start=$SECONDS
+  case "$mode" in
+    asan) run_asan || status=1 ;;
+    tsan) run_tsan || status=1 ;;
+    *) say "unknown mode '$mode' (asan, tsan)"; exit 2 ;;
+  esac
+  say "$mode finished in $((SECONDS - start)) s"
+done
+if ((status != 0)); then say "FAILED"; else say "clean"; fi
+exit $status
