@@ -32,6 +32,7 @@
 #include "service/core/limiter.h"
 #include "service/core/pseudonymizer.h"
 #include "service/grpc/audit_service.h"
+#include "service/grpc/inflight_limit.h"
 #include "service/grpc/rate_limiter_service.h"
 #include "service/grpc/server_credentials.h"
 #include "service/logging/json_log.h"
@@ -75,9 +76,19 @@ ABSL_FLAG(std::string, pseudonym_key_file, "",
 ABSL_FLAG(int, max_streams_per_client, 8,
           "Audit and WatchCeilings streams one client may hold open (0 = no "
           "cap); more get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_inflight_calls, 512,
+          "Check/Peek/Record/Reset calls worked on at once (0 = no bound); "
+          "more are refused at once with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_threads, 1024,
+          "gRPC server threads (calls and open streams); a call that finds "
+          "none free is refused with RESOURCE_EXHAUSTED. Bounds memory under "
+          "a flood");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync every commit (survives power loss, slower)");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");
+ABSL_FLAG(int, write_buffer_mb, 32,
+          "RocksDB memtable size in MiB, per column family (counters, "
+          "audit); up to two of each are held in memory");
 ABSL_FLAG(absl::Duration, audit_retention, absl::Hours(24 * 30),
           "Keep audit events this long (0 = no age limit)");
 ABSL_FLAG(int64_t, audit_max_mb, 1024,
@@ -312,6 +323,12 @@ int Run() {
   store_options.sync = absl::GetFlag(FLAGS_sync_writes);
   store_options.block_cache_bytes =
       static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  if (const int mb = absl::GetFlag(FLAGS_write_buffer_mb); mb < 1) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--write_buffer_mb: must be >= 1, got ", mb)));
+  } else {
+    store_options.write_buffer_bytes = static_cast<size_t>(mb) << 20;
+  }
   absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
       RocksDbCounterStore::Open(data_dir, RealClock::Get(), store_options);
   if (!store.ok()) return Fail(store.status());
@@ -352,8 +369,19 @@ int Run() {
                              absl::Seconds(10));
   CallMetrics call_metrics(&metrics);
   StreamQuota stream_quota(absl::GetFlag(FLAGS_max_streams_per_client));
+  const int max_inflight = absl::GetFlag(FLAGS_max_inflight_calls);
+  const int max_threads = absl::GetFlag(FLAGS_max_threads);
+  if (max_inflight < 0) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--max_inflight_calls: must be >= 0, got ", max_inflight)));
+  }
+  if (max_threads < 4) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--max_threads: must be >= 4, got ", max_threads)));
+  }
+  InflightLimit inflight(max_inflight);
   RateLimiterService service(&limiter, db, authenticator.get(), &log_limiter,
-                             &call_metrics, &stream_quota);
+                             &call_metrics, &stream_quota, &inflight);
   AuditService audit_service(db, authenticator.get(), &call_metrics,
                              &stream_quota);
 
@@ -365,6 +393,9 @@ int Run() {
   builder.RegisterService(&service);
   builder.RegisterService(&audit_service);
   builder.SetMaxReceiveMessageSize(1 << 20);
+  grpc::ResourceQuota quota("gatehouse");
+  quota.SetMaxThreads(max_threads);
+  builder.SetResourceQuota(quota);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::UnavailableError(
@@ -402,14 +433,44 @@ int Run() {
   if (!credentials_path.empty()) watched.push_back(credentials_path);
   ConfigWatcher watcher(watched);
 
-  // Housekeeping: the audit head gauge every second, config files every
-  // --watch_interval, retention every --retention_interval.
+  // Serving while storage takes writes and until shutdown begins.
+  absl::Mutex health_mu;
+  bool shutting_down = false;  // Guarded by health_mu.
+  bool serving = true;         // Housekeeping thread only.
+  auto check_storage = [&] {
+    if (!db->writable()) {
+      absl::Status recovered = db->Recover();
+      if (!recovered.ok() && serving) {
+        LogJson(spdlog::level::err,
+                "storage not writable: calls that write answer UNAVAILABLE, "
+                "Peek answers unaudited, health NOT_SERVING",
+                {{"error", recovered.ToString()}});
+      }
+    }
+    const bool writable = db->writable();
+    metrics.storage_writable.Set(writable ? 1 : 0);
+    if (writable && !serving) {
+      LogJson(spdlog::level::info, "storage writable again; serving");
+    }
+    if (writable != serving) {
+      absl::MutexLock lock(&health_mu);
+      if (!shutting_down) {
+        server->GetHealthCheckService()->SetServingStatus(writable);
+      }
+    }
+    serving = writable;
+  };
+
+  // Housekeeping: storage health and the audit head gauge every second,
+  // config files every --watch_interval, retention every
+  // --retention_interval.
   std::thread retention_thread([&] {
     const absl::Duration interval = absl::GetFlag(FLAGS_retention_interval);
     const absl::Duration watch_interval = absl::GetFlag(FLAGS_watch_interval);
     absl::Time next_retention = absl::InfinitePast();
     absl::Time next_watch = RealClock::Get()->Now() + watch_interval;
     do {
+      check_storage();
       metrics.audit_head_sequence.Set(static_cast<double>(db->HeadSequence()));
       if (watch_interval > absl::ZeroDuration() &&
           RealClock::Get()->Now() >= next_watch) {
@@ -458,7 +519,11 @@ int Run() {
   const absl::Duration grace = absl::GetFlag(FLAGS_shutdown_grace);
   const auto give_up =
       std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
-  server->GetHealthCheckService()->SetServingStatus(false);
+  {
+    absl::MutexLock lock(&health_mu);
+    shutting_down = true;
+    server->GetHealthCheckService()->SetServingStatus(false);
+  }
   absl::SleepFor(std::min(grace / 4, absl::Seconds(1)));
   server->Shutdown(give_up);
   server->Wait();

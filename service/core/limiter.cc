@@ -101,6 +101,21 @@ int64_t ExpiresAt(const Policy& policy, const SlidingWindow& window,
   return expires;
 }
 
+// After the wall clock went backwards, a state can hold times after now.
+// A lockout ending later than the longest the policy gives from now is
+// lifted (not shortened: a shortened one would be shortened again on every
+// read, the state not being rewritten by Peek), so no clock step locks a
+// subject out for longer than that; and the last offence cannot be later
+// than now. With SlidingWindow::Normalize, a step back never denies longer
+// than two windows or the longest lockout, and forgets only hits stamped
+// more than a window ahead.
+void ClampToClock(const Policy& policy, int64_t now_ms, CounterState& state) {
+  const int64_t longest =
+      policy.lockout ? absl::ToInt64Milliseconds(policy.lockout->max) : 0;
+  if (state.lockout_until_ms > now_ms + longest) state.lockout_until_ms = 0;
+  if (state.last_offence_ms > now_ms) state.last_offence_ms = now_ms;
+}
+
 // Counts `g.hits` and, when that reaches the ceiling, starts a lockout.
 void Apply(Group& g, const SlidingWindow& window, int64_t now_ms) {
   window.Add(g.state, now_ms, g.hits);
@@ -249,6 +264,7 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
     const SlidingWindow window(g.policy->WindowMillis(),
                                g.policy->BucketMillis());
     window.Normalize(g.state, now_ms);
+    ClampToClock(*g.policy, now_ms, g.state);
     // ">=": an offence forget_after later is a first offence, as it is when
     // the state expired at last_offence_ms + forget_after (see ExpiresAt).
     if (g.policy->lockout && g.state.offences > 0 &&
@@ -354,7 +370,16 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
     }
     response.verdicts.push_back(std::move(v));
   }
-  if (!writes.empty()) GH_RETURN_IF_ERROR(store_->Commit(writes));
+  if (!writes.empty()) {
+    absl::Status committed = store_->Commit(writes);
+    if (!committed.ok()) {
+      // A Peek is a read: it answers from what the store holds even when
+      // its audit events cannot be written (the caller reports that).
+      if (op != Operation::kPeek) return committed;
+      response.audit_status = std::move(committed);
+      return response;
+    }
+  }
   for (size_t i = 0; i < targets.size(); ++i) {
     if (event_of[i] != SIZE_MAX) {
       response.verdicts[i].audit_sequence = writes.audit[event_of[i]].sequence;

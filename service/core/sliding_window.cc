@@ -42,13 +42,22 @@ void SlidingWindow::Normalize(CounterState& state, int64_t now_ms) const {
       std::find_if(state.buckets.begin(), state.buckets.end(),
                    [oldest](const Bucket& b) { return b.index >= oldest; });
   state.buckets.erase(state.buckets.begin(), keep);
+  // Hits stamped after now: the wall clock went backwards. Up to a window
+  // ahead they stay counted (an NTP correction must not forget an
+  // attacker's attempts); further ahead they are dropped, or they would deny
+  // for as long as the clock step, which can be months.
+  const int64_t newest = NewestCounted(now_ms);
+  while (!state.buckets.empty() && state.buckets.back().index > newest) {
+    state.buckets.pop_back();
+  }
 }
 
 uint64_t SlidingWindow::Count(const CounterState& state, int64_t now_ms) const {
   const int64_t oldest = OldestCounted(now_ms);
+  const int64_t newest = NewestCounted(now_ms);
   uint64_t count = 0;
   for (const Bucket& b : state.buckets) {
-    if (b.index >= oldest) count += b.count;
+    if (b.index >= oldest && b.index <= newest) count += b.count;
   }
   return count;
 }

@@ -52,6 +52,11 @@ class SlidingWindow {
   int64_t OldestCounted(int64_t now_ms) const {
     return BucketOf(now_ms - window_ms_);
   }
+  // Buckets after now exist only when the clock went backwards; those more
+  // than a window ahead are not counted (see Normalize).
+  int64_t NewestCounted(int64_t now_ms) const {
+    return BucketOf(now_ms + window_ms_);
+  }
 
  private:
   int64_t window_ms_;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace gatehouse {
@@ -42,6 +43,11 @@ struct Response {
   bool allowed = true;
   // One per subject, in request order.
   std::vector<Verdict> verdicts;
+  // Peek only: why its audit events (denials) could not be written, e.g. the
+  // disk is full. A Peek counts nothing, so it still answers from what the
+  // store holds; its verdicts then carry no audit_sequence. OK otherwise
+  // (every other operation fails instead when it cannot write).
+  absl::Status audit_status;
 };
 
 }  // namespace gatehouse

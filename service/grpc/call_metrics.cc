@@ -92,10 +92,13 @@ void CallMetrics::RecordAuthFailure(AuthFailure failure) const {
 
 void CallMetrics::RecordStorageError(const absl::Status& status) const {
   if (m_ == nullptr) return;
-  // The store names reads "read ..." and writes "commit ...".
-  const char* operation = absl::StrContains(status.message(), "read")
-                              ? GatehouseMetrics::kStorageRead
-                              : GatehouseMetrics::kStorageWrite;
+  // The store's messages start with what failed: "read ..." or "scan ..."
+  // for reads, "commit ..." and others for writes. (Not a substring match:
+  // RocksDB's reason, after the prefix, can say anything.)
+  const bool read = absl::StartsWith(status.message(), "read") ||
+                    absl::StartsWith(status.message(), "scan");
+  const char* operation =
+      read ? GatehouseMetrics::kStorageRead : GatehouseMetrics::kStorageWrite;
   m_->storage_errors_total.WithLabels({operation}).Increment();
 }
 

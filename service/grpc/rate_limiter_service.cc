@@ -45,6 +45,22 @@ grpc::Status RateLimiterService::Handle(Operation op,
                                         const RequestProto& request,
                                         ResponseProto* response) {
   CallMetrics::Call call(metrics_, OperationName(op));
+  // Shed before any work, authentication included: a flood must not queue.
+  const InflightLimit::Permit permit = inflight_->TryAcquire();
+  if (!permit) {
+    uint64_t suppressed;
+    if (ShouldLog(log_limiter_, "overload", &suppressed)) {
+      LogJson(spdlog::level::warn, "overloaded; shedding calls",
+              {{"rpc", OperationName(op)},
+               {"max_inflight_calls", static_cast<int64_t>(inflight_->max())},
+               {"suppressed", suppressed}});
+    }
+    return call.Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("server overloaded: ", inflight_->max(),
+                     " calls in flight (--max_inflight_calls); retry with "
+                     "backoff")));
+  }
   std::vector<std::string> policies;
   policies.reserve(request.subjects_size());
   for (const v1::Subject& s : request.subjects())
@@ -88,6 +104,17 @@ grpc::Status RateLimiterService::Handle(Operation op,
                {"suppressed", suppressed}});
     }
     return call.Finish(ToGrpcStatus(result.status()));
+  }
+  if (!result->audit_status.ok()) {
+    // A Peek answered without its audit events (see Response).
+    metrics_->RecordStorageError(result->audit_status);
+    uint64_t suppressed;
+    if (ShouldLog(log_limiter_, "storage_error", &suppressed)) {
+      LogJson(spdlog::level::err, "storage failure; Peek answered unaudited",
+              {{"rpc", OperationName(op)},
+               {"error", result->audit_status.ToString()},
+               {"suppressed", suppressed}});
+    }
   }
   metrics_->RecordVerdicts(op, result->verdicts);
   for (const Verdict& v : result->verdicts) {

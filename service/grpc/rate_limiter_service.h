@@ -6,6 +6,7 @@
 #include "service/core/audit_log.h"
 #include "service/core/limiter.h"
 #include "service/grpc/call_metrics.h"
+#include "service/grpc/inflight_limit.h"
 #include "service/grpc/stream_quota.h"
 #include "service/logging/log_rate_limiter.h"
 
@@ -20,18 +21,22 @@ namespace gatehouse {
 class RateLimiterService final : public v1::RateLimiter::Service {
  public:
   // `log_limiter` (may be null: log every event) paces the log lines for
-  // ceiling hits, authentication failures and storage errors.
+  // ceiling hits, authentication failures, storage errors and shed calls.
+  // `inflight` (may be null: no bound) bounds the Check, Peek, Record and
+  // Reset calls worked on at once; more are refused RESOURCE_EXHAUSTED.
   RateLimiterService(Limiter* limiter, const AuditLog* audit_log,
                      const Authenticator* authenticator,
                      LogRateLimiter* log_limiter = nullptr,
                      const CallMetrics* metrics = nullptr,
-                     StreamQuota* quota = nullptr)
+                     StreamQuota* quota = nullptr,
+                     InflightLimit* inflight = nullptr)
       : limiter_(limiter),
         audit_log_(audit_log),
         authenticator_(authenticator),
         log_limiter_(log_limiter),
         metrics_(metrics != nullptr ? metrics : &no_metrics_),
-        quota_(quota != nullptr ? quota : &no_quota_) {}
+        quota_(quota != nullptr ? quota : &no_quota_),
+        inflight_(inflight != nullptr ? inflight : &no_inflight_) {}
 
   grpc::Status Check(grpc::ServerContext* context,
                      const v1::CheckRequest* request,
@@ -62,6 +67,8 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   const CallMetrics* const metrics_;
   StreamQuota no_quota_{0};
   StreamQuota* const quota_;
+  InflightLimit no_inflight_{0};
+  InflightLimit* const inflight_;
 };
 
 }  // namespace gatehouse

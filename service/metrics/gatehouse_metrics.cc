@@ -77,7 +77,14 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
       inflight_requests(registry
                             ->AddGauge("gatehouse_inflight_requests",
                                        "gRPC requests being served.")
-                            .WithLabels({})) {
+                            .WithLabels({})),
+      storage_writable(
+          registry
+              ->AddGauge("gatehouse_storage_writable",
+                         "1 while storage accepts writes; 0 after a write "
+                         "failed (e.g. disk full) until it recovers.")
+              .WithLabels({})) {
+  storage_writable.Set(1);
   registry
       ->AddGauge("gatehouse_build_info",
                  "Always 1; the version label says which build is running.",

@@ -78,6 +78,8 @@ struct GatehouseMetrics {
   CallbackGauge& storage_size_bytes;
   CallbackGauge& storage_estimated_keys;
   Gauge& inflight_requests;
+  // 1 or 0: whether storage accepts writes (health is NOT_SERVING at 0).
+  Gauge& storage_writable;
 };
 
 }  // namespace gatehouse::metrics

@@ -10,6 +10,7 @@
 #include "service/core/status_macros.h"
 #include "service/core/subject_key.h"
 #include "service/storage/expiry_compaction_filter.h"
+#include "service/storage/rocksdb_logger.h"
 #include "service/storage/value_codec.h"
 
 namespace gatehouse {
@@ -18,6 +19,8 @@ namespace {
 constexpr char kAuditFamily[] = "audit";
 // Metadata keys in the default family; counter keys start with 'c'.
 constexpr char kAuditHeadKey[] = "m:audit_head";
+// Written by Recover() to prove that writes go through again.
+constexpr char kProbeKey[] = "m:write_probe";
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
@@ -64,6 +67,9 @@ absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> RocksDbCounterStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // RocksDB's log goes to ours, not to a LOG file on the data volume (see
+  // JsonRocksDbLogger: a full disk would otherwise abort the process).
+  db_options.info_log = std::make_shared<JsonRocksDbLogger>();
   std::shared_ptr<rocksdb::Cache> cache =
       rocksdb::NewLRUCache(options.block_cache_bytes);
 
@@ -178,7 +184,7 @@ absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
   rocksdb::WriteOptions options;
   options.sync = sync_;
   if (writes.audit.empty()) {
-    return FromRocks(db_->Write(options, &batch), "commit counters");
+    return Written(db_->Write(options, &batch), "commit counters");
   }
 
   absl::MutexLock commit(&commit_mu_);
@@ -193,11 +199,30 @@ absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
   if (s.ok()) s = db_->Write(options, &batch);
   if (!s.ok()) {
     for (AuditEvent& event : writes.audit) event.sequence = 0;
-    return FromRocks(s, "commit counters and audit");
+    return Written(s, "commit counters and audit");
   }
+  writable_.store(true, std::memory_order_relaxed);
   absl::MutexLock lock(&bounds_mu_);
   head_ = seq;
   return absl::OkStatus();
+}
+
+absl::Status RocksDbCounterStore::Written(const rocksdb::Status& s,
+                                          absl::string_view what) {
+  writable_.store(s.ok(), std::memory_order_relaxed);
+  return FromRocks(s, what);
+}
+
+absl::Status RocksDbCounterStore::Recover() {
+  if (writable()) return absl::OkStatus();
+  // OK when RocksDB holds no background error (the failure was of one
+  // write only, or RocksDB recovered by itself); the probe decides.
+  rocksdb::Status s = db_->Resume();
+  if (!s.ok()) return FromRocks(s, "resume writes");
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  return Written(db_->Put(options, counters_, kProbeKey, ""),
+                 "write probe after a failure");
 }
 
 uint64_t RocksDbCounterStore::HeadSequence() const {

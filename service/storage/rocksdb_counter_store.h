@@ -1,6 +1,7 @@
 #ifndef GATEHOUSE_SERVICE_STORAGE_ROCKSDB_COUNTER_STORE_H_
 #define GATEHOUSE_SERVICE_STORAGE_ROCKSDB_COUNTER_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
+class Status;
 }  // namespace rocksdb
 
 namespace gatehouse {
@@ -88,6 +90,17 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
   // counters now). For operators and tests.
   absl::Status CompactAll();
 
+  // Whether commits succeed: false from a failed commit (e.g. the disk is
+  // full, after which RocksDB refuses every write) until a later commit or
+  // Recover() succeeds. Reads keep working either way.
+  bool writable() const { return writable_.load(std::memory_order_relaxed); }
+  // When not writable(): asks RocksDB to resume writing (DB::Resume, which
+  // flushes the memtables and starts a new write-ahead log) and proves it
+  // with a small synced write. OK, and writable() again, once writes go
+  // through; the failure otherwise (e.g. still no space). Cheap when
+  // writable(). Call it periodically; it is safe alongside commits.
+  absl::Status Recover();
+
   // RocksDB's estimate of the number of keys.
   uint64_t EstimateNumKeys() const;
   // Counter keys actually present (a full scan; for tests and tools).
@@ -99,6 +112,8 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
                       std::vector<rocksdb::ColumnFamilyHandle*> handles,
                       bool sync, const Clock* clock);
   absl::Status LoadAuditBounds();
+  // Sets writable_ from the outcome of a write and converts it.
+  absl::Status Written(const rocksdb::Status& s, absl::string_view what);
   uint64_t ApproximateBytes(rocksdb::ColumnFamilyHandle* cf) const;
 
   // Constant after construction. The filter must outlive the DB, so it is
@@ -113,6 +128,8 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
 
   // Serialises commits (and retention) so sequences follow write order.
   absl::Mutex commit_mu_;
+  // See writable().
+  std::atomic<bool> writable_{true};
 
   mutable absl::Mutex bounds_mu_;
   uint64_t head_ ABSL_GUARDED_BY(bounds_mu_) = 0;

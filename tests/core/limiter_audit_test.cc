@@ -432,14 +432,23 @@ TEST_F(LimiterAuditTest, FailedCommitLeavesAuditLogUnchangedAndPropagates) {
   const auto before = failing.inner().Snapshot();
 
   failing.set_fail(true);
-  for (Operation op : {Operation::kCheck, Operation::kPeek, Operation::kRecord,
-                       Operation::kReset}) {
+  for (Operation op :
+       {Operation::kCheck, Operation::kRecord, Operation::kReset}) {
     SCOPED_TRACE(OperationName(op));
     const absl::StatusOr<Response> response = limiter_->Run(op, request);
     EXPECT_EQ(response.status().code(), absl::StatusCode::kUnavailable);
     EXPECT_TRUE(absl::StrContains(response.status().message(), "disk on fire"));
     EXPECT_EQ(log.HeadSequence(), 1u);
   }
+  // A Peek reads: it still answers (a denial, from the stored count) and
+  // says that its audit event was not written.
+  const absl::StatusOr<Response> peek = limiter_->Peek(request);
+  ASSERT_TRUE(peek.ok()) << peek.status();
+  EXPECT_FALSE(peek->allowed);
+  EXPECT_EQ(peek->verdicts[0].count, 1u);
+  EXPECT_EQ(peek->verdicts[0].audit_sequence, 0u);
+  EXPECT_EQ(peek->audit_status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(log.HeadSequence(), 1u);
   EXPECT_EQ(failing.inner().Snapshot(), before);
 
   // The next commit continues the log without a gap.

@@ -110,9 +110,9 @@ TEST_F(SlidingWindowTest, ResetAfterIsZeroForAnEmptyWindow) {
   EXPECT_EQ(window_.ResetAfterMs(Fresh(), 123'456), 0);
 }
 
-// A wall-clock jump backwards must not forget hits: buckets newer than now
-// are kept by Normalize and counted by Count, and new hits keep the buckets
-// sorted.
+// A wall-clock jump backwards of up to a window must not forget hits:
+// buckets newer than now are kept by Normalize and counted by Count, and new
+// hits keep the buckets sorted.
 TEST_F(SlidingWindowTest, CountsBucketsNewerThanNowAfterClockWentBack) {
   CounterState state = Fresh();
   window_.Add(state, 100'000, 3);
@@ -125,6 +125,22 @@ TEST_F(SlidingWindowTest, CountsBucketsNewerThanNowAfterClockWentBack) {
   EXPECT_EQ(window_.Count(state, 40'000), 5u);
   EXPECT_GE(window_.RetryAfterMs(state, 40'000, 1, 5), 0);
   EXPECT_EQ(window_.ResetAfterMs(state, 40'000), 161'000 - 40'000);
+}
+
+// Buckets more than a window ahead (a clock step back of more than a
+// window) are dropped: kept, they would deny for as long as the step.
+TEST_F(SlidingWindowTest, DropsBucketsMoreThanAWindowAheadOfNow) {
+  CounterState state = Fresh();
+  window_.Add(state, 100'000, 3);
+  window_.Add(state, 200'000, 4);
+  EXPECT_EQ(window_.Count(state, 100'000), 3u);
+  // 200'000 is more than a window (60 s) after 100'000.
+  window_.Normalize(state, 100'000);
+  ASSERT_EQ(state.buckets.size(), 1u);
+  EXPECT_EQ(state.buckets[0], (Bucket{100, 3}));
+  window_.Normalize(state, 30'000);
+  EXPECT_TRUE(state.buckets.empty());
+  EXPECT_EQ(window_.ResetAfterMs(state, 30'000), 0);
 }
 
 TEST_F(SlidingWindowTest, BucketOfFloorsNegativeTimes) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tests/integration/fixture.h"
+#include "tests/integration/health_probe.h"
 
 namespace gatehouse::testing {
 namespace {
@@ -22,112 +23,6 @@ namespace {
 using SteadyClock = std::chrono::steady_clock;
 
 constexpr int kThreads = 4;
-// grpc.health.v1.HealthCheckResponse.ServingStatus
-constexpr int kServing = 1;
-constexpr int kNotServing = 2;
-
-// The ServingStatus in an encoded HealthCheckResponse (field 1, varint; an
-// omitted field is UNKNOWN = 0), or -1 if it is not one.
-int DecodeServingStatus(grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  if (!buffer.Dump(&slices).ok()) return -1;
-  std::string bytes;
-  for (const grpc::Slice& s : slices) {
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  if (bytes.empty()) return 0;
-  if (bytes.size() == 2 && bytes[0] == '\x08') return bytes[1];
-  return -1;
-}
-
-// grpc.health.v1.Health/Watch on a channel of its own, read one update at a
-// time. There is no generated health stub here; the request
-// (HealthCheckRequest{service: ""}) encodes as empty bytes.
-class HealthWatch {
- public:
-  explicit HealthWatch(const std::string& address)
-      : stub_(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials())) {
-    context_.set_deadline(std::chrono::system_clock::now() +
-                          std::chrono::seconds(20));
-    call_ = stub_.PrepareCall(&context_, "/grpc.health.v1.Health/Watch", &cq_);
-    call_->StartCall(this);
-    open_ = Await();
-    grpc::Slice empty("");
-    grpc::ByteBuffer request(&empty, 1);
-    if (open_) {
-      call_->Write(request, this);
-      open_ = Await();
-    }
-    if (open_) {
-      call_->WritesDone(this);
-      open_ = Await();
-    }
-  }
-
-  ~HealthWatch() {
-    context_.TryCancel();
-    grpc::Status status;
-    call_->Finish(&status, this);
-    Await();
-    cq_.Shutdown();
-    void* tag;
-    bool ok;
-    while (cq_.Next(&tag, &ok)) {
-    }
-  }
-
-  HealthWatch(const HealthWatch&) = delete;
-  HealthWatch& operator=(const HealthWatch&) = delete;
-
-  // The next status the server sends, or -1 once the stream has ended.
-  int Next() {
-    if (!open_) return -1;
-    grpc::ByteBuffer response;
-    call_->Read(&response, this);
-    open_ = Await();
-    return open_ ? DecodeServingStatus(response) : -1;
-  }
-
- private:
-  // Waits for the one operation in flight; whether it succeeded.
-  bool Await() {
-    void* tag;
-    bool ok = false;
-    return cq_.Next(&tag, &ok) && ok;
-  }
-
-  grpc::GenericStub stub_;
-  grpc::ClientContext context_;
-  grpc::CompletionQueue cq_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call_;
-  bool open_ = false;
-};
-
-// grpc.health.v1.Health/Check on a fresh channel: the ServingStatus, or -1
-// with `*status` saying why there is none.
-int HealthCheck(const std::string& address, grpc::Status* status) {
-  grpc::GenericStub stub(
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(2));
-  grpc::CompletionQueue cq;
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1), response;
-  auto call = stub.PrepareUnaryCall(&context, "/grpc.health.v1.Health/Check",
-                                    request, &cq);
-  call->StartCall();
-  call->Finish(&response, status, &cq);
-  void* tag;
-  bool ok;
-  cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
-  return status->ok() ? DecodeServingStatus(response) : -1;
-}
-
 // Waits (up to `timeout`) for `pid` to exit without reaping it, so the
 // ServerProcess still owns it. Whether it exited.
 bool AwaitExit(pid_t pid, std::chrono::milliseconds timeout) {

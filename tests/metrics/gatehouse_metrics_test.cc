@@ -45,6 +45,7 @@ TEST(GatehouseMetricsTest, NamesAreTheContractWithTheChart) {
                 "gatehouse_storage_errors_total",
                 "gatehouse_storage_estimated_keys",
                 "gatehouse_storage_size_bytes",
+                "gatehouse_storage_writable",
                 "process_open_fds",
                 "process_resident_memory_bytes",
                 "process_start_time_seconds",

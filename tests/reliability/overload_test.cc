@@ -1,0 +1,142 @@
+// A flood of several times what the real server may work on at once: beyond
+// --max_inflight_calls (and the gRPC thread bound, --max_threads) calls are
+// refused at once with RESOURCE_EXHAUSTED and count nothing; admitted calls
+// keep a bounded latency; server memory and threads stay bounded; and the
+// server answers normally as soon as the flood ends.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "tests/reliability/reliability_support.h"
+
+namespace gatehouse::testing {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr int kMaxInflight = 4;
+constexpr int kMaxThreads = 64;
+constexpr int kFloodThreads = 96;
+constexpr int kClients = 16;
+constexpr auto kFloodFor = std::chrono::seconds(4);
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[static_cast<size_t>(p * (v.size() - 1))];
+}
+
+TEST(OverloadTest, ShedsAtOnceBeyondCapacityAndCountsNothingShed) {
+  TempDir dir;
+  // Synced commits make each admitted Record slow (an fsync), so the flood
+  // is many times what the server can take.
+  ReliableServer server(
+      dir.path(), dir.path() + "/data",
+      {absl::StrCat("--max_inflight_calls=", kMaxInflight),
+       absl::StrCat("--max_threads=", kMaxThreads), "--sync_writes"});
+  std::string error;
+  ASSERT_TRUE(server.Start(&error)) << error;
+  const ProcStats idle = ReadProcStats(server.process().pid());
+
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(server.NewClient(absl::Seconds(10)));
+  }
+  Ledger ledger;
+  absl::Mutex mu;
+  std::vector<double> admitted_ms, shed_ms;
+  std::atomic<int> other_errors{0};
+  std::atomic<bool> stop{false};
+  ProcStats peak;
+  std::thread sampler([&] {
+    while (!stop.load()) {
+      const ProcStats s = ReadProcStats(server.process().pid());
+      peak.rss_bytes = std::max(peak.rss_bytes, s.rss_bytes);
+      peak.threads = std::max(peak.threads, s.threads);
+      peak.fds = std::max(peak.fds, s.fds);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  std::vector<std::thread> flood;
+  const auto end = SteadyClock::now() + kFloodFor;
+  for (int t = 0; t < kFloodThreads; ++t) {
+    flood.emplace_back([&, t] {
+      Client& client = *clients[t % kClients];
+      const std::string key = absl::StrCat("flood-", t);
+      std::vector<double> admitted, shed;
+      while (SteadyClock::now() < end) {
+        v1::RecordRequest request;
+        *request.add_subjects() = Client::MakeSubject("counter", {{"id", key}});
+        const auto start = SteadyClock::now();
+        const Client::Result r = client.Record(request);
+        const double ms = std::chrono::duration<double, std::milli>(
+                              SteadyClock::now() - start)
+                              .count();
+        if (r.status.ok()) {
+          ledger.Acknowledged(key, 1, r.verdicts[0].audit_sequence());
+          admitted.push_back(ms);
+        } else if (r.status.error_code() ==
+                   grpc::StatusCode::RESOURCE_EXHAUSTED) {
+          shed.push_back(ms);
+        } else {
+          ++other_errors;
+          ADD_FAILURE() << r.status.error_code() << " "
+                        << r.status.error_message();
+        }
+      }
+      absl::MutexLock lock(&mu);
+      admitted_ms.insert(admitted_ms.end(), admitted.begin(), admitted.end());
+      shed_ms.insert(shed_ms.end(), shed.begin(), shed.end());
+    });
+  }
+  for (std::thread& t : flood) t.join();
+  stop = true;
+  sampler.join();
+
+  std::cout << "overload: " << kFloodThreads << " callers against "
+            << kMaxInflight << " in flight: " << admitted_ms.size()
+            << " admitted (p50 " << Percentile(admitted_ms, 0.5) << " ms, p99 "
+            << Percentile(admitted_ms, 0.99) << " ms), " << shed_ms.size()
+            << " shed (p50 " << Percentile(shed_ms, 0.5) << " ms, p99 "
+            << Percentile(shed_ms, 0.99) << " ms); server threads "
+            << idle.threads << " -> peak " << peak.threads << ", RSS "
+            << (idle.rss_bytes >> 20) << " -> peak " << (peak.rss_bytes >> 20)
+            << " MiB\n";
+  EXPECT_EQ(other_errors.load(), 0);
+  ASSERT_GT(shed_ms.size(), 0u) << "the flood never exceeded capacity";
+  ASSERT_GT(admitted_ms.size(), 0u);
+  // Shed at once, not after queueing behind admitted calls; admitted calls
+  // bounded. Generous bounds: CI machines are slow and shared.
+  EXPECT_LT(Percentile(shed_ms, 0.5), Percentile(admitted_ms, 0.5) + 50);
+  EXPECT_LT(Percentile(shed_ms, 0.99), 1000);
+  EXPECT_LT(Percentile(admitted_ms, 0.99), 3000);
+  // Bounded by configuration, not by the flood.
+  EXPECT_LE(peak.threads, idle.threads + kMaxThreads);
+  EXPECT_LT(peak.rss_bytes, idle.rss_bytes + (192ull << 20));
+
+  // Shed calls counted nothing; admitted ones all did. The server answers
+  // normally once the flood is over.
+  std::unique_ptr<Client> client = server.NewClient();
+  const std::vector<v1::AuditEvent> events = ReadWholeAudit(server.address());
+  ExpectGapFree(events);
+  uint64_t lost = 0;
+  const uint64_t checked = VerifyLedger(ledger, *client, events, &lost);
+  EXPECT_EQ(lost, 0u);
+  EXPECT_EQ(checked, admitted_ms.size());
+  EXPECT_EQ(events.size(), admitted_ms.size());
+  EXPECT_GE(ScrapeValue(server.process().metrics_port(),
+                        "gatehouse_grpc_requests_total{method=\"Record\","
+                        "code=\"RESOURCE_EXHAUSTED\"}"),
+            0);
+}
+
+}  // namespace
+}  // namespace gatehouse::testing
