@@ -1,10 +1,16 @@
 #include "client/client.h"
 
+#include <algorithm>
+#include <climits>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/support/channel_arguments.h"
+#include "service/clock/real_clock.h"
 
 namespace gatehouse {
 namespace {
@@ -23,11 +29,37 @@ bool IsCallerError(grpc::StatusCode code) {
   }
 }
 
+CircuitBreaker::Outcome OutcomeOf(const grpc::Status& status) {
+  if (status.ok()) return CircuitBreaker::Outcome::kSuccess;
+  return IsCallerError(status.error_code()) ? CircuitBreaker::Outcome::kNeutral
+                                            : CircuitBreaker::Outcome::kFailure;
+}
+
 std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
-  return grpc::CreateChannel(options.target,
-                             options.channel_credentials != nullptr
-                                 ? options.channel_credentials
-                                 : grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments args;
+  // gRPC's defaults (first retry after 1 s, growing 1.6x up to 120 s) can
+  // leave a channel minutes behind a service that restarted; ours reach it
+  // within about max_reconnect_backoff. A refused connection costs little.
+  const int max_backoff_ms = static_cast<int>(std::min<int64_t>(
+      absl::ToInt64Milliseconds(options.max_reconnect_backoff), INT_MAX));
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+              std::min(max_backoff_ms, 100));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff_ms);
+  return grpc::CreateCustomChannel(options.target,
+                                   options.channel_credentials != nullptr
+                                       ? options.channel_credentials
+                                       : grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+std::unique_ptr<CircuitBreaker> MakeBreaker(const ClientOptions& options) {
+  CircuitBreaker::Options breaker;
+  breaker.failures_before_cooldown = options.failures_before_cooldown;
+  breaker.cooldown_initial = options.cooldown_initial;
+  breaker.cooldown_max = options.cooldown_max;
+  breaker.seed = std::random_device()();
+  return std::make_unique<CircuitBreaker>(
+      breaker, options.clock != nullptr ? options.clock : RealClock::Get());
 }
 
 }  // namespace
@@ -51,6 +83,31 @@ absl::Status Client::ValidateOptions(const ClientOptions& options) {
         absl::StrCat("deadline: must be positive, got ",
                      absl::FormatDuration(options.deadline)));
   }
+  if (options.failures_before_cooldown < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("failures_before_cooldown: must be at least 1, got ",
+                     options.failures_before_cooldown));
+  }
+  if (options.cooldown_initial <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cooldown_initial: must be positive, got ",
+                     absl::FormatDuration(options.cooldown_initial)));
+  }
+  if (options.cooldown_max < options.cooldown_initial) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cooldown_max: must be at least cooldown_initial (",
+                     absl::FormatDuration(options.cooldown_initial), "), got ",
+                     absl::FormatDuration(options.cooldown_max)));
+  }
+  if (options.peek_retries < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "peek_retries: must not be negative, got ", options.peek_retries));
+  }
+  if (options.max_reconnect_backoff < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_reconnect_backoff: must be at least 1ms, got ",
+                     absl::FormatDuration(options.max_reconnect_backoff)));
+  }
   for (size_t i = 0; i < options.token.size(); ++i) {
     const unsigned char c = options.token[i];
     if (c < 0x20 || c > 0x7e) {
@@ -66,31 +123,78 @@ Client::Client(ClientOptions options, grpc::Status options_status)
     : options_(std::move(options)),
       options_status_(std::move(options_status)),
       channel_(options_status_.ok() ? MakeChannel(options_) : nullptr),
-      stub_(channel_ != nullptr ? v1::RateLimiter::NewStub(channel_)
-                                : nullptr) {}
+      stub_(channel_ != nullptr ? v1::RateLimiter::NewStub(channel_) : nullptr),
+      breaker_(options_status_.ok() ? MakeBreaker(options_) : nullptr) {}
 
 Client::~Client() = default;
 
+template <typename Rpc>
+grpc::Status Client::Send(absl::Time deadline, int retries, Rpc rpc,
+                          int* attempts, bool* fail_fast) const {
+  grpc::Status status;
+  for (int attempt = 0; attempt <= retries; ++attempt) {
+    if (attempt > 0) {
+      if (status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+          absl::Now() >= deadline) {
+        break;
+      }
+      ++peek_retries_;
+    }
+    absl::StatusOr<CircuitBreaker::Ticket> ticket = breaker_->Admit();
+    if (!ticket.ok()) {
+      // A retry refused by the breaker keeps the answer it already has.
+      if (attempt > 0) break;
+      *fail_fast = true;
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          std::string(ticket.status().message()));
+    }
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(deadline));
+    if (!options_.token.empty()) {
+      context.AddMetadata("authorization",
+                          absl::StrCat("Bearer ", options_.token));
+    }
+    status = rpc(&context);
+    ++*attempts;
+    breaker_->Report(*ticket, OutcomeOf(status));
+  }
+  return status;
+}
+
 template <typename Response, typename Rpc>
-Client::Result Client::Call(std::optional<absl::Duration> deadline,
+Client::Result Client::Call(std::optional<absl::Duration> deadline, int retries,
                             Rpc rpc) const {
   if (!options_status_.ok()) return Failed(options_status_);
-  grpc::ClientContext context;
-  context.set_deadline(
-      absl::ToChronoTime(absl::Now() + deadline.value_or(options_.deadline)));
-  if (!options_.token.empty()) {
-    context.AddMetadata("authorization",
-                        absl::StrCat("Bearer ", options_.token));
+  const absl::Duration timeout = deadline.value_or(options_.deadline);
+  if (timeout <= absl::ZeroDuration()) {
+    // The caller's doing: sent nowhere, so not held against the service.
+    return Failed(grpc::Status(
+        grpc::StatusCode::DEADLINE_EXCEEDED,
+        absl::StrCat("non-positive deadline ", absl::FormatDuration(timeout))));
   }
   Response response;
-  grpc::Status status = rpc(&context, &response);
-  if (!status.ok()) return Failed(std::move(status));
+  int attempts = 0;
+  bool fail_fast = false;
+  grpc::Status status = Send(
+      absl::Now() + timeout, retries,
+      [&](grpc::ClientContext* context) {
+        response.Clear();
+        return rpc(context, &response);
+      },
+      &attempts, &fail_fast);
+  if (!status.ok()) {
+    Result result = Failed(std::move(status));
+    result.fail_fast = fail_fast;
+    result.attempts = attempts;
+    return result;
+  }
 
   Result result;
   result.allowed = response.allowed();
   result.verdicts.assign(
       std::make_move_iterator(response.mutable_verdicts()->begin()),
       std::make_move_iterator(response.mutable_verdicts()->end()));
+  result.attempts = attempts;
   return result;
 }
 
@@ -105,7 +209,8 @@ Client::Result Client::Failed(grpc::Status status) const {
 Client::Result Client::Check(const v1::CheckRequest& request,
                              std::optional<absl::Duration> deadline) const {
   return Call<v1::CheckResponse>(
-      deadline, [&](grpc::ClientContext* context, v1::CheckResponse* response) {
+      deadline, /*retries=*/0,
+      [&](grpc::ClientContext* context, v1::CheckResponse* response) {
         return stub_->Check(context, request, response);
       });
 }
@@ -113,25 +218,39 @@ Client::Result Client::Check(const v1::CheckRequest& request,
 Client::Result Client::Peek(const v1::PeekRequest& request,
                             std::optional<absl::Duration> deadline) const {
   return Call<v1::PeekResponse>(
-      deadline, [&](grpc::ClientContext* context, v1::PeekResponse* response) {
+      deadline, options_.peek_retries,
+      [&](grpc::ClientContext* context, v1::PeekResponse* response) {
         return stub_->Peek(context, request, response);
       });
 }
 
 Client::Result Client::Record(const v1::RecordRequest& request,
                               std::optional<absl::Duration> deadline) const {
-  return Call<v1::RecordResponse>(deadline, [&](grpc::ClientContext* context,
-                                                v1::RecordResponse* response) {
-    return stub_->Record(context, request, response);
-  });
+  return Call<v1::RecordResponse>(
+      deadline, /*retries=*/0,
+      [&](grpc::ClientContext* context, v1::RecordResponse* response) {
+        return stub_->Record(context, request, response);
+      });
 }
 
 Client::Result Client::Reset(const v1::ResetRequest& request,
                              std::optional<absl::Duration> deadline) const {
   return Call<v1::ResetResponse>(
-      deadline, [&](grpc::ClientContext* context, v1::ResetResponse* response) {
+      deadline, /*retries=*/0,
+      [&](grpc::ClientContext* context, v1::ResetResponse* response) {
         return stub_->Reset(context, request, response);
       });
+}
+
+Client::Stats Client::GetStats() const {
+  Stats stats;
+  stats.peek_retries = peek_retries_.load();
+  if (breaker_ == nullptr) return stats;
+  const CircuitBreaker::Stats breaker = breaker_->GetStats();
+  stats.failed_fast = breaker.failed_fast;
+  stats.cooldowns = breaker.cooldowns;
+  stats.cooling_down = breaker.open;
+  return stats;
 }
 
 v1::Subject Client::MakeSubject(absl::string_view policy,

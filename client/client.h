@@ -1,6 +1,7 @@
 #ifndef GATEHOUSE_CLIENT_CLIENT_H_
 #define GATEHOUSE_CLIENT_CLIENT_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -11,10 +12,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/circuit_breaker.h"
 #include "gatehouse/v1/ratelimit.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/status.h"
+#include "service/clock/clock.h"
 
 namespace gatehouse {
 
@@ -37,6 +40,24 @@ struct ClientOptions {
   // Transport security; insecure (plaintext) when null. Note that the token
   // then travels in clear text.
   std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
+
+  // Backing off from a service that does not answer (see the Client class
+  // comment). After this many consecutive degraded calls, >= 1, calls fail
+  // fast for a cool-down instead of each waiting for its deadline.
+  int failures_before_cooldown = 5;
+  // The first cool-down, positive; each failed probe doubles it, up to
+  // cooldown_max (>= cooldown_initial). cooldown_max bounds how long the
+  // client keeps failing fast after the service is back.
+  absl::Duration cooldown_initial = absl::Milliseconds(500);
+  absl::Duration cooldown_max = absl::Seconds(5);
+  // How many times Peek is re-sent after UNAVAILABLE, >= 0, within the same
+  // deadline. Only Peek: it counts nothing, so sending it twice is harmless.
+  int peek_retries = 1;
+  // Upper bound of gRPC's reconnect backoff, positive (gRPC's default is
+  // 120 s): how soon a restarted service is reached again.
+  absl::Duration max_reconnect_backoff = absl::Seconds(1);
+  // Time source of the cool-downs; the real clock when null. For tests.
+  const Clock* clock = nullptr;
 };
 
 // A thin, blocking client of the gatehouse.v1.RateLimiter service that
@@ -45,9 +66,12 @@ struct ClientOptions {
 //
 // Thread-safe: one Client should be shared by all threads of a process. It
 // owns one gRPC channel, created by Create() and reused by every call
-// (connections are made lazily and re-made by gRPC after failures). The
-// Client is immutable after construction; destroying it while calls are in
-// flight is not allowed.
+// (connections are made lazily and re-made by gRPC after failures, with a
+// reconnect backoff of at most options.max_reconnect_backoff). Calls do not
+// wait for a connection that is failing (gRPC's wait_for_ready is off): they
+// fail at once with UNAVAILABLE. Apart from its circuit breaker (internally
+// synchronised), the Client is immutable after construction; destroying it
+// while calls are in flight is not allowed.
 //
 // Outcomes of a call (see Result):
 //  - The service answered: status OK, degraded false, allowed and verdicts
@@ -61,9 +85,22 @@ struct ClientOptions {
 //    on the caller's side that retrying will not fix, and we prefer to keep
 //    traffic flowing (or blocked) by the same rule as during an outage
 //    rather than invent a third behaviour. Callers should alert on it.
-//  - Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL,
-//    ...): the service did not answer. allowed is the FailureMode's answer,
-//    degraded true, no verdicts, and status says why.
+//  - Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
+//    INTERNAL, ...): the service did not answer. allowed is the
+//    FailureMode's answer, degraded true, no verdicts, and status says why.
+//  - Failing fast: after options.failures_before_cooldown consecutive
+//    degraded calls the client stops sending for a cool-down (growing
+//    exponentially, with jitter, up to options.cooldown_max) and answers at
+//    once: degraded true, fail_fast true, attempts 0, status UNAVAILABLE
+//    "gatehouse client cooling down after N consecutive failures; ...".
+//    After the cool-down one call goes through as a probe (the others still
+//    fail fast); when the service answers it, the client is back to normal.
+//
+// Retries: Peek is re-sent up to options.peek_retries times after
+// UNAVAILABLE, within the caller's deadline. Check, Record and Reset are
+// never re-sent: they count hits or clear counters, and an UNAVAILABLE
+// reply does not prove the service did nothing (the connection may have
+// dropped after it committed), so a retry could count a hit twice.
 class Client {
  public:
   struct Result {
@@ -75,8 +112,21 @@ class Client {
     // OK when the service answered.
     grpc::Status status;
     // True when the service did not answer (transport failure, deadline,
-    // service-side failure); false on OK and on caller errors.
+    // service-side failure, failing fast); false on OK and on caller errors.
     bool degraded = false;
+    // True when no RPC was sent because the client is cooling down.
+    bool fail_fast = false;
+    // RPCs sent for this call: 0 when failing fast or with invalid options,
+    // more than 1 only for a retried Peek.
+    int attempts = 0;
+  };
+
+  // Counters since Create(), for the caller's metrics.
+  struct Stats {
+    uint64_t failed_fast = 0;   // Calls answered without an RPC.
+    uint64_t cooldowns = 0;     // Cool-downs started.
+    uint64_t peek_retries = 0;  // Peek RPCs re-sent after UNAVAILABLE.
+    bool cooling_down = false;  // Whether calls currently fail fast.
   };
 
   // Builds a client of options.target. Never returns null and does not
@@ -86,18 +136,20 @@ class Client {
   static std::unique_ptr<Client> Create(ClientOptions options);
 
   // OK, or INVALID_ARGUMENT naming the field: empty target, non-positive
-  // deadline, or a token that cannot be sent in a gRPC header (gRPC would
-  // abort the process on such a header).
+  // deadline, a token that cannot be sent in a gRPC header (gRPC would
+  // abort the process on such a header), or a back-off or retry setting out
+  // of the range documented in ClientOptions.
   static absl::Status ValidateOptions(const ClientOptions& options);
 
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
   ~Client();
 
-  // Each call is one blocking RPC with the given deadline (default:
-  // options.deadline; a non-positive one fails with DEADLINE_EXCEEDED at
-  // once). They never fail: every error is folded into the Result as
-  // described in the class comment.
+  // Each call is one blocking RPC (Peek: possibly retried) with the given
+  // deadline (default: options.deadline; a non-positive one fails with
+  // DEADLINE_EXCEEDED at once, sends nothing and is not counted as a
+  // failure of the service). They never fail: every error is folded into
+  // the Result as described in the class comment.
 
   // Evaluates the subjects and counts their hits only when all allow.
   Result Check(const v1::CheckRequest& request,
@@ -119,11 +171,24 @@ class Client {
                                  std::map<std::string, std::string> key,
                                  uint64_t hits = 0);
 
+  // Thread-safe; a consistent snapshot of the breaker's counters.
+  Stats GetStats() const;
+
  private:
   Client(ClientOptions options, grpc::Status options_status);
 
+  // Sends one RPC through the circuit breaker: `rpc(context)` performs it
+  // on a context carrying the deadline and token. Re-sent after UNAVAILABLE
+  // up to `retries` times while the deadline allows and the breaker admits.
+  // Returns the last status, or the breaker's UNAVAILABLE with *fail_fast
+  // set when nothing was sent; *attempts counts the RPCs sent. Every RPC of
+  // the Client goes through here.
+  template <typename Rpc>
+  grpc::Status Send(absl::Time deadline, int retries, Rpc rpc, int* attempts,
+                    bool* fail_fast) const;
   template <typename Response, typename Rpc>
-  Result Call(std::optional<absl::Duration> deadline, Rpc rpc) const;
+  Result Call(std::optional<absl::Duration> deadline, int retries,
+              Rpc rpc) const;
   Result Failed(grpc::Status status) const;
 
   // Constant after construction.
@@ -133,6 +198,11 @@ class Client {
   const std::shared_ptr<grpc::Channel> channel_;
   // Thread-safe: gRPC stubs may be shared across threads.
   const std::unique_ptr<v1::RateLimiter::Stub> stub_;
+  // Internally synchronised; null when the options are invalid.
+  const std::unique_ptr<CircuitBreaker> breaker_;
+
+  // Atomic.
+  mutable std::atomic<uint64_t> peek_retries_{0};
 };
 
 }  // namespace gatehouse
