@@ -20,6 +20,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "service/clock/simulated_clock.h"
 #include "tests/client/fake_rate_limiter.h"
 
 namespace gatehouse {
@@ -438,6 +439,248 @@ TEST_F(ClientWithFakeServerTest, InvalidOptionsFailEveryCallWithoutSending) {
   EXPECT_THAT(server_.service().calls(), IsEmpty());
 }
 
+class ClientResilienceTest : public ClientWithFakeServerTest {
+ protected:
+  // Cool-downs run on clock_; the threshold is low to keep tests short.
+  ClientOptions Options(FailureMode mode = FailureMode::kFailOpen) {
+    ClientOptions options;
+    options.target = server_.target();
+    options.failure_mode = mode;
+    options.deadline = absl::Seconds(10);
+    options.failures_before_cooldown = kThreshold;
+    options.clock = &clock_;
+    return options;
+  }
+  std::vector<std::string> Methods() {
+    std::vector<std::string> methods;
+    for (const auto& call : server_.service().calls()) {
+      methods.push_back(call.method);
+    }
+    return methods;
+  }
+
+  static constexpr int kThreshold = 3;
+  SimulatedClock clock_;
+};
+
+TEST_F(ClientResilienceTest, PeekIsRetriedOnceOnUnavailable) {
+  server_.service().SetReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+  const auto client = Client::Create(Options());
+
+  const Client::Result result = client->Peek(v1::PeekRequest());
+
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(result.degraded);
+  EXPECT_FALSE(result.fail_fast);
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_THAT(Methods(), ElementsAre("Peek", "Peek"));
+  EXPECT_EQ(client->GetStats().peek_retries, 1u);
+}
+
+TEST_F(ClientResilienceTest, RetriedPeekReturnsTheSecondAnswer) {
+  // The first Peek fails slowly; the answer is switched to OK meanwhile.
+  server_.service().SetReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+  server_.service().SetDelay(absl::Milliseconds(300));
+  const auto client = Client::Create(Options());
+  std::thread heal([this] {
+    while (server_.service().calls().empty())
+      absl::SleepFor(absl::Milliseconds(1));
+    server_.service().SetReply(grpc::Status::OK, /*allowed=*/false);
+  });
+
+  const Client::Result result = client->Peek(v1::PeekRequest());
+  heal.join();
+
+  EXPECT_TRUE(result.status.ok()) << result.status.error_message();
+  EXPECT_FALSE(result.degraded);
+  EXPECT_FALSE(result.allowed);
+  EXPECT_EQ(result.attempts, 2);
+}
+
+TEST_F(ClientResilienceTest, PeekRetriesFollowTheOption) {
+  server_.service().SetReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+  ClientOptions three = Options();
+  three.peek_retries = 3;
+  three.failures_before_cooldown = 10;
+  ClientOptions none = Options();
+  none.peek_retries = 0;
+
+  EXPECT_EQ(Client::Create(three)->Peek(v1::PeekRequest()).attempts, 4);
+  EXPECT_EQ(Client::Create(none)->Peek(v1::PeekRequest()).attempts, 1);
+  EXPECT_EQ(Methods().size(), 5u);
+}
+
+TEST_F(ClientResilienceTest, PeekIsNotRetriedOnOtherErrors) {
+  for (const grpc::StatusCode code :
+       {grpc::StatusCode::RESOURCE_EXHAUSTED, grpc::StatusCode::INTERNAL,
+        grpc::StatusCode::NOT_FOUND, grpc::StatusCode::PERMISSION_DENIED}) {
+    server_.service().SetReply(grpc::Status(code, "x"));
+    EXPECT_EQ(Client::Create(Options())->Peek(v1::PeekRequest()).attempts, 1)
+        << "code " << code;
+  }
+  EXPECT_EQ(Methods().size(), 4u);
+}
+
+TEST_F(ClientResilienceTest, PeekRetryNeverOutlivesTheCallersDeadline) {
+  // The first attempt takes 1 s of the 1.5 s deadline to fail.
+  constexpr absl::Duration kDeadline = absl::Milliseconds(1500);
+  server_.service().SetReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+  server_.service().SetDelay(absl::Seconds(1));
+  const auto client = Client::Create(Options());
+
+  const absl::Time start = absl::Now();
+  const Client::Result result = client->Peek(v1::PeekRequest(), kDeadline);
+  const absl::Duration elapsed = absl::Now() - start;
+
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_TRUE(result.degraded);
+  EXPECT_EQ(result.attempts, 2);
+  EXPECT_LT(elapsed, kDeadline + kSlack);
+  const auto calls = server_.service().calls();
+  ASSERT_EQ(calls.size(), 2u);
+  // The retry carries what is left of the first deadline (about 0.5 s), not
+  // a fresh one (1.5 s).
+  EXPECT_GT(calls[0].time_left, absl::Seconds(1));
+  EXPECT_LT(calls[1].time_left, absl::Seconds(1));
+}
+
+TEST_F(ClientResilienceTest, CheckRecordAndResetAreNeverRetried) {
+  server_.service().SetReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+  const auto client = Client::Create(Options());
+
+  EXPECT_EQ(client->Check(LoginRequest()).attempts, 1);
+  EXPECT_EQ(client->Record(v1::RecordRequest()).attempts, 1);
+  EXPECT_EQ(client->Reset(v1::ResetRequest()).attempts, 1);
+
+  EXPECT_THAT(Methods(), ElementsAre("Check", "Record", "Reset"));
+  EXPECT_EQ(client->GetStats().peek_retries, 0u);
+}
+
+TEST_F(ClientResilienceTest, FailsFastAfterConsecutiveFailuresWithoutSending) {
+  for (const FailureMode mode :
+       {FailureMode::kFailOpen, FailureMode::kFailClosed}) {
+    SCOPED_TRACE(mode == FailureMode::kFailOpen ? "fail open" : "fail closed");
+    server_.service().SetReply(
+        grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+    const auto client = Client::Create(Options(mode));
+    const size_t sent_before = Methods().size();
+
+    for (int i = 0; i < kThreshold; ++i) {
+      EXPECT_FALSE(client->Check(LoginRequest()).fail_fast);
+    }
+    for (int i = 0; i < 10; ++i) {
+      const Client::Result result = client->Check(LoginRequest());
+      EXPECT_TRUE(result.fail_fast);
+      EXPECT_TRUE(result.degraded);
+      EXPECT_EQ(result.attempts, 0);
+      EXPECT_EQ(result.allowed, mode == FailureMode::kFailOpen);
+      EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+      EXPECT_THAT(result.status.error_message(),
+                  HasSubstr("cooling down after 3 consecutive failures"));
+    }
+
+    EXPECT_EQ(Methods().size() - sent_before, size_t{kThreshold});
+    const Client::Stats stats = client->GetStats();
+    EXPECT_TRUE(stats.cooling_down);
+    EXPECT_EQ(stats.cooldowns, 1u);
+    EXPECT_EQ(stats.failed_fast, 10u);
+  }
+}
+
+TEST_F(ClientResilienceTest, ProbeAfterTheCooldownBringsTheClientBack) {
+  server_.service().SetReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+  ClientOptions options = Options();
+  options.cooldown_initial = absl::Seconds(30);
+  options.cooldown_max = absl::Minutes(5);
+  const auto client = Client::Create(options);
+  for (int i = 0; i < kThreshold; ++i) client->Check(LoginRequest());
+  ASSERT_TRUE(client->Check(LoginRequest()).fail_fast);
+  server_.service().SetReply(grpc::Status::OK, /*allowed=*/false);
+
+  // Jitter shortens a cool-down by up to a fifth: 24 to 30 s.
+  clock_.Advance(absl::Seconds(23));
+  EXPECT_TRUE(client->Check(LoginRequest()).fail_fast);
+  clock_.Advance(absl::Seconds(7));
+  const Client::Result probe = client->Check(LoginRequest());
+  const Client::Result next = client->Check(LoginRequest());
+
+  EXPECT_TRUE(probe.status.ok()) << probe.status.error_message();
+  EXPECT_EQ(probe.attempts, 1);
+  EXPECT_FALSE(probe.allowed);
+  EXPECT_TRUE(next.status.ok());
+  EXPECT_FALSE(client->GetStats().cooling_down);
+  EXPECT_EQ(Methods().size(), size_t{kThreshold} + 2);
+}
+
+TEST_F(ClientResilienceTest, CallerErrorsNeverStartACooldown) {
+  server_.service().SetReply(
+      grpc::Status(grpc::StatusCode::NOT_FOUND, "no policy"));
+  const auto client = Client::Create(Options());
+
+  for (int i = 0; i < 4 * kThreshold; ++i) {
+    const Client::Result result = client->Check(LoginRequest());
+    EXPECT_FALSE(result.fail_fast);
+    EXPECT_EQ(result.attempts, 1);
+  }
+
+  EXPECT_EQ(Methods().size(), size_t{4 * kThreshold});
+  EXPECT_EQ(client->GetStats().cooldowns, 0u);
+}
+
+TEST_F(ClientResilienceTest, PeekRetryIsNotSentOnceTheBreakerOpens) {
+  server_.service().SetReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+  ClientOptions options = Options();
+  options.failures_before_cooldown = 1;
+  const auto client = Client::Create(options);
+
+  const Client::Result result = client->Peek(v1::PeekRequest());
+
+  EXPECT_EQ(result.attempts, 1);
+  EXPECT_FALSE(result.fail_fast);
+  EXPECT_EQ(result.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(Methods().size(), 1u);
+}
+
+TEST_F(ClientResilienceTest, NonPositiveDeadlineSendsNothingAndCountsNothing) {
+  ClientOptions options = Options();
+  options.failures_before_cooldown = 1;
+  const auto client = Client::Create(options);
+
+  for (int i = 0; i < 3; ++i) {
+    const Client::Result result =
+        client->Check(LoginRequest(), absl::ZeroDuration());
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    EXPECT_EQ(result.attempts, 0);
+  }
+
+  EXPECT_THAT(Methods(), IsEmpty());
+  EXPECT_TRUE(client->Check(LoginRequest()).status.ok());
+}
+
+TEST(ClientHungServerTest, DeadlinesStartACooldown) {
+  SilentListener listener;
+  ASSERT_TRUE(listener.ok());
+  SimulatedClock clock;
+  ClientOptions options;
+  options.target = listener.target();
+  options.deadline = absl::Milliseconds(100);
+  options.failures_before_cooldown = 2;
+  options.clock = &clock;
+  const auto client = Client::Create(options);
+
+  for (int i = 0; i < 2; ++i) {
+    const Client::Result result = client->Check(LoginRequest());
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    EXPECT_EQ(result.attempts, 1);
+  }
+  const Client::Result result = client->Check(LoginRequest());
+
+  EXPECT_TRUE(result.fail_fast);
+  EXPECT_TRUE(result.degraded);
+  EXPECT_TRUE(result.allowed);
+  EXPECT_EQ(result.attempts, 0);
+}
+
 TEST(ValidateOptionsTest, AcceptsDefaultsAndAToken) {
   ClientOptions options;
   EXPECT_TRUE(Client::ValidateOptions(options).ok());
@@ -454,13 +697,29 @@ TEST(ValidateOptionsTest, RejectsEachBadFieldNamingIt) {
   control_byte.token = "abc\r";
   ClientOptions non_ascii;
   non_ascii.token = "caf\xc3\xa9";
+  ClientOptions no_failures;
+  no_failures.failures_before_cooldown = 0;
+  ClientOptions zero_cooldown;
+  zero_cooldown.cooldown_initial = absl::ZeroDuration();
+  ClientOptions max_below_initial;
+  max_below_initial.cooldown_initial = absl::Seconds(2);
+  max_below_initial.cooldown_max = absl::Seconds(1);
+  ClientOptions negative_retries;
+  negative_retries.peek_retries = -1;
+  ClientOptions zero_backoff;
+  zero_backoff.max_reconnect_backoff = absl::ZeroDuration();
 
   for (const auto& [options, field] :
        std::vector<std::pair<ClientOptions, std::string>>{
            {empty_target, "target: "},
            {zero_deadline, "deadline: "},
            {control_byte, "token: byte 0x0d at offset 3"},
-           {non_ascii, "token: byte 0xc3 at offset 3"}}) {
+           {non_ascii, "token: byte 0xc3 at offset 3"},
+           {no_failures, "failures_before_cooldown: "},
+           {zero_cooldown, "cooldown_initial: "},
+           {max_below_initial, "cooldown_max: "},
+           {negative_retries, "peek_retries: "},
+           {zero_backoff, "max_reconnect_backoff: "}}) {
     const absl::Status status = Client::ValidateOptions(options);
 
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);

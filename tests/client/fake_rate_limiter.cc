@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 
@@ -14,6 +15,11 @@ void FakeRateLimiter::SetReply(grpc::Status status, bool allowed,
   status_ = std::move(status);
   allowed_ = allowed;
   verdicts_ = std::move(verdicts);
+}
+
+void FakeRateLimiter::SetDelay(absl::Duration delay) {
+  absl::MutexLock lock(&mu_);
+  delay_ = delay;
 }
 
 std::vector<FakeRateLimiter::Call> FakeRateLimiter::calls() const {
@@ -38,14 +44,21 @@ grpc::Status FakeRateLimiter::Handle(const char* method,
   call.peer = context.peer();
   call.time_left = absl::FromChrono(context.deadline()) - absl::Now();
 
-  absl::MutexLock lock(&mu_);
-  calls_.push_back(std::move(call));
-  if (!status_.ok()) return status_;
-  response.set_allowed(allowed_);
-  for (const v1::Verdict& verdict : verdicts_) {
-    *response.add_verdicts() = verdict;
+  absl::Duration delay;
+  grpc::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(std::move(call));
+    delay = delay_;
+    status = status_;
+    response.set_allowed(allowed_);
+    for (const v1::Verdict& verdict : verdicts_) {
+      *response.add_verdicts() = verdict;
+    }
   }
-  return grpc::Status::OK;
+  // Simulates a slow service; the test is waiting on it, not on time.
+  absl::SleepFor(delay);
+  return status;
 }
 
 grpc::Status FakeRateLimiter::Check(grpc::ServerContext* context,

@@ -36,10 +36,15 @@ class FakeRateLimiter final : public v1::RateLimiter::Service {
     absl::Duration time_left;
   };
 
-  // Every later RPC answers `status`, and when it is OK, `allowed` and
-  // `verdicts`. Initially: OK, allowed, no verdicts.
+  // Every RPC arriving later answers `status`, and when it is OK, `allowed`
+  // and `verdicts`. Initially: OK, allowed, no verdicts.
   void SetReply(grpc::Status status, bool allowed = true,
                 std::vector<v1::Verdict> verdicts = {});
+
+  // Every RPC arriving later waits `delay` after being recorded before it
+  // answers (with the reply set when it arrived): a slow service. Initially
+  // none.
+  void SetDelay(absl::Duration delay);
 
   std::vector<Call> calls() const;
 
@@ -66,6 +71,7 @@ class FakeRateLimiter final : public v1::RateLimiter::Service {
   bool allowed_ ABSL_GUARDED_BY(mu_) = true;
   std::vector<v1::Verdict> verdicts_ ABSL_GUARDED_BY(mu_);
   std::vector<Call> calls_ ABSL_GUARDED_BY(mu_);
+  absl::Duration delay_ ABSL_GUARDED_BY(mu_);
 };
 
 // A FakeRateLimiter served in-process on 127.0.0.1, on a port the kernel
