@@ -81,12 +81,19 @@ ServerProcess::~ServerProcess() {
   std::filesystem::remove_all(scratch_, ec);
 }
 
-bool ServerProcess::Start() {
+bool ServerProcess::Start() { return StartOn(0); }
+
+bool ServerProcess::Restart() {
+  if (pid_ > 0 || port_ <= 0) return false;
+  return StartOn(port_);
+}
+
+bool ServerProcess::StartOn(int port) {
   const std::string port_file = scratch_ + "/port";
   std::filesystem::remove(port_file);
   std::vector<std::string> argv = {
-      GATEHOUSE_BIN, "--listen=127.0.0.1:0", "--port_file=" + port_file,
-      "--metrics_listen=127.0.0.1:0",
+      GATEHOUSE_BIN, "--listen=127.0.0.1:" + std::to_string(port),
+      "--port_file=" + port_file, "--metrics_listen=127.0.0.1:0",
       "--metrics_port_file=" + scratch_ + "/metrics_port"};
   argv.insert(argv.end(), args_.begin(), args_.end());
   pid_ = Spawn(argv, scratch_ + "/stdout", scratch_ + "/stderr");

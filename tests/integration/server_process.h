@@ -38,6 +38,9 @@ class ServerProcess {
   // Starts the server and waits (up to 20s) for its port file. Returns false
   // if it exited or never wrote the port; stderr_text() says why.
   bool Start();
+  // After Stop() or Kill(): starts the server again on the port it had, so
+  // that existing clients can reconnect. Returns false as Start() does.
+  bool Restart();
   // SIGTERM, then waits for exit; returns the exit status (or -1).
   int Stop();
   // SIGKILL, no clean shutdown.
@@ -54,6 +57,8 @@ class ServerProcess {
   std::string stderr_text() const;
 
  private:
+  bool StartOn(int port);
+
   std::vector<std::string> args_;
   std::string scratch_;
   pid_t pid_ = -1;
