@@ -132,18 +132,11 @@ template <typename Rpc>
 grpc::Status Client::Send(absl::Time deadline, int retries, Rpc rpc,
                           int* attempts, bool* fail_fast) const {
   grpc::Status status;
-  for (int attempt = 0; attempt <= retries; ++attempt) {
-    if (attempt > 0) {
-      if (status.error_code() != grpc::StatusCode::UNAVAILABLE ||
-          absl::Now() >= deadline) {
-        break;
-      }
-      ++peek_retries_;
-    }
+  for (int attempt = 0;; ++attempt) {
     absl::StatusOr<CircuitBreaker::Ticket> ticket = breaker_->Admit();
     if (!ticket.ok()) {
       // A retry refused by the breaker keeps the answer it already has.
-      if (attempt > 0) break;
+      if (attempt > 0) return status;
       *fail_fast = true;
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           std::string(ticket.status().message()));
@@ -162,8 +155,13 @@ grpc::Status Client::Send(absl::Time deadline, int retries, Rpc rpc,
     status = rpc(&context);
     ++*attempts;
     breaker_->Report(*ticket, OutcomeOf(status));
+    if (attempt == retries ||
+        status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+        absl::Now() >= deadline) {
+      return status;
+    }
+    ++retries_;
   }
-  return status;
 }
 
 template <typename Response, typename Rpc>
@@ -249,7 +247,7 @@ Client::Result Client::Reset(const v1::ResetRequest& request,
 
 Client::Stats Client::GetStats() const {
   Stats stats;
-  stats.peek_retries = peek_retries_.load();
+  stats.retries = retries_.load();
   if (breaker_ == nullptr) return stats;
   const CircuitBreaker::Stats breaker = breaker_->GetStats();
   stats.failed_fast = breaker.failed_fast;

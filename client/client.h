@@ -69,9 +69,10 @@ struct ClientOptions {
 // (connections are made lazily and re-made by gRPC after failures, with a
 // reconnect backoff of at most options.max_reconnect_backoff). Calls do not
 // wait for a connection that is failing (gRPC's wait_for_ready is off): they
-// fail at once with UNAVAILABLE. Apart from its circuit breaker (internally
-// synchronised), the Client is immutable after construction; destroying it
-// while calls are in flight is not allowed.
+// fail at once with UNAVAILABLE; only the probe after a cool-down (below)
+// waits for a connection, up to its deadline. Apart from its circuit breaker
+// (internally synchronised), the Client is immutable after construction;
+// destroying it while calls are in flight is not allowed.
 //
 // Outcomes of a call (see Result):
 //  - The service answered: status OK, degraded false, allowed and verdicts
@@ -125,7 +126,7 @@ class Client {
   struct Stats {
     uint64_t failed_fast = 0;   // Calls answered without an RPC.
     uint64_t cooldowns = 0;     // Cool-downs started.
-    uint64_t peek_retries = 0;  // Peek RPCs re-sent after UNAVAILABLE.
+    uint64_t retries = 0;       // RPCs re-sent after UNAVAILABLE (Peek only).
     bool cooling_down = false;  // Whether calls currently fail fast.
   };
 
@@ -202,7 +203,7 @@ class Client {
   const std::unique_ptr<CircuitBreaker> breaker_;
 
   // Atomic.
-  mutable std::atomic<uint64_t> peek_retries_{0};
+  mutable std::atomic<uint64_t> retries_{0};
 };
 
 }  // namespace gatehouse

@@ -474,7 +474,7 @@ TEST_F(ClientResilienceTest, PeekIsRetriedOnceOnUnavailable) {
   EXPECT_FALSE(result.fail_fast);
   EXPECT_EQ(result.attempts, 2);
   EXPECT_THAT(Methods(), ElementsAre("Peek", "Peek"));
-  EXPECT_EQ(client->GetStats().peek_retries, 1u);
+  EXPECT_EQ(client->GetStats().retries, 1u);
 }
 
 TEST_F(ClientResilienceTest, RetriedPeekReturnsTheSecondAnswer) {
@@ -553,7 +553,7 @@ TEST_F(ClientResilienceTest, CheckRecordAndResetAreNeverRetried) {
   EXPECT_EQ(client->Reset(v1::ResetRequest()).attempts, 1);
 
   EXPECT_THAT(Methods(), ElementsAre("Check", "Record", "Reset"));
-  EXPECT_EQ(client->GetStats().peek_retries, 0u);
+  EXPECT_EQ(client->GetStats().retries, 0u);
 }
 
 TEST_F(ClientResilienceTest, FailsFastAfterConsecutiveFailuresWithoutSending) {
