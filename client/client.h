@@ -51,12 +51,14 @@ struct ClientOptions {
   absl::Duration cooldown_initial = absl::Milliseconds(500);
   absl::Duration cooldown_max = absl::Seconds(5);
   // How many times Peek is re-sent after UNAVAILABLE, >= 0, within the same
-  // deadline. Only Peek: it counts nothing, so sending it twice is harmless.
+  // deadline. Only Peek: it counts nothing, so sending it twice is harmless
+  // (at worst a denied Peek leaves a second audit event).
   int peek_retries = 1;
-  // Upper bound of gRPC's reconnect backoff, positive (gRPC's default is
-  // 120 s): how soon a restarted service is reached again.
+  // Upper bound of gRPC's reconnect backoff, at least 1 ms (gRPC's default
+  // is 120 s): how soon a restarted service is reached again.
   absl::Duration max_reconnect_backoff = absl::Seconds(1);
-  // Time source of the cool-downs; the real clock when null. For tests.
+  // Time source of the cool-downs; the real clock when null. For tests;
+  // must outlive the Client.
   const Clock* clock = nullptr;
 };
 

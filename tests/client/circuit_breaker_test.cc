@@ -1,6 +1,8 @@
 #include "client/circuit_breaker.h"
 
+#include <atomic>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -224,6 +226,33 @@ TEST_F(CircuitBreakerTest, ClockSteppingBackEndsTheCooldown) {
   absl::StatusOr<CircuitBreaker::Ticket> probe = breaker_.Admit();
   ASSERT_TRUE(probe.ok());
   EXPECT_TRUE(probe->probe);
+}
+
+TEST_F(CircuitBreakerTest, ConcurrentCallersLetExactlyOneProbeThrough) {
+  Trip();
+  clock_.Advance(kInitial);
+  constexpr int kThreads = 8;
+  constexpr int kCallsPerThread = 200;
+  std::atomic<int> probes{0};
+  std::atomic<int> admitted{0};
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kCallsPerThread; ++i) {
+        absl::StatusOr<CircuitBreaker::Ticket> ticket = breaker_.Admit();
+        if (!ticket.ok()) continue;
+        ++admitted;
+        if (ticket->probe) ++probes;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_EQ(probes.load(), 1);
+  EXPECT_EQ(admitted.load(), 1);
+  EXPECT_EQ(breaker_.GetStats().failed_fast,
+            uint64_t{kThreads * kCallsPerThread - 1});
 }
 
 TEST(CircuitBreakerJitterTest, ShortensCooldownsByUpToTheJitterFraction) {
