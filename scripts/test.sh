@@ -1,12 +1,33 @@
 #!/usr/bin/env bash
-# The README's "test" command: installs what is missing, builds, runs every
-# test with ctest, then each fuzz target for a bounded time
-# (GATEHOUSE_FUZZ_SECONDS, default 30). Exits non-zero on any failure.
+# The README's "test" command: installs what is missing, builds, and runs
+#   1. every test with ctest (unit, service, integration and fault tests
+#      against the real binary, chart, fuzz seeds, bench smoke);
+#   2. each libFuzzer target for GATEHOUSE_FUZZ_SECONDS (default 30);
+#   3. the sanitizer builds (scripts/sanitize.sh): every test under
+#      ASan + UBSan, the concurrency tests under TSan.
+# Exits non-zero on any failure. Prints how long each stage took.
+#
+# GATEHOUSE_SANITIZERS selects the sanitizer stages ("asan tsan" by
+# default; CI runs both). An empty value skips them: a local shortcut only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
+stage() { echo "test.sh: $1 done after $((SECONDS - started)) s" >&2; }
+
 ./scripts/install-deps.sh
 ./scripts/build.sh
+stage build
 (cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j"$(nproc)" --timeout 600)
+stage ctest
 # libFuzzer over the policy and credentials parsers, request validation + key
 # derivation and the storage codec (clang, ASan + UBSan), bounded per target.
 ./scripts/fuzz.sh "${GATEHOUSE_FUZZ_SECONDS:-30}"
+stage fuzz
+sanitizers=${GATEHOUSE_SANITIZERS-asan tsan}
+if [[ -n "$sanitizers" ]]; then
+  # shellcheck disable=SC2086 # a list of modes
+  ./scripts/sanitize.sh $sanitizers
+  stage "sanitizers ($sanitizers)"
+else
+  echo "test.sh: GATEHOUSE_SANITIZERS is empty: sanitizer builds SKIPPED" >&2
+fi

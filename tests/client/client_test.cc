@@ -139,13 +139,23 @@ v1::Verdict MakeVerdict(v1::Verdict::Decision decision, uint64_t count,
 }
 
 std::unique_ptr<Client> MakeClient(std::string target, FailureMode mode,
-                                   std::string token = "") {
+                                   std::string token = "",
+                                   absl::Duration deadline = kShortDeadline) {
   ClientOptions options;
   options.target = std::move(target);
   options.failure_mode = mode;
   options.token = std::move(token);
-  options.deadline = kShortDeadline;
+  options.deadline = deadline;
   return Client::Create(std::move(options));
+}
+
+// For calls the fake server answers at once: a deadline a loaded (or
+// sanitized) test machine cannot miss, so the answer, not the time, is what
+// the test sees.
+std::unique_ptr<Client> MakeAnsweredClient(std::string target, FailureMode mode,
+                                           std::string token = "") {
+  return MakeClient(std::move(target), mode, std::move(token),
+                    absl::Seconds(20));
 }
 
 TEST(ClientDegradedTest, NothingListeningFailsOpenAsDegradedUnavailable) {
@@ -243,7 +253,8 @@ TEST_F(ClientWithFakeServerTest, PassesAnswerAndVerdictsThrough) {
       MakeVerdict(v1::Verdict::ALLOW, 3, 10),
       MakeVerdict(v1::Verdict::DENY, 5, 5)};
   server_.service().SetReply(grpc::Status::OK, /*allowed=*/false, verdicts);
-  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen);
+  const auto client =
+      MakeAnsweredClient(server_.target(), FailureMode::kFailOpen);
   v1::CheckRequest request = LoginRequest();
   *request.add_subjects() = Client::MakeSubject(
       "login_user", {{"user", "alice@example.com"}}, /*hits=*/2);
@@ -265,7 +276,8 @@ TEST_F(ClientWithFakeServerTest, PassesAnswerAndVerdictsThrough) {
 TEST_F(ClientWithFakeServerTest, AllowedAnswerIsAllowedEvenWhenFailingClosed) {
   server_.service().SetReply(grpc::Status::OK, /*allowed=*/true,
                              {MakeVerdict(v1::Verdict::ALLOW, 1, 5)});
-  const auto client = MakeClient(server_.target(), FailureMode::kFailClosed);
+  const auto client =
+      MakeAnsweredClient(server_.target(), FailureMode::kFailClosed);
 
   const Client::Result result = client->Check(LoginRequest());
 
@@ -276,7 +288,8 @@ TEST_F(ClientWithFakeServerTest, AllowedAnswerIsAllowedEvenWhenFailingClosed) {
 }
 
 TEST_F(ClientWithFakeServerTest, EachMethodCallsItsOwnRpc) {
-  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen);
+  const auto client =
+      MakeAnsweredClient(server_.target(), FailureMode::kFailOpen);
 
   EXPECT_TRUE(client->Check(v1::CheckRequest()).status.ok());
   EXPECT_TRUE(client->Peek(v1::PeekRequest()).status.ok());
@@ -291,8 +304,8 @@ TEST_F(ClientWithFakeServerTest, EachMethodCallsItsOwnRpc) {
 }
 
 TEST_F(ClientWithFakeServerTest, SendsTokenAsBearerAuthorization) {
-  const auto client =
-      MakeClient(server_.target(), FailureMode::kFailOpen, "s3cret-t0ken");
+  const auto client = MakeAnsweredClient(
+      server_.target(), FailureMode::kFailOpen, "s3cret-t0ken");
 
   client->Check(LoginRequest());
   client->Reset(v1::ResetRequest());
@@ -306,7 +319,8 @@ TEST_F(ClientWithFakeServerTest, SendsTokenAsBearerAuthorization) {
 }
 
 TEST_F(ClientWithFakeServerTest, SendsNoAuthorizationWithoutToken) {
-  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen);
+  const auto client =
+      MakeAnsweredClient(server_.target(), FailureMode::kFailOpen);
 
   client->Check(LoginRequest());
 
@@ -327,7 +341,7 @@ TEST_F(ClientWithFakeServerTest, CallerErrorsApplyFailureModeWithoutDegrading) {
                        mode == FailureMode::kFailOpen ? "open" : "closed"));
       server_.service().SetReply(
           grpc::Status(code, "subjects[0].policy: no policy 'nope'"));
-      const auto client = MakeClient(server_.target(), mode);
+      const auto client = MakeAnsweredClient(server_.target(), mode);
 
       const Client::Result result = client->Check(LoginRequest());
 
@@ -351,7 +365,7 @@ TEST_F(ClientWithFakeServerTest, ServiceFailuresAreDegraded) {
           absl::StrCat("code ", code, ", fail ",
                        mode == FailureMode::kFailOpen ? "open" : "closed"));
       server_.service().SetReply(grpc::Status(code, "store failed"));
-      const auto client = MakeClient(server_.target(), mode);
+      const auto client = MakeAnsweredClient(server_.target(), mode);
 
       const Client::Result result = client->Check(LoginRequest());
 
@@ -364,7 +378,8 @@ TEST_F(ClientWithFakeServerTest, ServiceFailuresAreDegraded) {
 }
 
 TEST_F(ClientWithFakeServerTest, ReusesOneConnectionAcrossCalls) {
-  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen);
+  const auto client =
+      MakeAnsweredClient(server_.target(), FailureMode::kFailOpen);
 
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(client->Check(LoginRequest()).status.ok());
@@ -380,7 +395,8 @@ TEST_F(ClientWithFakeServerTest, ReusesOneConnectionAcrossCalls) {
 TEST_F(ClientWithFakeServerTest, OneClientServesManyThreadsOverOneConnection) {
   constexpr int kThreads = 8;
   constexpr int kCallsPerThread = 25;
-  const auto client = MakeClient(server_.target(), FailureMode::kFailClosed);
+  const auto client =
+      MakeAnsweredClient(server_.target(), FailureMode::kFailClosed);
   absl::Mutex mu;
   int ok_answers = 0;
 
