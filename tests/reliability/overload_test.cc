@@ -132,18 +132,17 @@ TEST(OverloadTest, ShedsAtOnceBeyondCapacityAndCountsNothingShed) {
 
   // Shed calls counted nothing; admitted ones all did. The server answers
   // normally once the flood is over.
-  std::unique_ptr<Client> client = server.NewClient();
-  const std::vector<v1::AuditEvent> events = ReadWholeAudit(server.address());
-  ExpectGapFree(events);
-  uint64_t lost = 0;
-  const uint64_t checked = VerifyLedger(ledger, *client, events, &lost);
-  EXPECT_EQ(lost, 0u);
-  EXPECT_EQ(checked, admitted_ms.size());
-  EXPECT_EQ(events.size(), admitted_ms.size());
-  EXPECT_GE(ScrapeValue(server.process().metrics_port(),
-                        "gatehouse_grpc_requests_total{method=\"Record\","
-                        "code=\"RESOURCE_EXHAUSTED\"}"),
-            0);
+  const LedgerReport report = ExpectNothingLost(ledger, server);
+  EXPECT_EQ(report.checked, admitted_ms.size());
+  EXPECT_EQ(report.events.size(), admitted_ms.size());
+  // Calls shed by the server's bound are counted by code (those gRPC sheds
+  // for want of a thread never reach it).
+  const double shed_metric = ScrapeValue(
+      server.process().metrics_port(),
+      "gatehouse_grpc_requests_total{method=\"Record\",code=\"RESOURCE_"
+      "EXHAUSTED\"}");
+  EXPECT_GE(shed_metric, 0);
+  EXPECT_LE(shed_metric, static_cast<double>(shed_ms.size()));
 }
 
 }  // namespace

@@ -196,4 +196,15 @@ void ExpectGapFree(const std::vector<v1::AuditEvent>& events) {
   }
 }
 
+LedgerReport ExpectNothingLost(const Ledger& ledger,
+                               const ReliableServer& server) {
+  LedgerReport report;
+  report.events = ReadWholeAudit(server.address());
+  ExpectGapFree(report.events);
+  std::unique_ptr<Client> client = server.NewClient();
+  report.checked = VerifyLedger(ledger, *client, report.events, &report.lost);
+  EXPECT_EQ(report.lost, 0u);
+  return report;
+}
+
 }  // namespace gatehouse::testing

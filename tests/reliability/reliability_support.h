@@ -131,6 +131,17 @@ uint64_t VerifyLedger(const Ledger& ledger, Client& client,
 // Fails the test unless `events` are sequences first..last without a gap.
 void ExpectGapFree(const std::vector<v1::AuditEvent>& events);
 
+// Reads the whole audit log of `server`, expects it gap-free, checks
+// `ledger` against it and the server's counts (VerifyLedger) and expects
+// nothing lost. The figures are for the test's report.
+struct LedgerReport {
+  std::vector<v1::AuditEvent> events;
+  uint64_t checked = 0;
+  uint64_t lost = 0;
+};
+LedgerReport ExpectNothingLost(const Ledger& ledger,
+                               const ReliableServer& server);
+
 }  // namespace gatehouse::testing
 
 #endif  // GATEHOUSE_TESTS_RELIABILITY_RELIABILITY_SUPPORT_H_
