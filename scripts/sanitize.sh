@@ -43,7 +43,7 @@ JOBS=$(nproc)
 # test needs its program listed here. The integration ones run the
 # TSan-built server under load from many client threads.
 TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|UnderLoad|Reconnecting|Watcher|Sighup'}
-TSAN_TEST_DIRS="core;storage;metrics;integration"
+TSAN_TEST_DIRS="core;storage;metrics;integration;reliability"
 TSAN_TARGETS=(
   core_limiter_concurrency_test  # LimiterConcurrencyTest.*
   storage_rocksdb_limiter_test   # ConcurrentRecordsAreAllCounted
@@ -52,6 +52,8 @@ TSAN_TARGETS=(
   integration_sign_in_flow_test  # ConcurrentRecordsFromManyClients...
   integration_audit_stream_test  # ReconnectingConsumer..., Watcher...
   integration_restart_test       # SighupReload...
+  reliability_reload_under_load_test # ReloadUnderLoadTest: policy and
+                                     # credential swaps under many callers
 )
 # Not integration_graceful_shutdown_test: it is race-free under TSan, but
 # its exact count after SIGTERM fails when TSan's slowdown pushes in-flight
