@@ -19,6 +19,15 @@ void Authenticator::SetCredentials(
 absl::StatusOr<Caller> Authenticator::Authorize(
     absl::string_view authorization, Scope scope,
     const std::vector<std::string>& policies, AuthFailure* failure) const {
+  absl::StatusOr<Caller> caller = Authenticate(authorization, failure);
+  if (!caller.ok()) return caller;
+  absl::Status permitted = Permit(*caller, scope, policies, failure);
+  if (!permitted.ok()) return permitted;
+  return caller;
+}
+
+absl::StatusOr<Caller> Authenticator::Authenticate(
+    absl::string_view authorization, AuthFailure* failure) const {
   AuthFailure ignored;
   AuthFailure& why = failure != nullptr ? *failure : ignored;
   why = AuthFailure::kNone;
@@ -40,22 +49,31 @@ absl::StatusOr<Caller> Authenticator::Authorize(
     why = AuthFailure::kUnknownToken;
     return absl::UnauthenticatedError("authorization: unknown token");
   }
-  if (client->scopes.count(scope) == 0 &&
-      client->scopes.count(Scope::kAdmin) == 0) {
+  return Caller{client->id, client->policies, client->scopes};
+}
+
+absl::Status Authenticator::Permit(const Caller& caller, Scope scope,
+                                   const std::vector<std::string>& policies,
+                                   AuthFailure* failure) {
+  AuthFailure ignored;
+  AuthFailure& why = failure != nullptr ? *failure : ignored;
+  why = AuthFailure::kNone;
+  if (caller.scopes.count(scope) == 0 &&
+      caller.scopes.count(Scope::kAdmin) == 0) {
     why = AuthFailure::kMissingScope;
-    return absl::PermissionDeniedError(
-        absl::StrCat("client ", client->id, " lacks scope ", ScopeName(scope)));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "client ", caller.client_id, " lacks scope ", ScopeName(scope)));
   }
-  if (client->policies.has_value()) {
+  if (caller.policies.has_value()) {
     for (const std::string& p : policies) {
-      if (client->policies->count(p) == 0) {
+      if (caller.policies->count(p) == 0) {
         why = AuthFailure::kPolicyNotAllowed;
-        return absl::PermissionDeniedError(
-            absl::StrCat("client ", client->id, " may not use policy ", p));
+        return absl::PermissionDeniedError(absl::StrCat(
+            "client ", caller.client_id, " may not use policy ", p));
       }
     }
   }
-  return Caller{client->id, client->policies};
+  return absl::OkStatus();
 }
 
 }  // namespace gatehouse

@@ -20,6 +20,8 @@ struct Caller {
   std::string client_id;
   // Policies the caller may use; nullopt means all.
   std::optional<std::set<std::string>> policies;
+  // What the caller may do (kAdmin implies every scope).
+  std::set<Scope> scopes;
 };
 
 // Why a call was refused, for metrics (never shown to the caller).
@@ -53,9 +55,22 @@ class Authenticator {
   // when the client lacks `scope` (admin implies every scope) or any of
   // `policies` is outside its allowed set.
   // When refused and `failure` is not null, *failure says why.
+  // Authenticate() followed by Permit().
   absl::StatusOr<Caller> Authorize(absl::string_view authorization, Scope scope,
                                    const std::vector<std::string>& policies,
                                    AuthFailure* failure = nullptr) const;
+
+  // Identifies the caller only, for a call carrying several operations that
+  // are each checked with Permit(). UNAUTHENTICATED when the token is
+  // missing, malformed or unknown.
+  absl::StatusOr<Caller> Authenticate(absl::string_view authorization,
+                                      AuthFailure* failure = nullptr) const;
+
+  // OK when `caller` may use `scope` on every one of `policies`;
+  // PERMISSION_DENIED saying which is missing otherwise.
+  static absl::Status Permit(const Caller& caller, Scope scope,
+                             const std::vector<std::string>& policies,
+                             AuthFailure* failure = nullptr);
 
   void SetCredentials(std::shared_ptr<const Credentials> credentials);
 

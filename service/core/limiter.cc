@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "service/core/sliding_window.h"
@@ -218,46 +219,161 @@ absl::StatusOr<Response> Limiter::Reset(const Request& request) {
   return Run(Operation::kReset, request);
 }
 
-absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
-  const std::shared_ptr<const PolicySet> policies = this->policies();
+// A validated item of a batch: its targets grouped by storage key, and for
+// each target the index of its audit event in the batch's WriteSet.
+struct Limiter::Plan {
+  bool valid = false;
+  // Whether the item read a key that an earlier item of the batch changed.
+  bool read_changes = false;
   std::vector<Target> targets;
-  GH_RETURN_IF_ERROR(Resolve(*policies, request, targets));
-
   std::vector<Group> groups;
-  std::vector<size_t> group_of(targets.size());
-  {
+  std::vector<size_t> group_of;
+  std::vector<size_t> event_of;
+};
+
+// The changes made by the items of a batch so far, by storage key (nullopt:
+// deleted). Later items read through it, and it becomes the batch's puts and
+// deletes: one entry per key, so a key both deleted and written in one batch
+// ends up as its last change.
+class Limiter::Overlay {
+ public:
+  // Sets *changed when the key was changed by an earlier item.
+  absl::StatusOr<std::optional<CounterState>> Read(CounterStore* store,
+                                                   const std::string& key,
+                                                   bool* changed) {
+    auto it = changes_.find(key);
+    if (it != changes_.end()) {
+      *changed = true;
+      return it->second;
+    }
+    return store->Read(key);
+  }
+  void Put(const std::string& key, const CounterState& state) {
+    changes_[key] = state;
+  }
+  void Delete(const std::string& key) { changes_[key] = std::nullopt; }
+
+  void MoveTo(WriteSet& writes) {
+    for (auto& [key, state] : changes_) {
+      if (state.has_value()) {
+        writes.puts.emplace_back(key, std::move(*state));
+      } else {
+        writes.deletes.push_back(key);
+      }
+    }
+    changes_.clear();
+  }
+
+ private:
+  std::map<std::string, std::optional<CounterState>> changes_;
+};
+
+absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
+  const BatchItem item{op, &request};
+  std::vector<absl::StatusOr<Response>> results =
+      RunBatch(absl::MakeConstSpan(&item, 1));
+  return std::move(results.front());
+}
+
+std::vector<absl::StatusOr<Response>> Limiter::RunBatch(
+    absl::Span<const BatchItem> items) {
+  const std::shared_ptr<const PolicySet> policies = this->policies();
+  std::vector<absl::StatusOr<Response>> results;
+  results.reserve(items.size());
+  std::vector<Plan> plans(items.size());
+  std::vector<size_t> stripes;
+  for (size_t i = 0; i < items.size(); ++i) {
+    Plan& plan = plans[i];
+    absl::Status valid = Resolve(*policies, *items[i].request, plan.targets);
+    if (!valid.ok()) {
+      results.emplace_back(std::move(valid));
+      continue;
+    }
+    results.emplace_back(Response{});
+    plan.valid = true;
+    plan.group_of.resize(plan.targets.size());
     std::map<absl::string_view, size_t> index;
-    for (size_t i = 0; i < targets.size(); ++i) {
+    for (size_t t = 0; t < plan.targets.size(); ++t) {
       auto [it, inserted] =
-          index.emplace(targets[i].storage_key, groups.size());
+          index.emplace(plan.targets[t].storage_key, plan.groups.size());
       if (inserted) {
         Group g;
-        g.policy = targets[i].policy;
-        g.key = targets[i].storage_key;
-        groups.push_back(std::move(g));
+        g.policy = plan.targets[t].policy;
+        g.key = plan.targets[t].storage_key;
+        plan.groups.push_back(std::move(g));
       }
-      group_of[i] = it->second;
-      groups[it->second].hits += targets[i].hits;
+      plan.group_of[t] = it->second;
+      plan.groups[it->second].hits += plan.targets[t].hits;
+    }
+    if (items[i].op != Operation::kPeek) {
+      for (const Group& g : plan.groups) {
+        stripes.push_back(std::hash<std::string>{}(g.key) % kLockStripes);
+      }
     }
   }
 
+  // Every stripe of the batch, in ascending order, for the whole batch: the
+  // same order as any other request, so batches cannot deadlock.
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
   std::vector<absl::Mutex*> mus;
-  if (op != Operation::kPeek) {
-    std::vector<size_t> stripes;
-    for (const Group& g : groups) {
-      stripes.push_back(std::hash<std::string>{}(g.key) % kLockStripes);
-    }
-    std::sort(stripes.begin(), stripes.end());
-    stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-    for (size_t s : stripes) mus.push_back(&stripes_[s]);
-  }
+  mus.reserve(stripes.size());
+  for (size_t s : stripes) mus.push_back(&stripes_[s]);
   StripeLocks locks(std::move(mus));
 
-  const absl::Time now = clock_->Now();
-  const int64_t now_ms = absl::ToUnixMillis(now);
+  const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
+  Overlay overlay;
+  WriteSet writes;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!plans[i].valid) continue;
+    absl::Status decided = Decide(items[i].op, *items[i].request, now_ms,
+                                  plans[i], overlay, writes.audit, *results[i]);
+    if (!decided.ok()) {
+      plans[i].valid = false;
+      results[i] = std::move(decided);
+    }
+  }
+  overlay.MoveTo(writes);
+  if (!writes.empty()) {
+    absl::Status committed = store_->Commit(writes);
+    if (!committed.ok()) {
+      for (size_t i = 0; i < items.size(); ++i) {
+        if (!plans[i].valid) continue;
+        // A Peek is a read: it answers from what the store holds even when
+        // its audit events cannot be written (the caller reports that),
+        // unless it saw changes of earlier items that were not written.
+        if (items[i].op == Operation::kPeek && !plans[i].read_changes) {
+          results[i]->audit_status = committed;
+        } else {
+          results[i] = committed;
+        }
+      }
+      return results;
+    }
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (!plans[i].valid) continue;
+    std::vector<Verdict>& verdicts = results[i]->verdicts;
+    for (size_t t = 0; t < verdicts.size(); ++t) {
+      if (plans[i].event_of[t] != SIZE_MAX) {
+        verdicts[t].audit_sequence =
+            writes.audit[plans[i].event_of[t]].sequence;
+      }
+    }
+  }
+  return results;
+}
+
+absl::Status Limiter::Decide(Operation op, const Request& request,
+                             int64_t now_ms, Plan& plan, Overlay& overlay,
+                             std::vector<AuditEvent>& audit,
+                             Response& response) {
+  std::vector<Target>& targets = plan.targets;
+  std::vector<Group>& groups = plan.groups;
+  const std::vector<size_t>& group_of = plan.group_of;
   for (Group& g : groups) {
     GH_ASSIGN_OR_RETURN(std::optional<CounterState> stored,
-                        store_->Read(g.key));
+                        overlay.Read(store_, g.key, &plan.read_changes));
     if (stored.has_value() && stored->expires_at_ms > now_ms) {
       g.state = std::move(*stored);
     }
@@ -275,8 +391,8 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
     g.count_before = window.Count(g.state, now_ms);
   }
 
+  // Every read succeeded: from here on the item's changes are recorded.
   bool all_allowed = true;
-  WriteSet writes;
   for (Group& g : groups) {
     const SlidingWindow window(g.policy->WindowMillis(),
                                g.policy->BucketMillis());
@@ -291,11 +407,11 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
         // Whether a next single attempt would be allowed.
         g.enforce_deny = g.state.lockout_until_ms > now_ms ||
                          window.Count(g.state, now_ms) + 1 > g.policy->limit;
-        writes.puts.emplace_back(g.key, g.state);
+        overlay.Put(g.key, g.state);
         break;
       case Operation::kReset:
         g.state = CounterState{};
-        writes.deletes.push_back(g.key);
+        overlay.Delete(g.key);
         break;
     }
     g.actual_deny = g.enforce_deny && g.policy->mode == PolicyMode::kEnforce;
@@ -307,14 +423,13 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
       const SlidingWindow window(g.policy->WindowMillis(),
                                  g.policy->BucketMillis());
       Apply(g, window, now_ms);
-      writes.puts.emplace_back(g.key, g.state);
+      overlay.Put(g.key, g.state);
     }
   }
-  Response response;
   response.allowed = all_allowed;
   response.verdicts.reserve(targets.size());
+  plan.event_of.assign(targets.size(), SIZE_MAX);
   std::vector<bool> first_of_group(groups.size(), true);
-  std::vector<size_t> event_of(targets.size(), SIZE_MAX);
   for (size_t i = 0; i < targets.size(); ++i) {
     const Group& g = groups[group_of[i]];
     const Policy& p = *g.policy;
@@ -365,27 +480,12 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
       e.ceiling_hit = v.ceiling_hit;
       e.locked_until_ms = lockout_left > 0 ? g.state.lockout_until_ms : 0;
       e.context = request.context;
-      event_of[i] = writes.audit.size();
-      writes.audit.push_back(std::move(e));
+      plan.event_of[i] = audit.size();
+      audit.push_back(std::move(e));
     }
     response.verdicts.push_back(std::move(v));
   }
-  if (!writes.empty()) {
-    absl::Status committed = store_->Commit(writes);
-    if (!committed.ok()) {
-      // A Peek is a read: it answers from what the store holds even when
-      // its audit events cannot be written (the caller reports that).
-      if (op != Operation::kPeek) return committed;
-      response.audit_status = std::move(committed);
-      return response;
-    }
-  }
-  for (size_t i = 0; i < targets.size(); ++i) {
-    if (event_of[i] != SIZE_MAX) {
-      response.verdicts[i].audit_sequence = writes.audit[event_of[i]].sequence;
-    }
-  }
-  return response;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> Limiter::AuditRefusal(Operation op,

@@ -6,6 +6,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "service/clock/clock.h"
 #include "service/core/counter_store.h"
 #include "service/core/policy.h"
@@ -53,6 +54,18 @@ class Limiter {
 
   absl::StatusOr<Response> Run(Operation op, const Request& request);
 
+  // Runs independent operations as if one after another, in order: each
+  // keeps its own all-or-nothing semantics, its own validation and its own
+  // result (one per item, in order), and sees the changes of the items
+  // before it. Their changes and audit events go to the store in ONE
+  // commit (group commit). An item's INVALID_ARGUMENT / NOT_FOUND or read
+  // failure fails that item only and changes nothing; a failed commit fails
+  // every item that was decided (nothing was written), except a Peek that
+  // read no key changed by an earlier item: it answers with audit_status
+  // set, as Run does. The items' requests must outlive the call.
+  std::vector<absl::StatusOr<Response>> RunBatch(
+      absl::Span<const BatchItem> items);
+
   // Appends one audit event for a call refused before it reached the
   // limiter (authentication, authorization), counting nothing. `reason`
   // should say the code and why, without secrets. Returns the event's
@@ -69,8 +82,17 @@ class Limiter {
   static constexpr size_t kLockStripes = 1024;
 
   struct Target;
+  struct Plan;
+  class Overlay;
   absl::Status Resolve(const PolicySet& policies, const Request& request,
                        std::vector<Target>& targets) const;
+  // Decides one validated item at `now_ms`: reads through `overlay` (the
+  // changes of earlier items of the batch), records its own changes there
+  // and appends its audit events to `audit`. On a read error nothing was
+  // recorded.
+  absl::Status Decide(Operation op, const Request& request, int64_t now_ms,
+                      Plan& plan, Overlay& overlay,
+                      std::vector<AuditEvent>& audit, Response& response);
 
   const Clock* const clock_;
   CounterStore* const store_;

@@ -18,6 +18,9 @@ inline constexpr uint64_t kMaxHits = 1'000'000;
 inline constexpr size_t kMaxContextEntries = 16;
 inline constexpr size_t kMaxContextKeyBytes = 64;
 inline constexpr size_t kMaxContextValueBytes = 256;
+// Limits on one Batch: items, and subjects over all items.
+inline constexpr size_t kMaxBatchItems = 256;
+inline constexpr size_t kMaxBatchSubjects = 1024;
 
 // One subject of a request, as the caller sent it (not yet validated).
 struct SubjectRequest {
@@ -34,6 +37,13 @@ struct Request {
   std::map<std::string, std::string> context;
   // Who asked (the credentials file's client id), for the audit log.
   std::string client_id;
+};
+
+// One operation of a batch (Limiter::RunBatch): a view, the request is not
+// owned.
+struct BatchItem {
+  Operation op = Operation::kCheck;
+  const Request* request = nullptr;
 };
 
 }  // namespace gatehouse

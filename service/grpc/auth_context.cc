@@ -10,7 +10,20 @@ absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
                                      Scope scope,
                                      const std::vector<std::string>& policies,
                                      AuthFailure* failure) {
-  if (authenticator == nullptr) return Caller{};
+  absl::StatusOr<Caller> caller =
+      AuthenticateCall(authenticator, context, failure);
+  if (!caller.ok()) return caller;
+  absl::Status permitted =
+      Authenticator::Permit(*caller, scope, policies, failure);
+  if (!permitted.ok()) return permitted;
+  return caller;
+}
+
+absl::StatusOr<Caller> AuthenticateCall(const Authenticator* authenticator,
+                                        const grpc::ServerContext& context,
+                                        AuthFailure* failure) {
+  if (authenticator == nullptr)
+    return Caller{{}, std::nullopt, {Scope::kAdmin}};
   if (const auto& allowlist = authenticator->peer_allowlist();
       allowlist.has_value()) {
     std::vector<std::string> identities;
@@ -36,7 +49,7 @@ absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
   absl::string_view header;
   if (it != md.end())
     header = absl::string_view(it->second.data(), it->second.size());
-  return authenticator->Authorize(header, scope, policies, failure);
+  return authenticator->Authenticate(header, failure);
 }
 
 }  // namespace gatehouse

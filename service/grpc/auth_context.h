@@ -20,6 +20,14 @@ absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
                                      const std::vector<std::string>& policies,
                                      AuthFailure* failure = nullptr);
 
+// The first half of AuthorizeCall: the client certificate allowlist
+// (PERMISSION_DENIED) and the bearer token (UNAUTHENTICATED), for a call
+// whose operations are each checked with Authenticator::Permit(). A null
+// authenticator admits an anonymous caller with every scope and policy.
+absl::StatusOr<Caller> AuthenticateCall(const Authenticator* authenticator,
+                                        const grpc::ServerContext& context,
+                                        AuthFailure* failure = nullptr);
+
 }  // namespace gatehouse
 
 #endif  // GATEHOUSE_SERVICE_GRPC_AUTH_CONTEXT_H_

@@ -32,6 +32,84 @@ bool ShouldLog(LogRateLimiter* limiter, const std::string& kind,
   return limiter == nullptr || limiter->Allow(kind, suppressed);
 }
 
+std::vector<std::string> PoliciesOf(
+    const google::protobuf::RepeatedPtrField<v1::Subject>& subjects) {
+  std::vector<std::string> policies;
+  policies.reserve(subjects.size());
+  for (const v1::Subject& s : subjects) policies.push_back(s.policy());
+  return policies;
+}
+
+// The request inside a BatchItem, whichever of the four it is.
+struct ItemView {
+  bool present = false;
+  Operation op = Operation::kCheck;
+  const google::protobuf::RepeatedPtrField<v1::Subject>* subjects = nullptr;
+  const google::protobuf::Map<std::string, std::string>* context = nullptr;
+};
+
+template <typename RequestProto>
+ItemView ViewOf(Operation op, const RequestProto& request) {
+  return ItemView{true, op, &request.subjects(), &request.context()};
+}
+
+ItemView ViewOf(const v1::BatchItem& item) {
+  switch (item.request_case()) {
+    case v1::BatchItem::kCheck:
+      return ViewOf(Operation::kCheck, item.check());
+    case v1::BatchItem::kPeek:
+      return ViewOf(Operation::kPeek, item.peek());
+    case v1::BatchItem::kRecord:
+      return ViewOf(Operation::kRecord, item.record());
+    case v1::BatchItem::kReset:
+      return ViewOf(Operation::kReset, item.reset());
+    case v1::BatchItem::REQUEST_NOT_SET:
+      break;
+  }
+  return ItemView{};
+}
+
+// The whole call's limits: INVALID_ARGUMENT naming `items`.
+absl::Status CheckBatchLimits(const v1::BatchRequest& request) {
+  if (request.items().empty()) {
+    return absl::InvalidArgumentError("items: at least one item is required");
+  }
+  if (static_cast<size_t>(request.items_size()) > kMaxBatchItems) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "items: ", request.items_size(), " items, at most ", kMaxBatchItems));
+  }
+  size_t subjects = 0;
+  for (const v1::BatchItem& item : request.items()) {
+    const ItemView view = ViewOf(item);
+    if (view.present) subjects += view.subjects->size();
+  }
+  if (subjects > kMaxBatchSubjects) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "items: ", subjects, " subjects in all, at most ", kMaxBatchSubjects));
+  }
+  return absl::OkStatus();
+}
+
+void SetStatus(const absl::Status& status, v1::ItemStatus* out) {
+  out->set_code(static_cast<int32_t>(status.code()));
+  out->set_message(std::string(status.message()));
+}
+
+// Fills `result` with the response of `op`'s kind.
+void SetResponse(Operation op, const Response& response,
+                 v1::BatchResult* result) {
+  switch (op) {
+    case Operation::kCheck:
+      return ToProto(response, result->mutable_check());
+    case Operation::kPeek:
+      return ToProto(response, result->mutable_peek());
+    case Operation::kRecord:
+      return ToProto(response, result->mutable_record());
+    case Operation::kReset:
+      return ToProto(response, result->mutable_reset());
+  }
+}
+
 void SetTimestamp(int64_t ms, google::protobuf::Timestamp* out) {
   out->set_seconds(ms / 1000);
   out->set_nanos(static_cast<int32_t>(ms % 1000) * 1000000);
@@ -39,59 +117,51 @@ void SetTimestamp(int64_t ms, google::protobuf::Timestamp* out) {
 
 }  // namespace
 
-template <typename RequestProto, typename ResponseProto>
-grpc::Status RateLimiterService::Handle(Operation op,
-                                        grpc::ServerContext* context,
-                                        const RequestProto& request,
-                                        ResponseProto* response) {
-  CallMetrics::Call call(metrics_, OperationName(op));
-  // Shed before any work, authentication included: a flood must not queue.
-  const InflightLimit::Permit permit = inflight_->TryAcquire();
+InflightLimit::Permit RateLimiterService::Admit(const char* method,
+                                                grpc::Status* refused) {
+  InflightLimit::Permit permit = inflight_->TryAcquire();
   if (!permit) {
     uint64_t suppressed;
     if (ShouldLog(log_limiter_, "overload", &suppressed)) {
       LogJson(spdlog::level::warn, "overloaded; shedding calls",
-              {{"rpc", OperationName(op)},
+              {{"rpc", method},
                {"max_inflight_calls", static_cast<int64_t>(inflight_->max())},
                {"suppressed", suppressed}});
     }
-    return call.Finish(grpc::Status(
+    *refused = grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("server overloaded: ", inflight_->max(),
                      " calls in flight (--max_inflight_calls); retry with "
-                     "backoff")));
+                     "backoff"));
   }
-  std::vector<std::string> policies;
-  policies.reserve(request.subjects_size());
-  for (const v1::Subject& s : request.subjects())
-    policies.push_back(s.policy());
-  AuthFailure failure;
-  absl::StatusOr<Caller> caller =
-      AuthorizeCall(authenticator_, *context, ScopeOf(op), policies, &failure);
-  if (!caller.ok()) {
-    metrics_->RecordAuthFailure(failure);
-    uint64_t suppressed;
-    if (ShouldLog(log_limiter_, "auth_failure", &suppressed)) {
-      LogJson(spdlog::level::warn, "call refused",
-              {{"rpc", OperationName(op)},
-               {"code", absl::StatusCodeToString(caller.status().code())},
-               {"reason", caller.status().message()},
-               {"peer", context->peer()},
-               {"suppressed", suppressed}});
-    }
-    // The refusal is audited too (nothing is counted); a failure to write it
-    // does not change the answer.
-    Request refused = FromProto(request.subjects(), request.context());
-    absl::StatusOr<uint64_t> audited = limiter_->AuditRefusal(
-        op, refused,
-        absl::StrCat(absl::StatusCodeToString(caller.status().code()), ": ",
-                     caller.status().message()));
-    if (!audited.ok()) metrics_->RecordStorageError(audited.status());
-    return call.Finish(ToGrpcStatus(caller.status()));
+  return permit;
+}
+
+void RateLimiterService::Refuse(Operation op, const absl::Status& status,
+                                AuthFailure failure,
+                                const grpc::ServerContext& context,
+                                const Request& refused) {
+  metrics_->RecordAuthFailure(failure);
+  uint64_t suppressed;
+  if (ShouldLog(log_limiter_, "auth_failure", &suppressed)) {
+    LogJson(spdlog::level::warn, "call refused",
+            {{"rpc", OperationName(op)},
+             {"code", absl::StatusCodeToString(status.code())},
+             {"reason", status.message()},
+             {"peer", context.peer()},
+             {"suppressed", suppressed}});
   }
-  Request domain = FromProto(request.subjects(), request.context());
-  domain.client_id = caller->client_id;
-  absl::StatusOr<Response> result = limiter_->Run(op, domain);
+  // The refusal is audited too (nothing is counted); a failure to write it
+  // does not change the answer.
+  absl::StatusOr<uint64_t> audited = limiter_->AuditRefusal(
+      op, refused,
+      absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
+                   status.message()));
+  if (!audited.ok()) metrics_->RecordStorageError(audited.status());
+}
+
+void RateLimiterService::Observe(Operation op, const std::string& client_id,
+                                 const absl::StatusOr<Response>& result) {
   if (!result.ok()) {
     uint64_t suppressed;
     const bool storage = absl::IsUnavailable(result.status()) ||
@@ -103,7 +173,7 @@ grpc::Status RateLimiterService::Handle(Operation op,
                {"error", result.status().ToString()},
                {"suppressed", suppressed}});
     }
-    return call.Finish(ToGrpcStatus(result.status()));
+    return;
   }
   if (!result->audit_status.ok()) {
     // A Peek answered without its audit events (see Response).
@@ -124,7 +194,7 @@ grpc::Status RateLimiterService::Handle(Operation op,
       LogJson(
           spdlog::level::info, "ceiling hit",
           {{"policy", v.policy},
-           {"client", caller->client_id},
+           {"client", client_id},
            {"rpc", OperationName(op)},
            {"count", v.count},
            {"limit", v.limit},
@@ -134,6 +204,37 @@ grpc::Status RateLimiterService::Handle(Operation op,
            {"suppressed", suppressed}});
     }
   }
+}
+
+template <typename RequestProto, typename ResponseProto>
+grpc::Status RateLimiterService::Handle(Operation op,
+                                        grpc::ServerContext* context,
+                                        const RequestProto& request,
+                                        ResponseProto* response) {
+  CallMetrics::Call call(metrics_, OperationName(op));
+  // Shed before any work, authentication included: a flood must not queue.
+  grpc::Status overloaded;
+  const InflightLimit::Permit permit = Admit(OperationName(op), &overloaded);
+  if (!permit) return call.Finish(overloaded);
+  AuthFailure failure = AuthFailure::kNone;
+  absl::StatusOr<Caller> caller =
+      AuthenticateCall(authenticator_, *context, &failure);
+  absl::Status permitted =
+      caller.ok()
+          ? Authenticator::Permit(*caller, ScopeOf(op),
+                                  PoliciesOf(request.subjects()), &failure)
+          : caller.status();
+  if (!permitted.ok()) {
+    Request refused = FromProto(request.subjects(), request.context());
+    if (caller.ok()) refused.client_id = caller->client_id;
+    Refuse(op, permitted, failure, *context, refused);
+    return call.Finish(ToGrpcStatus(permitted));
+  }
+  Request domain = FromProto(request.subjects(), request.context());
+  domain.client_id = caller->client_id;
+  absl::StatusOr<Response> result = limiter_->Run(op, domain);
+  Observe(op, caller->client_id, result);
+  if (!result.ok()) return call.Finish(ToGrpcStatus(result.status()));
   ToProto(*result, response);
   return call.Finish(grpc::Status::OK);
 }
@@ -160,6 +261,76 @@ grpc::Status RateLimiterService::Reset(grpc::ServerContext* context,
                                        const v1::ResetRequest* request,
                                        v1::ResetResponse* response) {
   return Handle(Operation::kReset, context, *request, response);
+}
+
+grpc::Status RateLimiterService::Batch(grpc::ServerContext* context,
+                                       const v1::BatchRequest* request,
+                                       v1::BatchResponse* response) {
+  CallMetrics::Call call(metrics_, "Batch");
+  // One slot for the whole call: its items are worked on by this thread.
+  grpc::Status overloaded;
+  const InflightLimit::Permit permit = Admit("Batch", &overloaded);
+  if (!permit) return call.Finish(overloaded);
+  AuthFailure failure = AuthFailure::kNone;
+  absl::StatusOr<Caller> caller =
+      AuthenticateCall(authenticator_, *context, &failure);
+  if (!caller.ok()) {
+    // Audited once for the whole call, as its first item: an unknown caller
+    // must not turn one call into hundreds of audit writes.
+    const ItemView first =
+        request->items().empty() ? ItemView{} : ViewOf(request->items(0));
+    Refuse(
+        first.op, caller.status(), failure, *context,
+        first.present ? FromProto(*first.subjects, *first.context) : Request{});
+    return call.Finish(ToGrpcStatus(caller.status()));
+  }
+  const absl::Status limits = CheckBatchLimits(*request);
+  if (!limits.ok()) return call.Finish(ToGrpcStatus(limits));
+
+  const int n = request->items_size();
+  std::vector<absl::Status> refused(n);
+  // Reserved up front: `run` points into `domain`.
+  std::vector<Request> domain;
+  domain.reserve(n);
+  std::vector<BatchItem> run;
+  std::vector<int> run_index;
+  run.reserve(n);
+  run_index.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    const ItemView item = ViewOf(request->items(i));
+    if (!item.present) {
+      refused[i] = absl::InvalidArgumentError(absl::StrCat(
+          "items[", i, "]: one of check, peek, record or reset is required"));
+      continue;
+    }
+    Request r = FromProto(*item.subjects, *item.context);
+    r.client_id = caller->client_id;
+    refused[i] = Authenticator::Permit(*caller, ScopeOf(item.op),
+                                       PoliciesOf(*item.subjects), &failure);
+    if (!refused[i].ok()) {
+      Refuse(item.op, refused[i], failure, *context, r);
+      continue;
+    }
+    domain.push_back(std::move(r));
+    run.push_back(BatchItem{item.op, &domain.back()});
+    run_index.push_back(i);
+  }
+  std::vector<absl::StatusOr<Response>> results = limiter_->RunBatch(run);
+
+  response->mutable_results()->Reserve(n);
+  for (int i = 0; i < n; ++i) {
+    SetStatus(refused[i], response->add_results()->mutable_status());
+  }
+  for (size_t k = 0; k < run.size(); ++k) {
+    Observe(run[k].op, caller->client_id, results[k]);
+    v1::BatchResult* result = response->mutable_results(run_index[k]);
+    if (!results[k].ok()) {
+      SetStatus(results[k].status(), result->mutable_status());
+    } else {
+      SetResponse(run[k].op, *results[k], result);
+    }
+  }
+  return call.Finish(grpc::Status::OK);
 }
 
 grpc::Status RateLimiterService::WatchCeilings(

@@ -22,8 +22,9 @@ class RateLimiterService final : public v1::RateLimiter::Service {
  public:
   // `log_limiter` (may be null: log every event) paces the log lines for
   // ceiling hits, authentication failures, storage errors and shed calls.
-  // `inflight` (may be null: no bound) bounds the Check, Peek, Record and
-  // Reset calls worked on at once; more are refused RESOURCE_EXHAUSTED.
+  // `inflight` (may be null: no bound) bounds the Check, Peek, Record,
+  // Reset and Batch calls worked on at once; more are refused
+  // RESOURCE_EXHAUSTED.
   RateLimiterService(Limiter* limiter, const AuditLog* audit_log,
                      const Authenticator* authenticator,
                      LogRateLimiter* log_limiter = nullptr,
@@ -50,6 +51,9 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   grpc::Status Reset(grpc::ServerContext* context,
                      const v1::ResetRequest* request,
                      v1::ResetResponse* response) override;
+  grpc::Status Batch(grpc::ServerContext* context,
+                     const v1::BatchRequest* request,
+                     v1::BatchResponse* response) override;
   grpc::Status WatchCeilings(
       grpc::ServerContext* context, const v1::WatchCeilingsRequest* request,
       grpc::ServerWriter<v1::CeilingEvent>* writer) override;
@@ -58,6 +62,19 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   template <typename RequestProto, typename ResponseProto>
   grpc::Status Handle(Operation op, grpc::ServerContext* context,
                       const RequestProto& request, ResponseProto* response);
+
+  // A permit under --max_inflight_calls; when overloaded an empty one, and
+  // *refused is the RESOURCE_EXHAUSTED to answer (logged, rate-limited).
+  InflightLimit::Permit Admit(const char* method, grpc::Status* refused);
+  // Counts, logs (rate-limited) and audits the refusal of `op` on
+  // `refused` with `status`; nothing is counted. Shared by the unary calls
+  // and each item of a Batch.
+  void Refuse(Operation op, const absl::Status& status, AuthFailure failure,
+              const grpc::ServerContext& context, const Request& refused);
+  // Records the metrics and log lines of one operation the limiter ran:
+  // its decisions, ceiling hits and storage errors.
+  void Observe(Operation op, const std::string& client_id,
+               const absl::StatusOr<Response>& result);
 
   Limiter* const limiter_;
   const AuditLog* const audit_log_;

@@ -3,110 +3,20 @@
 
 #include "service/grpc/rate_limiter_service.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <gtest/gtest.h>
 
 #include <memory>
 
-#include "service/auth/authenticator.h"
-#include "service/clock/simulated_clock.h"
-#include "service/config/policy_file.h"
-#include "service/core/in_memory_counter_store.h"
-#include "service/core/limiter.h"
+#include "tests/grpc/service_fixture.h"
 
 namespace gatehouse {
 namespace {
 
-constexpr char kPolicies[] = R"(
-policies:
-  - name: login_ip
-    dimensions: [ip]
-    limit: 3
-    window: 1m
-  - name: failed_auth_user_ip
-    dimensions: [user, ip]
-    limit: 2
-    window: 15m
-    lockout: {duration: 15m, multiplier: 2, max: 24h}
-)";
-
-constexpr char kFullToken[] = "full-token-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
-constexpr char kPeekToken[] = "peek-token-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
-
-std::string CredentialsYaml() {
-  return "clients:\n"
-         "  - id: api\n"
-         "    token_sha256: [" +
-         HexEncode(Sha256(kFullToken)) +
-         "]\n"
-         "    scopes: [check, peek, record, reset]\n"
-         "  - id: reader\n"
-         "    token_sha256: [" +
-         HexEncode(Sha256(kPeekToken)) +
-         "]\n"
-         "    scopes: [peek]\n"
-         "    policies: [login_ip]\n";
-}
-
-class RateLimiterServiceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto policies = ParsePolicyYaml(kPolicies, "test");
-    ASSERT_TRUE(policies.ok()) << policies.status();
-    limiter_ = std::make_unique<Limiter>(&clock_, &store_, *policies);
-    auto credentials = Credentials::Parse(CredentialsYaml(), "test");
-    ASSERT_TRUE(credentials.ok()) << credentials.status();
-    authenticator_ = std::make_unique<Authenticator>(*credentials);
-    service_ = std::make_unique<RateLimiterService>(limiter_.get(), &store_,
-                                                    authenticator_.get());
-
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    ASSERT_NE(port, 0);
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                   grpc::InsecureChannelCredentials());
-    stub_ = v1::RateLimiter::NewStub(channel_);
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown();
-  }
-
-  std::unique_ptr<grpc::ClientContext> Context(const std::string& token) {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    if (!token.empty()) ctx->AddMetadata("authorization", "Bearer " + token);
-    return ctx;
-  }
-
-  static void AddSubject(google::protobuf::RepeatedPtrField<v1::Subject>* out,
-                         const std::string& policy,
-                         std::map<std::string, std::string> key,
-                         uint64_t hits = 0) {
-    v1::Subject* s = out->Add();
-    s->set_policy(policy);
-    for (auto& [k, v] : key) (*s->mutable_key())[k] = v;
-    s->set_hits(hits);
-  }
-
-  SimulatedClock clock_;
-  InMemoryCounterStore store_;
-  std::unique_ptr<Limiter> limiter_;
-  std::unique_ptr<Authenticator> authenticator_;
-  std::unique_ptr<RateLimiterService> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<v1::RateLimiter::Stub> stub_;
-};
+using grpc_test::kFullToken;
+using grpc_test::kPeekToken;
+using grpc_test::RateLimiterServiceTest;
 
 TEST_F(RateLimiterServiceTest, CheckAllowsUpToLimitThenDeniesWithRetryAfter) {
   v1::CheckRequest request;
