@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "client/coalescer.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -108,6 +109,16 @@ absl::Status Client::ValidateOptions(const ClientOptions& options) {
         absl::StrCat("max_reconnect_backoff: must be at least 1ms, got ",
                      absl::FormatDuration(options.max_reconnect_backoff)));
   }
+  if (options.coalesce_linger < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("coalesce_linger: must not be negative, got ",
+                     absl::FormatDuration(options.coalesce_linger)));
+  }
+  if (options.max_batch < 1 || options.max_batch > Coalescer::kMaxItems) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_batch: must be 1..", Coalescer::kMaxItems, ", got ",
+                     options.max_batch));
+  }
   for (size_t i = 0; i < options.token.size(); ++i) {
     const unsigned char c = options.token[i];
     if (c < 0x20 || c > 0x7e) {
@@ -124,7 +135,15 @@ Client::Client(ClientOptions options, grpc::Status options_status)
       options_status_(std::move(options_status)),
       channel_(options_status_.ok() ? MakeChannel(options_) : nullptr),
       stub_(channel_ != nullptr ? v1::RateLimiter::NewStub(channel_) : nullptr),
-      breaker_(options_status_.ok() ? MakeBreaker(options_) : nullptr) {}
+      breaker_(options_status_.ok() ? MakeBreaker(options_) : nullptr),
+      coalescer_(
+          stub_ != nullptr && options_.coalesce_linger > absl::ZeroDuration()
+              ? std::make_unique<Coalescer>(
+                    stub_.get(), options_.coalesce_linger, options_.max_batch,
+                    options_.token.empty()
+                        ? std::string()
+                        : absl::StrCat("Bearer ", options_.token))
+              : nullptr) {}
 
 Client::~Client() = default;
 
@@ -214,7 +233,9 @@ Client::Result Client::Check(const v1::CheckRequest& request,
   return Call<v1::CheckResponse>(
       deadline, /*retries=*/0,
       [&](grpc::ClientContext* context, v1::CheckResponse* response) {
-        return stub_->Check(context, request, response);
+        return coalescer_ != nullptr
+                   ? coalescer_->Check(*context, request, response)
+                   : stub_->Check(context, request, response);
       });
 }
 
@@ -223,7 +244,9 @@ Client::Result Client::Peek(const v1::PeekRequest& request,
   return Call<v1::PeekResponse>(
       deadline, options_.peek_retries,
       [&](grpc::ClientContext* context, v1::PeekResponse* response) {
-        return stub_->Peek(context, request, response);
+        return coalescer_ != nullptr
+                   ? coalescer_->Peek(*context, request, response)
+                   : stub_->Peek(context, request, response);
       });
 }
 
@@ -232,7 +255,9 @@ Client::Result Client::Record(const v1::RecordRequest& request,
   return Call<v1::RecordResponse>(
       deadline, /*retries=*/0,
       [&](grpc::ClientContext* context, v1::RecordResponse* response) {
-        return stub_->Record(context, request, response);
+        return coalescer_ != nullptr
+                   ? coalescer_->Record(*context, request, response)
+                   : stub_->Record(context, request, response);
       });
 }
 
@@ -241,7 +266,9 @@ Client::Result Client::Reset(const v1::ResetRequest& request,
   return Call<v1::ResetResponse>(
       deadline, /*retries=*/0,
       [&](grpc::ClientContext* context, v1::ResetResponse* response) {
-        return stub_->Reset(context, request, response);
+        return coalescer_ != nullptr
+                   ? coalescer_->Reset(*context, request, response)
+                   : stub_->Reset(context, request, response);
       });
 }
 
