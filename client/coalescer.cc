@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "grpcpp/completion_queue.h"
 
 namespace gatehouse {
 namespace {
@@ -32,11 +34,14 @@ struct Pending {
   v1::BatchResult result;
 };
 
-// One Batch RPC in flight; gRPC needs these alive until its callback.
+// One Batch RPC in flight; gRPC needs these alive until its completion
+// comes out of the completion queue (tagged with the InFlight's address).
 struct InFlight {
   grpc::ClientContext context;
   v1::BatchRequest request;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<v1::BatchResponse>> reader;
   v1::BatchResponse response;
+  grpc::Status status;
   std::vector<std::shared_ptr<Pending>> items;
 };
 
@@ -63,16 +68,38 @@ grpc::Status Mismatch() {
 
 }  // namespace
 
-// The queue and the batches in flight. Owned jointly by the Coalescer and
-// the callbacks of its batches in flight.
-class Coalescer::Core : public std::enable_shared_from_this<Core> {
+// The queue, the batches in flight and the two threads: the sender forms
+// and starts batches, the receiver takes their completions off a completion
+// queue of our own. (Not gRPC's callback API: in gRPC 1.51, destroying the
+// channel right after a callback has run races with gRPC's callback threads.)
+class Coalescer::Core {
  public:
   Core(v1::RateLimiter::Stub* stub, absl::Duration linger, size_t max_batch,
        std::string authorization)
       : stub_(stub),
         linger_(linger),
         max_batch_(max_batch),
-        authorization_(std::move(authorization)) {}
+        authorization_(std::move(authorization)),
+        sender_([this] { SendLoop(); }),
+        receiver_([this] { ReceiveLoop(); }) {}
+
+  // Sends what is queued, cancels the batches in flight, and returns once
+  // every completion has been handled.
+  ~Core() {
+    {
+      absl::MutexLock lock(&mu_);
+      shutdown_ = true;
+    }
+    sender_.join();
+    {
+      // Completions only come out of cq_ on the receiver, never inline, so
+      // the calls stay alive while mu_ is held.
+      absl::MutexLock lock(&mu_);
+      for (const auto& [raw, call] : in_flight_) call->context.TryCancel();
+    }
+    cq_.Shutdown();  // The receiver drains it, then returns.
+    receiver_.join();
+  }
 
   void Enqueue(std::shared_ptr<Pending> pending) {
     absl::MutexLock lock(&mu_);
@@ -87,8 +114,8 @@ class Coalescer::Core : public std::enable_shared_from_this<Core> {
     queue_.erase(std::find(queue_.begin(), queue_.end(), pending));
   }
 
-  // The sender thread: forms and starts batches until Shutdown(), then
-  // sends what is left and returns.
+ private:
+  // Until shut down, then sends what is left and returns.
   void SendLoop() {
     mu_.Lock();
     while (true) {
@@ -107,34 +134,17 @@ class Coalescer::Core : public std::enable_shared_from_this<Core> {
     mu_.Unlock();
   }
 
-  void Shutdown() {
-    absl::MutexLock lock(&mu_);
-    shutdown_ = true;
+  void ReceiveLoop() {
+    void* tag;
+    bool ok;
+    while (cq_.Next(&tag, &ok)) Complete(static_cast<InFlight*>(tag));
   }
 
-  // Cancels the batches in flight and waits for their callbacks.
-  void CancelAndWait() {
-    std::vector<std::shared_ptr<InFlight>> calls;
-    {
-      absl::MutexLock lock(&mu_);
-      for (const auto& [raw, call] : in_flight_) calls.push_back(call);
-    }
-    // Outside mu_: a cancelled call's callback takes it.
-    for (const auto& call : calls) call->context.TryCancel();
-    calls.clear();
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(this, &Core::Idle));
-  }
-
- private:
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return shutdown_ || !queue_.empty();
   }
   bool FullOrShutdown() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return shutdown_ || queue_.size() >= max_batch_;
-  }
-  bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return in_flight_.empty();
   }
 
   // Takes the oldest items, up to the batch limits (always at least one).
@@ -158,7 +168,7 @@ class Coalescer::Core : public std::enable_shared_from_this<Core> {
   }
 
   void Start(std::vector<std::shared_ptr<Pending>> batch) {
-    auto call = std::make_shared<InFlight>();
+    auto call = std::make_unique<InFlight>();
     absl::Time deadline = absl::InfinitePast();
     call->request.mutable_items()->Reserve(static_cast<int>(batch.size()));
     for (const std::shared_ptr<Pending>& pending : batch) {
@@ -175,19 +185,17 @@ class Coalescer::Core : public std::enable_shared_from_this<Core> {
       absl::MutexLock lock(&mu_);
       in_flight_.emplace(raw, std::move(call));
     }
-    stub_->async()->Batch(&raw->context, &raw->request, &raw->response,
-                          [core = shared_from_this(), raw](grpc::Status s) {
-                            core->Complete(raw, s);
-                          });
+    raw->reader = stub_->AsyncBatch(&raw->context, raw->request, &cq_);
+    raw->reader->Finish(&raw->response, &raw->status, raw);
   }
 
-  // The callback of a batch: hands every item its result.
-  void Complete(InFlight* call, const grpc::Status& status) {
+  // A batch finished: hands every item its result.
+  void Complete(InFlight* call) {
     const int results = call->response.results_size();
     for (size_t i = 0; i < call->items.size(); ++i) {
       Pending& pending = *call->items[i];
-      if (!status.ok()) {
-        pending.status = status;
+      if (!call->status.ok()) {
+        pending.status = call->status;
       } else if (static_cast<int>(i) >= results) {
         pending.status = grpc::Status(
             grpc::StatusCode::INTERNAL,
@@ -205,8 +213,7 @@ class Coalescer::Core : public std::enable_shared_from_this<Core> {
       }
       pending.done.Notify();
     }
-    // Frees the call here, unless CancelAndWait() holds it for a moment.
-    std::shared_ptr<InFlight> finished;
+    std::unique_ptr<InFlight> finished;
     absl::MutexLock lock(&mu_);
     auto it = in_flight_.find(call);
     finished = std::move(it->second);
@@ -218,25 +225,25 @@ class Coalescer::Core : public std::enable_shared_from_this<Core> {
   const absl::Duration linger_;
   const size_t max_batch_;
   const std::string authorization_;
+  grpc::CompletionQueue cq_;
 
   absl::Mutex mu_;
   std::deque<std::shared_ptr<Pending>> queue_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;
-  std::map<InFlight*, std::shared_ptr<InFlight>> in_flight_
+  std::map<InFlight*, std::unique_ptr<InFlight>> in_flight_
       ABSL_GUARDED_BY(mu_);
+
+  // Last: they start in the constructor and use everything above.
+  std::thread sender_;
+  std::thread receiver_;
 };
 
 Coalescer::Coalescer(v1::RateLimiter::Stub* stub, absl::Duration linger,
                      size_t max_batch, std::string authorization)
-    : core_(std::make_shared<Core>(stub, linger, max_batch,
-                                   std::move(authorization))),
-      sender_([core = core_.get()] { core->SendLoop(); }) {}
+    : core_(std::make_unique<Core>(stub, linger, max_batch,
+                                   std::move(authorization))) {}
 
-Coalescer::~Coalescer() {
-  core_->Shutdown();
-  sender_.join();
-  core_->CancelAndWait();
-}
+Coalescer::~Coalescer() = default;
 
 grpc::Status Coalescer::Submit(const grpc::ClientContext& context,
                                v1::BatchItem item, v1::BatchResult* result) {

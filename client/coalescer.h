@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/time/time.h"
 #include "gatehouse/v1/ratelimit.grpc.pb.h"
@@ -23,11 +22,12 @@ namespace gatehouse {
 // passes first gets DEADLINE_EXCEEDED at its deadline, even while its batch
 // is still in flight (its item is dropped if not yet sent).
 //
-// Thread-safe. A dedicated sender thread forms batches and starts them with
-// gRPC's callback API, so several batches may be in flight at once; nothing
-// busy-waits. Does not own the stub, which must outlive the coalescer. The
-// destructor sends what is queued, cancels batches still in flight and
-// waits for them; no call may be made during or after destruction.
+// Thread-safe. Owns two threads: a sender that forms batches and starts them
+// asynchronously (several may be in flight at once) and a receiver that
+// takes their completions off a completion queue; nothing busy-waits. Does
+// not own the stub, which must outlive the coalescer. The destructor sends
+// what is queued, cancels batches still in flight and returns once every
+// completion is handled; no call may be made during or after destruction.
 class Coalescer {
  public:
   // The service's limits on one batch (see BatchRequest in ratelimit.proto).
@@ -65,10 +65,7 @@ class Coalescer {
   grpc::Status Submit(const grpc::ClientContext& context, v1::BatchItem item,
                       v1::BatchResult* result);
 
-  // Shared with the callbacks of batches in flight, which may finish after
-  // the last line of the destructor has run.
-  const std::shared_ptr<Core> core_;
-  std::thread sender_;
+  const std::unique_ptr<Core> core_;
 };
 
 }  // namespace gatehouse

@@ -21,8 +21,9 @@ namespace gatehouse {
 //
 // Thread-safe. Read-modify-write sequences are serialised per storage key by
 // striped locks (taken in a fixed order, so multi-subject requests cannot
-// deadlock); Peek takes no lock. Does not own the clock or the store, which
-// must outlive it.
+// deadlock); Peek takes no lock. RunBatch holds the stripes of all its
+// items at once, in the same order, until its single commit. Does not own the
+// clock or the store, which must outlive it.
 //
 // Check, Record and Reset append one audit event per subject in the same
 // commit as their counter changes; Peek appends events only for subjects it

@@ -65,6 +65,15 @@ void CallMetrics::RecordVerdicts(Operation op,
   }
 }
 
+void CallMetrics::RecordBatchItem(Operation op, absl::StatusCode code) const {
+  if (m_ == nullptr) return;
+  const char* rpc = RpcLabel(op);
+  m_->batch_items_total
+      .WithLabels({rpc != nullptr ? rpc : GatehouseMetrics::kRpcReset,
+                   absl::StatusCodeToString(code)})
+      .Increment();
+}
+
 void CallMetrics::RecordAuthFailure(AuthFailure failure) const {
   if (m_ == nullptr) return;
   const char* reason = nullptr;

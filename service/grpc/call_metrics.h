@@ -44,6 +44,8 @@ class CallMetrics {
 
   // Decisions, ceiling hits and lockouts of a Check, Peek or Record.
   void RecordVerdicts(Operation op, const std::vector<Verdict>& verdicts) const;
+  // One item of a Batch call finished with `code`.
+  void RecordBatchItem(Operation op, absl::StatusCode code) const;
   void RecordAuthFailure(AuthFailure failure) const;
   // Counts a storage failure (UNAVAILABLE / DATA_LOSS from the store).
   void RecordStorageError(const absl::Status& status) const;

@@ -320,9 +320,14 @@ grpc::Status RateLimiterService::Batch(grpc::ServerContext* context,
   response->mutable_results()->Reserve(n);
   for (int i = 0; i < n; ++i) {
     SetStatus(refused[i], response->add_results()->mutable_status());
+    if (!refused[i].ok()) {
+      const ItemView item = ViewOf(request->items(i));
+      metrics_->RecordBatchItem(item.op, refused[i].code());
+    }
   }
   for (size_t k = 0; k < run.size(); ++k) {
     Observe(run[k].op, caller->client_id, results[k]);
+    metrics_->RecordBatchItem(run[k].op, results[k].status().code());
     v1::BatchResult* result = response->mutable_results(run_index[k]);
     if (!results[k].ok()) {
       SetStatus(results[k].status(), result->mutable_status());

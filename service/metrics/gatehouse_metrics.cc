@@ -32,6 +32,11 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
           registry->AddHistogram("gatehouse_grpc_request_duration_seconds",
                                  "gRPC request latency in seconds, by method.",
                                  {"method"}, LatencyBuckets())),
+      batch_items_total(registry->AddCounter(
+          "gatehouse_batch_items_total",
+          "Items of Batch calls finished, by the item's RPC (check, peek, "
+          "record, reset) and status code.",
+          {"rpc", "code"})),
       storage_errors_total(registry->AddCounter(
           "gatehouse_storage_errors_total",
           "Storage operations that failed, by operation (read, write).",

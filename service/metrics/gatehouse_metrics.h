@@ -23,6 +23,7 @@ struct GatehouseMetrics {
   static constexpr const char* kRpcCheck = "check";
   static constexpr const char* kRpcPeek = "peek";
   static constexpr const char* kRpcRecord = "record";
+  static constexpr const char* kRpcReset = "reset";
   static constexpr const char* kDecisionAllow = "allow";
   static constexpr const char* kDecisionDeny = "deny";
   static constexpr const char* kDecisionShadowDeny = "shadow_deny";
@@ -61,6 +62,9 @@ struct GatehouseMetrics {
   Family<Counter>& grpc_requests_total;
   // {method}, seconds, LatencyBuckets().
   Family<Histogram>& grpc_request_duration_seconds;
+  // {rpc: check|peek|record|reset, code: OK|INVALID_ARGUMENT|...}: the items
+  // of Batch calls by outcome (the call itself is in grpc_requests_total).
+  Family<Counter>& batch_items_total;
   // {operation: read|write}
   Family<Counter>& storage_errors_total;
   Gauge& audit_head_sequence;

@@ -176,6 +176,38 @@ TEST_F(AuthenticatorTest, ClientWithoutAllowlistMayUseAnyPolicy) {
             "auditor");
 }
 
+TEST_F(AuthenticatorTest, AuthenticateOnceThenPermitEachOperation) {
+  AuthFailure failure = AuthFailure::kNone;
+  absl::StatusOr<Caller> gateway =
+      auth_.Authenticate("Bearer gateway-token", &failure);
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  EXPECT_EQ(gateway->client_id, "gateway");
+  EXPECT_EQ(failure, AuthFailure::kNone);
+
+  EXPECT_TRUE(
+      Authenticator::Permit(*gateway, Scope::kCheck, {"login_ip"}).ok());
+  EXPECT_EQ(
+      Authenticator::Permit(*gateway, Scope::kRecord, {"login_ip"}, &failure)
+          .code(),
+      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(failure, AuthFailure::kMissingScope);
+  EXPECT_EQ(
+      Authenticator::Permit(*gateway, Scope::kPeek, {"other"}, &failure).code(),
+      absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(failure, AuthFailure::kPolicyNotAllowed);
+
+  absl::StatusOr<Caller> root = auth_.Authenticate("Bearer root-token");
+  ASSERT_TRUE(root.ok());
+  EXPECT_TRUE(Authenticator::Permit(*root, Scope::kReset, {"any"}).ok());
+
+  EXPECT_EQ(auth_.Authenticate("Bearer nope", &failure).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(failure, AuthFailure::kUnknownToken);
+  EXPECT_EQ(auth_.Authenticate("", &failure).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(failure, AuthFailure::kMissingToken);
+}
+
 TEST_F(AuthenticatorTest, SetCredentialsSwapsTheWholeSet) {
   auth_.SetCredentials(
       ParseOrDie(absl::StrCat("clients:\n  - id: gateway\n    token_sha256: [",

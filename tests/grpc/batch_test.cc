@@ -16,7 +16,7 @@ namespace {
 using grpc_test::kFullToken;
 using grpc_test::kPeekToken;
 
-class BatchTest : public grpc_test::RateLimiterServiceTest {
+class BatchServiceTest : public grpc_test::RateLimiterServiceTest {
  protected:
   template <typename RequestProto>
   static RequestProto Make(const std::string& policy,
@@ -44,7 +44,7 @@ class BatchTest : public grpc_test::RateLimiterServiceTest {
   }
 };
 
-TEST_F(BatchTest, AnswersEveryItemInOrderWithTheResponseOfItsKind) {
+TEST_F(BatchServiceTest, AnswersEveryItemInOrderWithTheResponseOfItsKind) {
   v1::BatchRequest request;
   *request.add_items()->mutable_check() = LoginIp("203.0.113.7");
   *request.add_items()->mutable_record() =
@@ -78,7 +78,7 @@ TEST_F(BatchTest, AnswersEveryItemInOrderWithTheResponseOfItsKind) {
   EXPECT_NE(response.results(4).check().verdicts(0).audit_sequence(), 0u);
 }
 
-TEST_F(BatchTest, EachItemIsAllOrNothingOnItsOwn) {
+TEST_F(BatchServiceTest, EachItemIsAllOrNothingOnItsOwn) {
   v1::BatchRequest request;
   // Fills 198.51.100.1 to its limit of 3.
   *request.add_items()->mutable_check() = LoginIp("198.51.100.1", 3);
@@ -102,7 +102,7 @@ TEST_F(BatchTest, EachItemIsAllOrNothingOnItsOwn) {
   EXPECT_EQ(response.results(2).check().verdicts(0).count(), 1u);
 }
 
-TEST_F(BatchTest, InvalidItemFailsAloneNamingItsFieldAndCountsNothing) {
+TEST_F(BatchServiceTest, InvalidItemFailsAloneNamingItsFieldAndCountsNothing) {
   v1::BatchRequest request;
   *request.add_items()->mutable_check() = LoginIp("203.0.113.7");
   v1::RecordRequest bad = Make<v1::RecordRequest>(
@@ -133,9 +133,17 @@ TEST_F(BatchTest, InvalidItemFailsAloneNamingItsFieldAndCountsNothing) {
   // Only the two valid Checks were counted and audited.
   EXPECT_EQ(store_.size(), 1u);
   EXPECT_EQ(store_.HeadSequence(), 2u);
+  EXPECT_EQ(Counter(metrics_.batch_items_total, {"check", "OK"}), 2u);
+  EXPECT_EQ(Counter(metrics_.batch_items_total, {"record", "INVALID_ARGUMENT"}),
+            1u);
+  // An item of no kind is counted as a check.
+  EXPECT_EQ(Counter(metrics_.batch_items_total, {"check", "INVALID_ARGUMENT"}),
+            1u);
+  EXPECT_EQ(Counter(metrics_.batch_items_total, {"peek", "NOT_FOUND"}), 1u);
+  EXPECT_EQ(Counter(metrics_.grpc_requests_total, {"Batch", "OK"}), 1u);
 }
 
-TEST_F(BatchTest, ItemTheCallerMayNotDoIsPermissionDeniedAlone) {
+TEST_F(BatchServiceTest, ItemTheCallerMayNotDoIsPermissionDeniedAlone) {
   v1::BatchRequest request;
   *request.add_items()->mutable_peek() =
       Make<v1::PeekRequest>("login_ip", {{"ip", "10.0.0.1"}});
@@ -169,9 +177,14 @@ TEST_F(BatchTest, ItemTheCallerMayNotDoIsPermissionDeniedAlone) {
   EXPECT_EQ((*events)[0].client_id, "reader");
   EXPECT_EQ((*events)[1].op, Operation::kPeek);
   EXPECT_EQ(Counter(metrics_.grpc_requests_total, {"Batch", "OK"}), 1u);
+  EXPECT_EQ(Counter(metrics_.batch_items_total, {"peek", "OK"}), 2u);
+  EXPECT_EQ(Counter(metrics_.batch_items_total, {"check", "PERMISSION_DENIED"}),
+            1u);
+  EXPECT_EQ(Counter(metrics_.batch_items_total, {"peek", "PERMISSION_DENIED"}),
+            1u);
 }
 
-TEST_F(BatchTest, MissingOrUnknownTokenFailsTheWholeCallAuditedOnce) {
+TEST_F(BatchServiceTest, MissingOrUnknownTokenFailsTheWholeCallAuditedOnce) {
   v1::BatchRequest request;
   for (int i = 0; i < 3; ++i) {
     *request.add_items()->mutable_record() =
@@ -190,7 +203,8 @@ TEST_F(BatchTest, MissingOrUnknownTokenFailsTheWholeCallAuditedOnce) {
             2u);
 }
 
-TEST_F(BatchTest, OverTheCapsIsInvalidArgumentNamingItemsAndCountsNothing) {
+TEST_F(BatchServiceTest,
+       OverTheCapsIsInvalidArgumentNamingItemsAndCountsNothing) {
   v1::BatchRequest empty;
   v1::BatchRequest too_many;
   for (size_t i = 0; i <= kMaxBatchItems; ++i) {
@@ -229,7 +243,7 @@ TEST_F(BatchTest, OverTheCapsIsInvalidArgumentNamingItemsAndCountsNothing) {
 
 // The sign-in flow's calls, once as unary calls on one IP and once as one
 // batch on another: metrics and audit events must move the same way.
-TEST_F(BatchTest, MetricsAndAuditEventsCountEachItemAsItsUnaryCall) {
+TEST_F(BatchServiceTest, MetricsAndAuditEventsCountEachItemAsItsUnaryCall) {
   struct Counts {
     uint64_t check_allow, check_deny, peek_allow, peek_deny, record_allow,
         record_deny, ceilings, lockouts;

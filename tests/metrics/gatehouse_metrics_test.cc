@@ -31,6 +31,7 @@ TEST(GatehouseMetricsTest, NamesAreTheContractWithTheChart) {
                 "gatehouse_audit_head_sequence",
                 "gatehouse_audit_stream_consumers",
                 "gatehouse_auth_failures_total",
+                "gatehouse_batch_items_total",
                 "gatehouse_build_info",
                 "gatehouse_ceiling_hits_total",
                 "gatehouse_config_last_reload_success_timestamp_seconds",

@@ -15,6 +15,7 @@ void SetExampleValues(GatehouseMetrics* m) {
   m->lockouts_total.WithLabels({"login_ip"}).Increment();
   m->grpc_requests_total.WithLabels({"Check", "OK"}).Increment(9);
   m->grpc_requests_total.WithLabels({"Check", "INVALID_ARGUMENT"}).Increment();
+  m->batch_items_total.WithLabels({G::kRpcCheck, "OK"}).Increment(5);
   Histogram& check_latency =
       m->grpc_request_duration_seconds.WithLabels({"Check"});
   check_latency.Observe(0.0003);
