@@ -77,8 +77,8 @@ ABSL_FLAG(int, max_streams_per_client, 8,
           "Audit and WatchCeilings streams one client may hold open (0 = no "
           "cap); more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_inflight_calls, 512,
-          "Check/Peek/Record/Reset calls worked on at once (0 = no bound); "
-          "more are refused at once with RESOURCE_EXHAUSTED");
+          "Check/Peek/Record/Reset/Batch calls worked on at once (0 = no "
+          "bound); more are refused at once with RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_threads, 1024,
           "gRPC server threads (calls and open streams); a call that finds "
           "none free is refused with RESOURCE_EXHAUSTED. Bounds memory under "

@@ -241,6 +241,27 @@ TEST_F(BatchServiceTest,
             static_cast<int>(kMaxBatchSubjects / kMaxSubjects));
 }
 
+TEST_F(BatchServiceTest, OverloadedServerShedsTheWholeCallCountingNothing) {
+  InflightLimit limit(1);
+  RateLimiterService shedding(limiter_.get(), &store_, authenticator_.get(),
+                              nullptr, &call_metrics_, nullptr, &limit);
+  const InflightLimit::Permit busy = limit.TryAcquire();
+  ASSERT_TRUE(busy);
+  v1::BatchRequest request;
+  *request.add_items()->mutable_record() =
+      Make<v1::RecordRequest>("login_ip", {{"ip", "10.0.0.1"}});
+  grpc::ServerContext context;
+  v1::BatchResponse response;
+  const grpc::Status status = shedding.Batch(&context, &request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(response.results_size(), 0);
+  EXPECT_EQ(store_.size(), 0u);
+  EXPECT_EQ(store_.HeadSequence(), 0u);
+  EXPECT_EQ(
+      Counter(metrics_.grpc_requests_total, {"Batch", "RESOURCE_EXHAUSTED"}),
+      1u);
+}
+
 // The sign-in flow's calls, once as unary calls on one IP and once as one
 // batch on another: metrics and audit events must move the same way.
 TEST_F(BatchServiceTest, MetricsAndAuditEventsCountEachItemAsItsUnaryCall) {
