@@ -14,6 +14,9 @@ PACKAGES=(
   golang-gopkg-yaml.v3-dev golang-github-xeipuuv-gojsonschema-dev
   # Fuzzing (scripts/fuzz.sh): clang and libFuzzer + sanitizer runtimes.
   clang libclang-rt-14-dev
+  # The benchmark (bench/run.sh): its Redis + Lua baseline and the hiredis
+  # client the load generator reaches it with.
+  redis-server libhiredis-dev
 )
 
 missing=()

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# The benchmark: builds (Release), starts a fresh gatehouse on a temp data
+# dir and a Redis on loopback, runs every scenario with the same load
+# generator settings, prints the table and the target ratios and writes
+# them as JSON. See bench/RESULTS.md.
+#
+#   bench/run.sh [--smoke] [--json PATH] [--botnet_keys N] [--duration SECS]
+#                [--inflight N] [--channels N] [--threads N]
+#                [--skip_botnet] [--skip_sync] [--no_build]
+#                [--build_dir DIR] [--out_dir DIR]
+#
+# --smoke: a few seconds in all, tiny key counts (the ctest bench_smoke).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD_DIR=$ROOT/build-bench
+OUT_DIR=""
+JSON_OUT=""
+SMOKE=0
+BUILD=1
+BOTNET_KEYS=10000000
+DURATION=10
+WARMUP=2
+INFLIGHT=64
+CHANNELS=4
+THREADS=1
+SKIP_BOTNET=0
+SKIP_SYNC=0
+while (($#)); do
+  case "$1" in
+    --smoke) SMOKE=1 ;;
+    --no_build) BUILD=0 ;;
+    --build_dir) BUILD_DIR=$2; shift ;;
+    --out_dir) OUT_DIR=$2; shift ;;
+    --json) JSON_OUT=$2; shift ;;
+    --botnet_keys) BOTNET_KEYS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --inflight) INFLIGHT=$2; shift ;;
+    --channels) CHANNELS=$2; shift ;;
+    --threads) THREADS=$2; shift ;;
+    --skip_botnet) SKIP_BOTNET=1 ;;
+    --skip_sync) SKIP_SYNC=1 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+KEYS=100000
+HOT_KEYS=16
+if ((SMOKE)); then
+  DURATION=0.5 WARMUP=0.1 KEYS=1000 BOTNET_KEYS=2000
+fi
+OUT_DIR=${OUT_DIR:-$ROOT/bench/out}
+JSON_OUT=${JSON_OUT:-$( ((SMOKE)) && echo "$OUT_DIR/results.json" || echo "$ROOT/bench/results.json")}
+mkdir -p "$OUT_DIR"
+JSONL=$OUT_DIR/results.jsonl
+: > "$JSONL"
+
+if ((BUILD)); then
+  "$ROOT/scripts/install-deps.sh"
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$BUILD_DIR" -j"$(nproc)" --target gatehouse gatehouse_bench
+fi
+GATEHOUSE=$BUILD_DIR/service/gatehouse
+BENCH=$BUILD_DIR/bench/gatehouse_bench
+for bin in "$GATEHOUSE" "$BENCH"; do
+  [[ -x $bin ]] || { echo "run.sh: $bin is not built" >&2; exit 1; }
+done
+command -v redis-server >/dev/null || { echo "run.sh: redis-server is not installed (scripts/install-deps.sh)" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-bench-XXXXXX")
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A bearer token whose SHA-256 is the only thing the server is given, and
+# a pseudonym key: generated, never invented.
+head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$WORK/token"
+head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$WORK/pseudonym.key"
+cat > "$WORK/credentials.yaml" <<YAML
+clients:
+  - id: bench
+    token_sha256: [$(tr -d '\n' < "$WORK/token" | sha256sum | cut -d' ' -f1)]
+    scopes: [check, peek, record, reset]
+YAML
+
+now_ns() { date +%s%N; }
+
+# start_server NAME [FLAGS...]: a fresh gatehouse with its data in
+# $WORK/NAME; sets SERVER_PID, SERVER_ADDR and READY_SECONDS (exec to
+# port file, which is written once the server accepts calls).
+start_server() {
+  local name=$1; shift
+  rm -f "$WORK/$name.port"
+  local t0; t0=$(now_ns)
+  "$GATEHOUSE" --listen=127.0.0.1:0 --port_file="$WORK/$name.port" \
+    --data_dir="$WORK/$name" --policies="$ROOT/bench/policies.yaml" \
+    --credentials="$WORK/credentials.yaml" \
+    --pseudonym_key_file="$WORK/pseudonym.key" --metrics_listen=127.0.0.1:0 \
+    --log_level=warn "$@" 2>>"$OUT_DIR/server-$name.log" &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  for _ in $(seq 1 3000); do
+    [[ -s $WORK/$name.port ]] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { echo "run.sh: gatehouse exited; see $OUT_DIR/server-$name.log" >&2; exit 1; }
+    sleep 0.01
+  done
+  [[ -s $WORK/$name.port ]] || { echo "run.sh: gatehouse did not start" >&2; exit 1; }
+  READY_SECONDS=$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
+  SERVER_ADDR=127.0.0.1:$(cat "$WORK/$name.port")
+}
+
+stop_server() {
+  kill -TERM "$SERVER_PID"
+  wait "$SERVER_PID" || true
+}
+
+# run LABEL TARGET ADDR PID [FLAGS...]: one scenario, one JSON line.
+run() {
+  local label=$1 target=$2 addr=$3 pid=$4; shift 4
+  echo "== $label" >&2
+  "$BENCH" --target="$target" --addr="$addr" --server_pid="$pid" \
+    --token_file="$WORK/token" --label="$label" --out="$JSONL" \
+    --threads="$THREADS" --channels="$CHANNELS" --inflight="$INFLIGHT" \
+    --duration="${DURATION}s" --warmup="${WARMUP}s" "$@" >/dev/null
+}
+
+field() {  # field LABEL NAME: a number from the results so far.
+  sed -n "s/^{\"label\":\"$1\",.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$JSONL" | tail -1
+}
+
+# The unary and batched scenarios, against gatehouse (PREFIX gh_ or
+# gh_sync_) or Redis (redis_).
+scenarios() {
+  local prefix=$1 target=$2 addr=$3 pid=$4 writes_only=${5:-0}
+  if ((!writes_only)); then
+    run "${prefix}peek_hot" "$target" "$addr" "$pid" --scenario=peek_hot --keys=$HOT_KEYS
+  fi
+  run "${prefix}check_ips" "$target" "$addr" "$pid" --scenario=check_ips --keys=$KEYS
+  run "${prefix}record_users" "$target" "$addr" "$pid" --scenario=record_users --keys=$KEYS --dist=zipf
+  run "${prefix}signin" "$target" "$addr" "$pid" --scenario=signin --keys=$KEYS
+  run "${prefix}check_batch16" "$target" "$addr" "$pid" --scenario=check_batch --batch=16 --keys=$KEYS
+}
+
+echo "{\"label\":\"machine\",\"nproc\":$(nproc),\"cpu\":\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)\",\"kernel\":\"$(uname -r)\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"smoke\":$SMOKE}" >> "$JSONL"
+
+# Default durability: the write-ahead log, survives a process crash.
+start_server main
+run gh_health gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=health
+scenarios gh_ gatehouse "$SERVER_ADDR" "$SERVER_PID"
+# p99 at half of the peak load just measured (paced, from when each call
+# was due).
+for s in peek_hot check_ips; do
+  rate=$(awk -v r="$(field gh_$s calls_per_s)" 'BEGIN { printf "%.0f", r / 2 }')
+  keys=$([[ $s == peek_hot ]] && echo $HOT_KEYS || echo $KEYS)
+  run "gh_${s}_half" gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=$s --keys="$keys" --rate="$rate"
+done
+stop_server
+
+# Synced durability: group commit with fsync, survives power loss.
+if ((!SKIP_SYNC)); then
+  start_server sync --sync_writes
+  scenarios gh_sync_ gatehouse "$SERVER_ADDR" "$SERVER_PID" 1
+  stop_server
+fi
+
+# Redis 7 + Lua, on loopback, no persistence, same load settings.
+REDIS_PORT=""
+for _ in $(seq 1 50); do
+  p=$((20000 + RANDOM % 40000))
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then REDIS_PORT=$p; break; fi
+done
+mkdir -p "$WORK/redis"
+redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+  --dir "$WORK/redis" --daemonize no --logfile "$OUT_DIR/redis.log" &
+REDIS_PID=$!
+PIDS+=("$REDIS_PID")
+for _ in $(seq 1 500); do
+  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+  sleep 0.01
+done
+run redis_ping redis "127.0.0.1:$REDIS_PORT" "$REDIS_PID" --scenario=health
+scenarios redis_ redis "127.0.0.1:$REDIS_PORT" "$REDIS_PID"
+kill -TERM "$REDIS_PID"; wait "$REDIS_PID" || true
+
+# Botnet: one failed record for each of BOTNET_KEYS distinct IPs; then the
+# data's size once compacted and the time a restart takes to serve again.
+if ((!SKIP_BOTNET)); then
+  start_server botnet
+  run gh_botnet gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=botnet \
+    --keys="$BOTNET_KEYS" --dist=seq --warmup=0s --duration=7200s
+  stop_server
+  before=$(du -sb "$WORK/botnet" | cut -f1)
+  "$BENCH" --compact_data_dir="$WORK/botnet" --label=botnet_disk --out="$JSONL" >/dev/null
+  after=$(du -sb "$WORK/botnet" | cut -f1)
+  echo "{\"label\":\"botnet_du\",\"keys\":$BOTNET_KEYS,\"bytes_before_compaction\":$before,\"bytes_after_compaction\":$after,\"bytes_per_key_after\":$(awk -v a="$after" -v k="$BOTNET_KEYS" 'BEGIN { printf "%.1f", a / k }')}" >> "$JSONL"
+  start_server botnet
+  rss=$(awk '/VmRSS/ { print $2 / 1024 }' "/proc/$SERVER_PID/status")
+  echo "{\"label\":\"botnet_restart\",\"seconds\":$READY_SECONDS,\"rss_mib_after_restart\":$rss}" >> "$JSONL"
+  stop_server
+fi
+
+"$BENCH" --report="$JSONL" --json_out="$JSON_OUT"

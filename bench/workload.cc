@@ -1,0 +1,105 @@
+#include "bench/workload.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace gatehouse::bench {
+namespace {
+
+constexpr char kLoginIp[] = "login_ip";
+constexpr char kFailedUserIp[] = "failed_auth_user_ip";
+constexpr char kFailedIp[] = "failed_auth_ip";
+
+SubjectSpec Ip(const char* policy, uint64_t k) {
+  return SubjectSpec{policy, {{"ip", IpOf(k)}}};
+}
+
+SubjectSpec UserIp(uint64_t k) {
+  return SubjectSpec{kFailedUserIp, {{"user", UserOf(k)}, {"ip", IpOf(k)}}};
+}
+
+}  // namespace
+
+const char* OpName(Op op) {
+  switch (op) {
+    case Op::kHealth:
+      return "Health";
+    case Op::kCheck:
+      return "Check";
+    case Op::kPeek:
+      return "Peek";
+    case Op::kRecord:
+      return "Record";
+    case Op::kReset:
+      return "Reset";
+  }
+  return "?";
+}
+
+absl::StatusOr<std::unique_ptr<Workload>> Workload::Create(
+    const WorkloadOptions& options) {
+  static const char* const kScenarios[] = {
+      "health", "peek_hot",    "check_ips", "record_users",
+      "signin", "check_batch", "botnet"};
+  for (const char* s : kScenarios) {
+    if (options.scenario == s) {
+      if (options.batch < 1 || options.batch > 64) {
+        return absl::InvalidArgumentError("--batch: 1..64 subjects");
+      }
+      return std::unique_ptr<Workload>(new Workload(options));
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--scenario: unknown scenario \"", options.scenario, "\""));
+}
+
+Workload::Workload(const WorkloadOptions& options)
+    : options_(options),
+      keys_(options.keys, options.distribution, options.zipf_s) {}
+
+CallSpec Workload::Next(SlotState& slot, std::mt19937_64& rng) {
+  CallSpec call;
+  const std::string& s = options_.scenario;
+  if (s == "health") {
+    call.op = Op::kHealth;
+  } else if (s == "peek_hot") {
+    call.op = Op::kPeek;
+    call.subjects.push_back(UserIp(keys_.Draw(rng)));
+  } else if (s == "check_ips") {
+    call.op = Op::kCheck;
+    call.subjects.push_back(Ip(kLoginIp, keys_.Draw(rng)));
+  } else if (s == "record_users") {
+    call.op = Op::kRecord;
+    call.subjects.push_back(UserIp(keys_.Draw(rng)));
+  } else if (s == "check_batch") {
+    call.op = Op::kCheck;
+    for (int i = 0; i < options_.batch; ++i) {
+      call.subjects.push_back(Ip(kLoginIp, keys_.Draw(rng)));
+    }
+  } else if (s == "botnet") {
+    call.op = Op::kRecord;
+    call.subjects.push_back(Ip(kFailedIp, keys_.Draw(rng)));
+  } else if (s == "signin") {
+    if (slot.stage == 0) {
+      slot.key = keys_.Draw(rng);
+      call.op = Op::kPeek;
+      call.subjects.push_back(Ip(kLoginIp, slot.key));
+      call.subjects.push_back(UserIp(slot.key));
+      slot.stage = 1;
+    } else {
+      const bool failed = std::uniform_real_distribution<double>(0, 1)(rng) <
+                          options_.failure_rate;
+      call.op = failed ? Op::kRecord : Op::kReset;
+      call.subjects.push_back(UserIp(slot.key));
+      slot.stage = 0;
+    }
+  }
+  return call;
+}
+
+RedisPolicy RedisPolicyOf(absl::string_view policy) {
+  if (policy == kLoginIp) return {20, 60ull * 1000000};
+  if (policy == kFailedUserIp) return {5, 15ull * 60 * 1000000};
+  return {100, 3600ull * 1000000};  // failed_auth_ip
+}
+
+}  // namespace gatehouse::bench
