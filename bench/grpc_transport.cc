@@ -117,13 +117,18 @@ void GrpcTransport::Start(int slot, const CallSpec& spec) {
 void GrpcTransport::Poll(SteadyTime deadline, std::vector<Completion>* done) {
   void* tag = nullptr;
   bool ok = false;
-  // Block for the first completion, then take whatever else is ready.
-  std::chrono::system_clock::time_point wait_until =
+  // Block for the first completion, then take whatever else is ready. The
+  // later polls must not wait: gRPC rounds a deadline of "now" up to a 1 ms
+  // epoll timeout, which would stall every loop by 1 ms.
+  const auto first_deadline =
       std::chrono::system_clock::now() +
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           deadline - std::chrono::steady_clock::now());
   for (int taken = 0; taken < 256; ++taken) {
-    const auto status = cq_.AsyncNext(&tag, &ok, wait_until);
+    const auto status =
+        taken == 0
+            ? cq_.AsyncNext(&tag, &ok, first_deadline)
+            : cq_.AsyncNext(&tag, &ok, gpr_inf_past(GPR_CLOCK_MONOTONIC));
     if (status != grpc::CompletionQueue::GOT_EVENT) return;
     std::unique_ptr<Call> call(static_cast<Call*>(tag));
     --in_flight_;
@@ -145,7 +150,6 @@ void GrpcTransport::Poll(SteadyTime deadline, std::vector<Completion>* done) {
       }
     }
     done->push_back(std::move(c));
-    wait_until = std::chrono::system_clock::now();
   }
 }
 
