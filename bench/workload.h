@@ -68,6 +68,7 @@ class Workload {
 
  private:
   explicit Workload(const WorkloadOptions& options);
+  uint64_t Draw(std::mt19937_64& rng);
 
   const WorkloadOptions options_;
   KeySpace keys_;

@@ -22,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -542,6 +543,11 @@ int main(int argc, char** argv) {
       "gatehouse --policies=FILE --credentials=FILE --pseudonym_key_file=FILE "
       "[--listen=HOST:PORT] [--data_dir=DIR] [--port_file=FILE]");
   absl::ParseCommandLine(argc, argv);
+  // Debian builds Abseil without NDEBUG, which leaves absl::Mutex's
+  // deadlock detection on: a global lock-order graph updated on every
+  // Lock, which cost the server ~30% of its decisions/s (bench/RESULTS.md).
+  // Tests keep it; the server turns it off, as an NDEBUG Abseil does.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   gatehouse::SetUpJsonLogging(
       spdlog::level::from_str(absl::GetFlag(FLAGS_log_level)));
   // Block the signals before any thread starts so only sigwait sees them.

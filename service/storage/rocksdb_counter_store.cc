@@ -170,8 +170,16 @@ absl::StatusOr<std::optional<CounterState>> RocksDbCounterStore::Read(
   return std::optional<CounterState>(std::move(*state));
 }
 
-absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
-  rocksdb::WriteBatch batch;
+// A Commit carrying audit events, queued until a leader writes it.
+struct RocksDbCounterStore::Writer {
+  explicit Writer(WriteSet* w) : writes(w) {}
+  WriteSet* const writes;
+  bool done = false;
+  absl::Status status;
+};
+
+absl::Status RocksDbCounterStore::AddCounters(const WriteSet& writes,
+                                              rocksdb::WriteBatch& batch) {
   for (const std::string& key : writes.deletes) {
     rocksdb::Status s = batch.Delete(counters_, ToSlice(key));
     if (!s.ok()) return FromRocks(s, "batch delete");
@@ -181,30 +189,93 @@ absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
         batch.Put(counters_, ToSlice(key), EncodeCounterState(state));
     if (!s.ok()) return FromRocks(s, "batch put");
   }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
   rocksdb::WriteOptions options;
   options.sync = sync_;
   if (writes.audit.empty()) {
+    rocksdb::WriteBatch batch;
+    GH_RETURN_IF_ERROR(AddCounters(writes, batch));
     return Written(db_->Write(options, &batch), "commit counters");
   }
 
-  absl::MutexLock commit(&commit_mu_);
-  uint64_t seq = HeadSequence();
-  for (AuditEvent& event : writes.audit) {
-    event.sequence = ++seq;
-    rocksdb::Status s =
-        batch.Put(audit_, SequenceKey(seq), EncodeAuditEvent(event));
-    if (!s.ok()) return FromRocks(s, "batch audit");
+  // Group commit, as in LevelDB's DBImpl::Write: commits queue up; the one
+  // at the front (the leader) takes the queued commits into one atomic
+  // WriteBatch, assigns their sequences in queue order and writes (and
+  // fsyncs) once for all of them. Sequences stay gap-free: a group is
+  // written entirely or not at all, and the head moves only once it is.
+  Writer self(&writes);
+  absl::MutexLock lock(&commit_mu_);
+  writers_.push_back(&self);
+  auto leads_or_done = [this, &self]()
+                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) {
+                             return self.done || writers_.front() == &self;
+                           };
+  commit_mu_.Await(absl::Condition(&leads_or_done));
+  if (self.done) return self.status;
+
+  std::vector<Writer*> group;
+  rocksdb::WriteBatch batch;
+  const uint64_t head = HeadSequence();
+  uint64_t seq = head;
+  for (Writer* w : writers_) {
+    if (group.size() == kMaxGroupCommits) break;
+    group.push_back(w);
+    // A commit that cannot be encoded fails alone.
+    batch.SetSavePoint();
+    const uint64_t first = seq;
+    absl::Status added = AddCounters(*w->writes, batch);
+    for (AuditEvent& event : w->writes->audit) {
+      if (!added.ok()) break;
+      event.sequence = ++seq;
+      added = FromRocks(
+          batch.Put(audit_, SequenceKey(seq), EncodeAuditEvent(event)),
+          "batch audit");
+    }
+    if (!added.ok()) {
+      batch.RollbackToSavePoint().PermitUncheckedError();
+      for (AuditEvent& event : w->writes->audit) event.sequence = 0;
+      seq = first;
+      w->status = added;
+    } else {
+      batch.PopSavePoint().PermitUncheckedError();
+    }
   }
-  rocksdb::Status s = batch.Put(counters_, kAuditHeadKey, SequenceKey(seq));
-  if (s.ok()) s = db_->Write(options, &batch);
-  if (!s.ok()) {
-    for (AuditEvent& event : writes.audit) event.sequence = 0;
-    return Written(s, "commit counters and audit");
+  absl::Status written = absl::OkStatus();
+  if (seq > head) {
+    written = FromRocks(batch.Put(counters_, kAuditHeadKey, SequenceKey(seq)),
+                        "commit counters and audit");
+    // Others queue up behind while the group is written; retention waits
+    // on write_mu_ for the write to finish.
+    commit_mu_.Unlock();
+    {
+      absl::MutexLock write(&write_mu_);
+      if (written.ok()) {
+        written =
+            Written(db_->Write(options, &batch), "commit counters and audit");
+      }
+    }
+    commit_mu_.Lock();
+    if (written.ok()) {
+      absl::MutexLock bounds(&bounds_mu_);
+      head_ = seq;
+    }
   }
-  writable_.store(true, std::memory_order_relaxed);
-  absl::MutexLock lock(&bounds_mu_);
-  head_ = seq;
-  return absl::OkStatus();
+  // Members are released only now: until done, each waits, so its
+  // WriteSet stays valid.
+  for (Writer* w : group) {
+    if (w->status.ok()) {  // Not failed alone above.
+      if (!written.ok()) {
+        for (AuditEvent& event : w->writes->audit) event.sequence = 0;
+      }
+      w->status = written;
+    }
+    w->done = true;
+  }
+  writers_.erase(writers_.begin(), writers_.begin() + group.size());
+  return self.status;
 }
 
 absl::Status RocksDbCounterStore::Written(const rocksdb::Status& s,
@@ -320,6 +391,8 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
                                  "audit retention flush"));
   }
   absl::ReleasableMutexLock commit(&commit_mu_);
+  // No new group starts while commit_mu_ is held; wait for one in flight.
+  absl::ReleasableMutexLock write(&write_mu_);
   const uint64_t oldest = OldestSequence();
   const uint64_t head = HeadSequence();
   uint64_t new_oldest = oldest;
@@ -355,6 +428,7 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
       db_->DeleteRange(rocksdb::WriteOptions(), audit_, SequenceKey(oldest),
                        SequenceKey(new_oldest));
   if (!s.ok()) return FromRocks(s, "audit retention");
+  write.Release();
   commit.Release();
   // Reclaim the space now: keys only grow, so RocksDB would otherwise leave
   // the deleted events' files alone for a long time.

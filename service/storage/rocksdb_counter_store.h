@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,7 @@ namespace rocksdb {
 class ColumnFamilyHandle;
 class DB;
 class Status;
+class WriteBatch;
 }  // namespace rocksdb
 
 namespace gatehouse {
@@ -47,9 +49,10 @@ struct AuditRetention {
 // expired ones are dropped at compaction by ExpiryCompactionFilter. Audit
 // events live in the "audit" column family under their big-endian sequence
 // number and are written in the same WriteBatch as the counters; commits
-// are serialised so sequence numbers are assigned in write order without
-// gaps. The head sequence is also kept in the default family so it survives
-// retention deleting every event.
+// carrying events are group-committed (one write, and one fsync, for all
+// waiting) so sequence numbers are assigned in write order without gaps. The
+// head sequence is also kept in the default family so it survives retention
+// deleting every event.
 //
 // Thread-safe. Owns the DB; the clock must outlive the store.
 class RocksDbCounterStore final : public CounterStore, public AuditLog {
@@ -111,9 +114,15 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
                       std::unique_ptr<rocksdb::DB> db,
                       std::vector<rocksdb::ColumnFamilyHandle*> handles,
                       bool sync, const Clock* clock);
+  struct Writer;
+  // At most this many commits are written as one group.
+  static constexpr size_t kMaxGroupCommits = 128;
+
   absl::Status LoadAuditBounds();
   // Sets writable_ from the outcome of a write and converts it.
   absl::Status Written(const rocksdb::Status& s, absl::string_view what);
+  // Adds the counter puts and deletes of `writes` to `batch`.
+  absl::Status AddCounters(const WriteSet& writes, rocksdb::WriteBatch& batch);
   uint64_t ApproximateBytes(rocksdb::ColumnFamilyHandle* cf) const;
 
   // Constant after construction. The filter must outlive the DB, so it is
@@ -126,10 +135,16 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
   const bool sync_;
   const Clock* const clock_;
 
-  // Serialises commits (and retention) so sequences follow write order.
-  absl::Mutex commit_mu_;
   // See writable().
   std::atomic<bool> writable_{true};
+  // Orders commits carrying audit events (and retention) so sequences
+  // follow write order; see Commit() for the group commit.
+  absl::Mutex commit_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
+  // Commits waiting to be written, in sequence order; the front one leads.
+  std::deque<Writer*> writers_ ABSL_GUARDED_BY(commit_mu_);
+  // Held by the leader while its group is written (with commit_mu_
+  // released, so the next commits can queue up), and by retention.
+  absl::Mutex write_mu_;
 
   mutable absl::Mutex bounds_mu_;
   uint64_t head_ ABSL_GUARDED_BY(bounds_mu_) = 0;
