@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "bench/client_load.h"
 #include "bench/grpc_transport.h"
 #include "bench/load_loop.h"
 #include "bench/process_stats.h"
@@ -22,7 +23,9 @@
 #include "service/clock/real_clock.h"
 #include "service/storage/rocksdb_counter_store.h"
 
-ABSL_FLAG(std::string, target, "gatehouse", "gatehouse or redis");
+ABSL_FLAG(std::string, target, "gatehouse",
+          "gatehouse (async gRPC), redis, or client (blocking calls from "
+          "--inflight threads through one gatehouse::Client)");
 ABSL_FLAG(std::string, addr, "127.0.0.1:50051", "Server HOST:PORT");
 ABSL_FLAG(std::string, token_file, "", "Bearer token for gatehouse calls");
 ABSL_FLAG(std::string, scenario, "health",
@@ -127,6 +130,7 @@ int Run() {
   const std::string target = absl::GetFlag(FLAGS_target);
 
   std::function<std::unique_ptr<Transport>(int)> make_transport;
+  ClientOptions client_options;
   std::vector<std::shared_ptr<grpc::Channel>> grpc_channels;
   std::string redis_host, redis_sha;
   int redis_port = 0;
@@ -153,6 +157,13 @@ int Run() {
       }
       return std::make_unique<GrpcTransport>(mine, token, deadline);
     };
+  } else if (target == "client") {
+    absl::StatusOr<std::string> token =
+        ReadToken(absl::GetFlag(FLAGS_token_file));
+    if (!token.ok()) return Fail(token.status());
+    client_options.target = addr;
+    client_options.token = *token;
+    client_options.deadline = absl::GetFlag(FLAGS_deadline);
   } else if (target == "redis") {
     const size_t colon = addr.rfind(':');
     if (colon == std::string::npos ||
@@ -173,7 +184,8 @@ int Run() {
       return *std::move(transport);
     };
   } else {
-    return Fail(absl::InvalidArgumentError("--target: gatehouse or redis"));
+    return Fail(
+        absl::InvalidArgumentError("--target: gatehouse, redis or client"));
   }
 
   const pid_t pid = absl::GetFlag(FLAGS_server_pid);
@@ -190,7 +202,13 @@ int Run() {
     if (pid > 0) after = SampleProcess(pid);
     client_after = SelfCpuSeconds();
   };
-  LoadResult r = RunLoad(load, **workload, make_transport);
+  LoadResult r;
+  if (target == "client") {
+    std::unique_ptr<Client> client = Client::Create(client_options);
+    r = RunClientLoad(load, **workload, *client);
+  } else {
+    r = RunLoad(load, **workload, make_transport);
+  }
 
   const double s = r.seconds > 0 ? r.seconds : 1;
   auto us = [&](double q) { return r.latency.Quantile(q) / 1e3; };

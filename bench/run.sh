@@ -157,6 +157,13 @@ for s in peek_hot check_ips; do
   keys=$([[ $s == peek_hot ]] && echo $HOT_KEYS || echo $KEYS)
   run "gh_${s}_half" gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=$s --keys="$keys" --rate="$rate"
 done
+# An API process with 64 concurrent sign-ins (the README's flow, one
+# decision per call) through gatehouse::Client: one call per decision, then
+# coalesced into Batch RPCs (when the client can).
+if "$BENCH" --helpfull 2>/dev/null | grep -q -- "-coalesce_linger"; then
+  run gh_uncoalesced client "$SERVER_ADDR" "$SERVER_PID" --scenario=signin_unary --keys=$KEYS --inflight=64
+  run gh_coalesced client "$SERVER_ADDR" "$SERVER_PID" --scenario=signin_unary --keys=$KEYS --inflight=64 --coalesce_linger=200us
+fi
 stop_server
 
 # Synced durability: group commit with fsync, survives power loss.

@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<Workload>> Workload::Create(
     const WorkloadOptions& options) {
   static const char* const kScenarios[] = {
       "health", "peek_hot",    "check_ips", "record_users",
-      "signin", "check_batch", "botnet"};
+      "signin", "check_batch", "botnet",    "signin_unary"};
   for (const char* s : kScenarios) {
     if (options.scenario == s) {
       if (options.keys < 1 || options.keys > (uint64_t{1} << 24)) {
@@ -94,6 +94,22 @@ CallSpec Workload::Next(SlotState& slot, std::mt19937_64& rng) {
   } else if (s == "botnet") {
     call.op = Op::kRecord;
     call.subjects.push_back(Ip(kFailedIp, Draw(rng)));
+  } else if (s == "signin_unary") {
+    // The README's flow, one decision per call.
+    if (slot.stage == 0) {
+      slot.key = Draw(rng);
+      call.op = Op::kPeek;
+      call.subjects.push_back(UserIp(slot.key));
+    } else if (slot.stage == 1) {
+      call.op = Op::kCheck;
+      call.subjects.push_back(Ip(kLoginIp, slot.key));
+    } else {
+      const bool failed = std::uniform_real_distribution<double>(0, 1)(rng) <
+                          options_.failure_rate;
+      call.op = failed ? Op::kRecord : Op::kReset;
+      call.subjects.push_back(UserIp(slot.key));
+    }
+    slot.stage = (slot.stage + 1) % 3;
   } else if (s == "signin") {
     if (slot.stage == 0) {
       slot.key = Draw(rng);

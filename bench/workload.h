@@ -54,6 +54,9 @@ struct WorkloadOptions {
 //                 failure_rate of them and Reset on the rest
 //   check_batch   Check with `batch` login_ip subjects
 //   botnet        Record failed_auth_ip {ip}, one per key (dist seq)
+//   signin_unary  the README's flow, one decision per call: Peek
+//                 failed_auth_user_ip, Check login_ip, then Record (on
+//                 failure_rate of them) or Reset failed_auth_user_ip
 //
 // Thread-safe: Next() is called from every load thread with its own rng.
 class Workload {

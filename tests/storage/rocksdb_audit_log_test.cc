@@ -200,6 +200,44 @@ TEST_F(RocksDbAuditLogTest, ConcurrentCommitsLeaveNoGapsOrDuplicates) {
   EXPECT_EQ(Sequences(ReadAll(1)), Range(1, 2 * kThreads * kCommits));
 }
 
+TEST_F(RocksDbAuditLogTest,
+       GroupCommittedEventsAreStoredUnderTheirOwnSequence) {
+  // Enough writers that commits queue up and are written in groups.
+  constexpr int kThreads = 16;
+  constexpr int kCommits = 40;
+  std::vector<std::vector<std::pair<uint64_t, std::string>>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t, &got] {
+      for (int i = 0; i < kCommits; ++i) {
+        WriteSet writes;
+        const std::string name = absl::StrCat("t", t, "_", i);
+        writes.audit = {Event(name, kStartMs)};
+        writes.puts = {{absl::StrCat("c-", t), State(i + 1)}};
+        if (!store_->Commit(writes).ok()) return;
+        got[t].emplace_back(writes.audit[0].sequence, name);
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  const std::vector<AuditEvent> stored = ReadAll(1);
+  ASSERT_EQ(stored.size(), size_t{kThreads * kCommits});
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(got[t].size(), size_t{kCommits});
+    for (const auto& [seq, name] : got[t]) {
+      ASSERT_GE(seq, 1u);
+      EXPECT_EQ(stored[seq - 1].policy, name) << "sequence " << seq;
+    }
+    // Each thread's commits are applied in its order: the last one wins.
+    absl::StatusOr<std::optional<CounterState>> state =
+        store_->Read(absl::StrCat("c-", t));
+    ASSERT_TRUE(state.ok() && state->has_value());
+    EXPECT_EQ(**state, State(kCommits));
+  }
+  Reopen();
+  EXPECT_EQ(store_->HeadSequence(), uint64_t{kThreads * kCommits});
+}
+
 TEST_F(RocksDbAuditLogTest, BoundsSurviveReopenAndSequencesContinue) {
   Commit({Event("a", kStartMs), Event("b", kStartMs + 1)},
          {{"c-one", State(7)}});
