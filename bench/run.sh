@@ -7,7 +7,11 @@
 #   bench/run.sh [--smoke] [--json PATH] [--botnet_keys N] [--duration SECS]
 #                [--inflight N] [--channels N] [--threads N]
 #                [--skip_botnet] [--skip_sync] [--no_build]
-#                [--build_dir DIR] [--out_dir DIR]
+#                [--only main,sync,redis,botnet] [--merge JSONL]
+#                [--build_dir DIR] [--bin_dir DIR] [--out_dir DIR]
+#
+# --only runs only those parts; --merge adds the runs of an earlier
+# results.jsonl (e.g. a botnet run) to the report.
 #
 # --smoke: a few seconds in all, tiny key counts (the ctest bench_smoke).
 set -euo pipefail
@@ -23,8 +27,9 @@ WARMUP=2
 INFLIGHT=64
 CHANNELS=4
 THREADS=1
-SKIP_BOTNET=0
-SKIP_SYNC=0
+ONLY=main,sync,redis,botnet
+MERGE=""
+BIN_DIR=""
 while (($#)); do
   case "$1" in
     --smoke) SMOKE=1 ;;
@@ -37,8 +42,11 @@ while (($#)); do
     --inflight) INFLIGHT=$2; shift ;;
     --channels) CHANNELS=$2; shift ;;
     --threads) THREADS=$2; shift ;;
-    --skip_botnet) SKIP_BOTNET=1 ;;
-    --skip_sync) SKIP_SYNC=1 ;;
+    --skip_botnet) ONLY=${ONLY//botnet/} ;;
+    --skip_sync) ONLY=${ONLY//sync/} ;;
+    --only) ONLY=$2; shift ;;
+    --merge) MERGE=$2; shift ;;
+    --bin_dir) BIN_DIR=$2; shift ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -59,8 +67,9 @@ if ((BUILD)); then
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$BUILD_DIR" -j"$(nproc)" --target gatehouse gatehouse_bench
 fi
-GATEHOUSE=$BUILD_DIR/service/gatehouse
-BENCH=$BUILD_DIR/bench/gatehouse_bench
+GATEHOUSE=${BIN_DIR:-$BUILD_DIR/service}/gatehouse
+BENCH=${BIN_DIR:-$BUILD_DIR/bench}/gatehouse_bench
+part() { [[ ,$ONLY, == *,$1,* ]]; }
 for bin in "$GATEHOUSE" "$BENCH"; do
   [[ -x $bin ]] || { echo "run.sh: $bin is not built" >&2; exit 1; }
 done
@@ -147,6 +156,7 @@ scenarios() {
 echo "{\"label\":\"machine\",\"nproc\":$(nproc),\"cpu\":\"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)\",\"kernel\":\"$(uname -r)\",\"load\":\"$(cut -d' ' -f1-3 /proc/loadavg)\",\"smoke\":$SMOKE}" >> "$JSONL"
 
 # Default durability: the write-ahead log, survives a process crash.
+if part main; then
 start_server main
 run gh_health gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=health
 scenarios gh_ gatehouse "$SERVER_ADDR" "$SERVER_PID"
@@ -165,15 +175,17 @@ if "$BENCH" --helpfull 2>/dev/null | grep -q -- "-coalesce_linger"; then
   run gh_coalesced client "$SERVER_ADDR" "$SERVER_PID" --scenario=signin_unary --keys=$KEYS --inflight=64 --coalesce_linger=200us
 fi
 stop_server
+fi
 
 # Synced durability: group commit with fsync, survives power loss.
-if ((!SKIP_SYNC)); then
+if part sync; then
   start_server sync --sync_writes
   scenarios gh_sync_ gatehouse "$SERVER_ADDR" "$SERVER_PID" 1
   stop_server
 fi
 
 # Redis 7 + Lua, on loopback, no persistence, same load settings.
+if part redis; then
 REDIS_PORT=""
 for _ in $(seq 1 50); do
   p=$((20000 + RANDOM % 40000))
@@ -191,11 +203,14 @@ done
 run redis_ping redis "127.0.0.1:$REDIS_PORT" "$REDIS_PID" --scenario=health
 scenarios redis_ redis "127.0.0.1:$REDIS_PORT" "$REDIS_PID"
 kill -TERM "$REDIS_PID"; wait "$REDIS_PID" || true
+fi
 
 # Botnet: one failed record for each of BOTNET_KEYS distinct IPs; then the
 # data's size once compacted and the time a restart takes to serve again.
-if ((!SKIP_BOTNET)); then
+if part botnet; then
   start_server botnet
+  # The hot-key reference for the botnet's throughput, in the same conditions.
+  run gh_botnet_ref_peek_hot gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=peek_hot --keys=$HOT_KEYS
   run gh_botnet gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=botnet \
     --keys="$BOTNET_KEYS" --dist=seq --warmup=0s --duration=7200s
   stop_server
@@ -209,4 +224,5 @@ if ((!SKIP_BOTNET)); then
   stop_server
 fi
 
+if [[ -n $MERGE ]]; then grep -v '"label":"machine"' "$MERGE" >> "$JSONL"; fi
 "$BENCH" --report="$JSONL" --json_out="$JSON_OUT"
