@@ -92,8 +92,12 @@ CallSpec Workload::Next(SlotState& slot, std::mt19937_64& rng) {
       call.subjects.push_back(Ip(kLoginIp, Draw(rng)));
     }
   } else if (s == "botnet") {
+    // Spread over 2^28 addresses (an odd multiplier permutes them), not a
+    // dense block: sorted dense keys would compress unrealistically well.
     call.op = Op::kRecord;
-    call.subjects.push_back(Ip(kFailedIp, Draw(rng)));
+    const uint64_t k = keys_.Draw(rng);
+    call.subjects.push_back(
+        Ip(kFailedIp, (k * 0x9E3779B1ull) & ((uint64_t{1} << 28) - 1)));
   } else if (s == "signin_unary") {
     // The README's flow, one decision per call.
     if (slot.stage == 0) {
