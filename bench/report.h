@@ -15,8 +15,8 @@ namespace gatehouse::bench {
 // extra fact, e.g. the botnet's bytes per key) to a JSON-lines file.
 using Record = std::map<std::string, std::string>;
 
-// Appends {"k":v,...} in the given order; numbers are written as is,
-// values listed in `strings` are quoted and escaped.
+// Builds one flat JSON object, members in the order added: strings quoted
+// and escaped, numbers in %g form (null when not finite).
 class JsonLine {
  public:
   JsonLine& Add(const std::string& key, const std::string& value);
