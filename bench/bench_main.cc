@@ -43,6 +43,9 @@ ABSL_FLAG(absl::Duration, warmup, absl::Seconds(2), "Not measured");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "Measured");
 ABSL_FLAG(double, rate, 0, "Pace to this many calls/s (0: closed loop)");
 ABSL_FLAG(absl::Duration, deadline, absl::Seconds(5), "Per-call deadline");
+ABSL_FLAG(absl::Duration, coalesce_linger, absl::ZeroDuration(),
+          "--target=client: coalesce concurrent calls into Batch RPCs after "
+          "this linger (0: one RPC per call)");
 ABSL_FLAG(int, server_pid, 0, "Server process to sample (CPU, RSS)");
 ABSL_FLAG(std::string, label, "", "Name of this run in the results");
 ABSL_FLAG(std::string, mode, "", "Free-form, e.g. the durability mode");
@@ -164,6 +167,7 @@ int Run() {
     client_options.target = addr;
     client_options.token = *token;
     client_options.deadline = absl::GetFlag(FLAGS_deadline);
+    client_options.coalesce_linger = absl::GetFlag(FLAGS_coalesce_linger);
   } else if (target == "redis") {
     const size_t colon = addr.rfind(':');
     if (colon == std::string::npos ||

@@ -7,7 +7,7 @@
 #   bench/run.sh [--smoke] [--json PATH] [--botnet_keys N] [--duration SECS]
 #                [--inflight N] [--channels N] [--threads N]
 #                [--skip_botnet] [--skip_sync] [--no_build]
-#                [--only main,sync,redis,botnet] [--merge JSONL]
+#                [--only main,coalesce,sync,redis,botnet] [--merge JSONL]
 #                [--build_dir DIR] [--bin_dir DIR] [--out_dir DIR]
 #
 # --only runs only those parts; --merge adds the runs of an earlier
@@ -27,7 +27,7 @@ WARMUP=2
 INFLIGHT=64
 CHANNELS=4
 THREADS=1
-ONLY=main,sync,redis,botnet
+ONLY=main,coalesce,sync,redis,botnet
 MERGE=""
 BIN_DIR=""
 while (($#)); do
@@ -167,14 +167,17 @@ for s in peek_hot check_ips; do
   keys=$([[ $s == peek_hot ]] && echo $HOT_KEYS || echo $KEYS)
   run "gh_${s}_half" gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=$s --keys="$keys" --rate="$rate"
 done
+stop_server
+fi
+
 # An API process with 64 concurrent sign-ins (the README's flow, one
-# decision per call) through gatehouse::Client: one call per decision, then
-# coalesced into Batch RPCs (when the client can).
-if "$BENCH" --helpfull 2>/dev/null | grep -q -- "-coalesce_linger"; then
+# decision per call) through gatehouse::Client: one RPC per decision, then
+# coalesced into Batch RPCs.
+if part coalesce; then
+  start_server coalesce
   run gh_uncoalesced client "$SERVER_ADDR" "$SERVER_PID" --scenario=signin_unary --keys=$KEYS --inflight=64
   run gh_coalesced client "$SERVER_ADDR" "$SERVER_PID" --scenario=signin_unary --keys=$KEYS --inflight=64 --coalesce_linger=200us
-fi
-stop_server
+  stop_server
 fi
 
 # Synced durability: group commit with fsync, survives power loss.
