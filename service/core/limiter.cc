@@ -372,10 +372,13 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
   std::vector<Group>& groups = plan.groups;
   const std::vector<size_t>& group_of = plan.group_of;
   for (Group& g : groups) {
-    GH_ASSIGN_OR_RETURN(std::optional<CounterState> stored,
-                        overlay.Read(store_, g.key, &plan.read_changes));
-    if (stored.has_value() && stored->expires_at_ms > now_ms) {
-      g.state = std::move(*stored);
+    // Read in place, not moved into a local optional: GCC 12 at -O2/-O3
+    // warns (-Wmaybe-uninitialized) about the optional's vector otherwise.
+    absl::StatusOr<std::optional<CounterState>> stored =
+        overlay.Read(store_, g.key, &plan.read_changes);
+    if (!stored.ok()) return stored.status();
+    if (stored->has_value() && (*stored)->expires_at_ms > now_ms) {
+      g.state = std::move(**stored);
     }
     const SlidingWindow window(g.policy->WindowMillis(),
                                g.policy->BucketMillis());
