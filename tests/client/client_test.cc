@@ -58,15 +58,6 @@ int BindLoopback(int* port) {
   return fd;
 }
 
-// A loopback port with nothing listening on it (bound, then released).
-int ClosedLoopbackPort() {
-  int port = 0;
-  const int fd = BindLoopback(&port);
-  if (fd < 0) return 0;
-  close(fd);
-  return port;
-}
-
 // Accepts TCP connections on a background thread and never answers: a
 // server that is up but hung.
 class SilentListener {

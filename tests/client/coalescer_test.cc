@@ -30,6 +30,7 @@
 #include "service/grpc/rate_limiter_service.h"
 #include "service/metrics/gatehouse_metrics.h"
 #include "service/metrics/registry.h"
+#include "tests/client/fake_rate_limiter.h"
 
 namespace gatehouse {
 namespace {
@@ -290,23 +291,6 @@ TEST_F(CoalescerTest, ErrorsGiveTheSameResultsAsUnaryCalls) {
   }
   EXPECT_EQ(store_.inner().size(), 0u);
   EXPECT_GT(Rpcs("Batch"), 0u);
-}
-
-// A TCP port on 127.0.0.1 with nothing listening (bound, then released).
-int ClosedLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
 }
 
 TEST_F(CoalescerTest, UnreachableServiceIsDegradedByTheFailureMode) {
