@@ -94,7 +94,8 @@ TEST(CrashTest, KillNineUnderLoadLosesNothingAcknowledged) {
   const uint64_t checked = report.checked, lost = report.lost;
   ASSERT_FALSE(events.empty());
   EXPECT_EQ(events.front().sequence(), 1u);
-  EXPECT_GT(checked, 1000u);
+  // Each run of the server acknowledged at least 50 calls before its kill.
+  EXPECT_GE(checked, 50u * static_cast<uint64_t>(kills));
   std::cout << "crash: " << kills << " x kill -9 under " << kThreads
             << " clients; " << checked << " acknowledged operations checked, "
             << lost << " lost; " << events.size() << " audit events, no gap\n";
