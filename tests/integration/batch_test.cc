@@ -14,16 +14,7 @@
 namespace gatehouse::testing {
 namespace {
 
-class BatchTest : public ServerTest {
- protected:
-  uint64_t PeekCount(const v1::Subject& subject) {
-    v1::PeekRequest peek;
-    *peek.add_subjects() = subject;
-    Client::Result r = client_->Peek(peek);
-    EXPECT_TRUE(r.status.ok()) << r.status.error_message();
-    return r.verdicts.empty() ? 0 : r.verdicts[0].count();
-  }
-};
+using BatchTest = ServerTest;
 
 TEST_F(BatchTest, BatchRpcAnswersEachItemAndCommitsDurably) {
   auto channel = grpc::CreateChannel(server_->address(),

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -59,6 +60,15 @@ class ServerTest : public ::testing::Test {
     options.token = kTestToken;
     options.deadline = absl::Seconds(5);
     client_ = Client::Create(options);
+  }
+
+  // The count Peek reports for `subject` (0, with a failure, on an error).
+  uint64_t PeekCount(const v1::Subject& subject) {
+    v1::PeekRequest peek;
+    *peek.add_subjects() = subject;
+    Client::Result r = client_->Peek(peek);
+    EXPECT_TRUE(r.status.ok()) << r.status.error_message();
+    return r.verdicts.empty() ? 0 : r.verdicts[0].count();
   }
 
   TempDir dir_;

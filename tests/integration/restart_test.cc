@@ -13,11 +13,7 @@ namespace {
 class RestartTest : public ServerTest {
  protected:
   uint64_t PeekCount(const std::string& ip) {
-    v1::PeekRequest peek;
-    *peek.add_subjects() = Client::MakeSubject("login_ip", {{"ip", ip}});
-    Client::Result r = client_->Peek(peek);
-    EXPECT_TRUE(r.status.ok()) << r.status.error_message();
-    return r.verdicts.empty() ? 0 : r.verdicts[0].count();
+    return ServerTest::PeekCount(Client::MakeSubject("login_ip", {{"ip", ip}}));
   }
   void Record(const std::string& ip, uint64_t hits) {
     v1::RecordRequest request;
