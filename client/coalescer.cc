@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "client/thread_handoff.h"
 #include "grpcpp/completion_queue.h"
 
 namespace gatehouse {
@@ -137,7 +138,10 @@ class Coalescer::Core {
   void ReceiveLoop() {
     void* tag;
     bool ok;
-    while (cq_.Next(&tag, &ok)) Complete(static_cast<InFlight*>(tag));
+    while (cq_.Next(&tag, &ok)) {
+      TakeOver(tag);
+      Complete(static_cast<InFlight*>(tag));
+    }
   }
 
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -186,6 +190,7 @@ class Coalescer::Core {
       in_flight_.emplace(raw, std::move(call));
     }
     raw->reader = stub_->AsyncBatch(&raw->context, raw->request, &cq_);
+    HandOff(raw);  // To ReceiveLoop, through the completion queue.
     raw->reader->Finish(&raw->response, &raw->status, raw);
   }
 

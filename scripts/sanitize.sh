@@ -28,11 +28,15 @@
 #   - a generated shim (build_tsan_shim) wraps the absl::Mutex and
 #     absl::Notification entry points our code calls with the annotations an
 #     Abseil built with TSan makes itself (without it, everything our code
-#     guards with an absl::Mutex is reported as a race);
+#     guards with an absl::Mutex is reported as a race, and a Mutex left in
+#     Await looks still held: a false "double lock"); check_tsan_shim_covers
+#     fails the run when our code calls one the shim does not wrap;
+#   - objects our code hands between threads through gRPC's completion
+#     queue are marked with client/thread_handoff.h;
 #   - ignore_noninstrumented_modules=1, and suppressions for gRPC's callback
-#     API (used only by gRPC's own health and reflection services), keep
-#     reports to races in our code. Accesses made inside the uninstrumented
-#     libraries are not checked at all.
+#     API (used only by gRPC's own health and reflection services) and its
+#     completion queue's own hand-over, keep reports to races in our code.
+#     Accesses made inside the uninstrumented libraries are not checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -42,8 +46,8 @@ JOBS=$(nproc)
 # that hold them: only these are built in build-tsan, so a new concurrency
 # test needs its program listed here. The integration ones run the
 # TSan-built server under load from many client threads.
-TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|UnderLoad|Reconnecting|Watcher|Sighup'}
-TSAN_TEST_DIRS="core;storage;metrics;integration;reliability"
+TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|UnderLoad|Reconnecting|Watcher|Sighup|CoalescerTest'}
+TSAN_TEST_DIRS="core;storage;metrics;client;integration;reliability"
 TSAN_TARGETS=(
   core_limiter_concurrency_test  # LimiterConcurrencyTest.*
   storage_rocksdb_limiter_test   # ConcurrentRecordsAreAllCounted
@@ -54,6 +58,8 @@ TSAN_TARGETS=(
   integration_restart_test       # SighupReload...
   reliability_reload_under_load_test # ReloadUnderLoadTest: policy and
                                      # credential swaps under many callers
+  client_coalescer_test          # CoalescerTest.*: 64 callers, one batcher
+  client_circuit_breaker_test    # ConcurrentCallersLetExactlyOneProbeThrough
 )
 # Not integration_graceful_shutdown_test: it is race-free under TSan, but
 # its exact count after SIGTERM fails when TSan's slowdown pushes in-flight
@@ -147,6 +153,7 @@ run_tsan() {
   local logs="$ROOT/$build/sanitizer-logs"
   say "building ${TSAN_TARGETS[*]}"
   cmake --build "$build" -j"$JOBS" --target "${TSAN_TARGETS[@]}" || return 1
+  check_tsan_shim_covers "$build" || return 1
   rm -rf "$logs" && mkdir -p "$logs"
   cat >"$build/tsan.supp" <<'EOF'
 # gRPC's callback API, which only gRPC's own services use here (health
@@ -161,6 +168,11 @@ race:grpc::ServerWriteReactor
 race:grpc::ServerReadReactor
 race:grpc::ServerUnaryReactor
 race:grpc::ServerBidiReactor
+# gRPC's completion queue (the client's coalescer polls one): a call's ops
+# are set up by the thread that starts the call and finalised, inside
+# CompletionQueue::Next, by the one polling; gRPC hands them over in its
+# uninstrumented library. Only reports with that frame on the stack.
+race:grpc::CompletionQueue::AsyncNextInternal
 EOF
   # ignore_noninstrumented_modules: memmove & co. called from inside the
   # uninstrumented libraries (Abseil's deadlock graph, gRPC) are theirs to
@@ -175,37 +187,52 @@ EOF
   return $rc
 }
 
-# Writes and compiles the TSan shim to $1 and sets TSAN_WRAP_FLAGS. The
-# shim is generated here rather than kept as a source file because the
-# mangled names depend on the inline namespace of the installed Abseil
-# ("debian3" in Debian 12's 20220623), which is read from the library.
+# Writes and compiles the TSan shim to $1 and sets TSAN_WRAP_FLAGS and
+# TSAN_WRAPPED (the wrapped symbols). The shim is generated here rather than
+# kept as a source file because the mangled names depend on the inline
+# namespace of the installed Abseil ("debian3" in Debian 12's 20220623),
+# which is read from the library.
 build_tsan_shim() {
   local out=$1
-  local lib ns
+  local lib
   lib=$(g++ -print-file-name=libabsl_synchronization.so)
-  ns=$(nm -D --defined-only "$lib" |
+  ABSL_NS=$(nm -D --defined-only "$lib" |
     sed -n -E 's/.* _ZN4absl(.*)5Mutex4LockEv$/\1/p' | head -1)
-  if ! nm -D --defined-only "$lib" | grep -q " _ZN4absl${ns}5Mutex4LockEv\$"; then
+  if [[ -z $ABSL_NS ]]; then
     say "cannot find absl::Mutex::Lock in $lib"
     return 1
   fi
-  local m="_ZN4absl${ns}5Mutex"
+  local m="_ZN4absl${ABSL_NS}5Mutex" n="4absl${ABSL_NS}12Notification"
+  local cond="ERKNS0_9ConditionE"
   local lock="${m}4LockEv" unlock="${m}6UnlockEv"
   local rlock="${m}10ReaderLockEv" runlock="${m}12ReaderUnlockEv"
   local trylock="${m}7TryLockEv" rtrylock="${m}13ReaderTryLockEv"
-  local await="${m}16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE"
-  local notify="_ZN4absl${ns}12Notification6NotifyEv"
-  local wait="_ZNK4absl${ns}12Notification19WaitForNotificationEv"
+  local await="${m}5Await${cond}"
+  local await_for="${m}16AwaitWithTimeout${cond}NS0_8DurationE"
+  local await_until="${m}17AwaitWithDeadline${cond}NS0_4TimeE"
+  local notify="_ZN${n}6NotifyEv"
+  local wait="_ZNK${n}19WaitForNotificationEv"
+  local wait_for="_ZNK${n}30WaitForNotificationWithTimeoutENS0_8DurationE"
+  local wait_until="_ZNK${n}31WaitForNotificationWithDeadlineENS0_4TimeE"
+  TSAN_WRAPPED=("$lock" "$unlock" "$rlock" "$runlock" "$trylock" "$rtrylock"
+    "$await" "$await_for" "$await_until" "$notify" "$wait" "$wait_for"
+    "$wait_until")
   TSAN_WRAP_FLAGS=""
-  for s in "$lock" "$unlock" "$rlock" "$runlock" "$trylock" "$rtrylock" \
-    "$await" "$notify" "$wait"; do
+  local defined s
+  defined=$(nm -D --defined-only "$lib")
+  for s in "${TSAN_WRAPPED[@]}"; do
+    if ! grep -q " $s\$" <<<"$defined"; then
+      say "cannot find $s in $lib"
+      return 1
+    fi
     TSAN_WRAP_FLAGS+=" -Wl,--wrap=$s"
   done
   cat >"${out%.o}.cc" <<EOF
 // Generated by scripts/sanitize.sh: the TSan annotations that an Abseil
 // built with -fsanitize=thread makes itself, around the absl::Mutex and
 // absl::Notification members our code calls. Linked with -Wl,--wrap=SYMBOL,
-// so only calls from our (instrumented) code pass through here.
+// so only calls from our (instrumented) code pass through here;
+// check_tsan_shim_covers fails the run if our code calls one not wrapped.
 #include <sanitizer/tsan_interface.h>
 
 #include "absl/synchronization/mutex.h"
@@ -216,6 +243,7 @@ using absl::Condition;
 using absl::Duration;
 using absl::Mutex;
 using absl::Notification;
+using absl::Time;
 
 namespace {
 void Acquired(void* mu, unsigned flags = 0) {
@@ -239,6 +267,24 @@ bool EvalHeld(void* arg) {
   Released(held->mu);
   return result;
 }
+// Waiting releases the lock and takes it back before returning; other
+// threads hold it in between.
+template <typename Wait>
+bool AwaitHeld(Mutex* mu, const Condition& condition, Wait wait) {
+  HeldCondition held{&condition, mu};
+  const Condition wrapped(&EvalHeld, &held);
+  Released(mu);
+  const bool result = wait(wrapped);
+  Acquired(mu);
+  return result;
+}
+// HasBeenNotified() is inline (compiled into our code, so instrumented): it
+// loads Notification::notified_yet_, which follows the Mutex, with acquire.
+static_assert(sizeof(Notification) == 2 * sizeof(void*),
+              "absl::Notification is no longer {Mutex, atomic<bool>}");
+void* NotifiedYet(Notification* n) {
+  return reinterpret_cast<char*>(n) + sizeof(Mutex);
+}
 }  // namespace
 
 extern "C" {
@@ -248,9 +294,13 @@ void __real_$rlock(Mutex*);
 void __real_$runlock(Mutex*);
 bool __real_$trylock(Mutex*);
 bool __real_$rtrylock(Mutex*);
-bool __real_$await(Mutex*, const Condition&, Duration);
+void __real_$await(Mutex*, const Condition&);
+bool __real_$await_for(Mutex*, const Condition&, Duration);
+bool __real_$await_until(Mutex*, const Condition&, Time);
 void __real_$notify(Notification*);
 void __real_$wait(const Notification*);
+bool __real_$wait_for(const Notification*, Duration);
+bool __real_$wait_until(const Notification*, Time);
 
 void __wrap_$lock(Mutex* mu) {
   __tsan_mutex_pre_lock(mu, 0);
@@ -288,27 +338,75 @@ bool __wrap_$rtrylock(Mutex* mu) {
       mu, flags | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
   return locked;
 }
-// Waiting releases the lock and takes it back before returning.
-bool __wrap_$await(Mutex* mu, const Condition& condition, Duration timeout) {
-  HeldCondition held{&condition, mu};
-  const Condition wrapped(&EvalHeld, &held);
-  Released(mu);
-  const bool result = __real_$await(mu, wrapped, timeout);
-  Acquired(mu);
-  return result;
+void __wrap_$await(Mutex* mu, const Condition& condition) {
+  AwaitHeld(mu, condition, [mu](const Condition& c) {
+    __real_$await(mu, c);
+    return true;
+  });
 }
-// Notify happens before every WaitForNotification that returns.
+bool __wrap_$await_for(Mutex* mu, const Condition& condition,
+                       Duration timeout) {
+  return AwaitHeld(mu, condition, [mu, timeout](const Condition& c) {
+    return __real_$await_for(mu, c, timeout);
+  });
+}
+bool __wrap_$await_until(Mutex* mu, const Condition& condition,
+                         Time deadline) {
+  return AwaitHeld(mu, condition, [mu, deadline](const Condition& c) {
+    return __real_$await_until(mu, c, deadline);
+  });
+}
+// Notify happens before every wait that sees it.
 void __wrap_$notify(Notification* n) {
   __tsan_release(n);
+  __tsan_release(NotifiedYet(n));
   __real_$notify(n);
 }
 void __wrap_$wait(const Notification* n) {
   __real_$wait(n);
   __tsan_acquire(const_cast<Notification*>(n));
 }
+bool __wrap_$wait_for(const Notification* n, Duration timeout) {
+  const bool notified = __real_$wait_for(n, timeout);
+  if (notified) __tsan_acquire(const_cast<Notification*>(n));
+  return notified;
+}
+bool __wrap_$wait_until(const Notification* n, Time deadline) {
+  const bool notified = __real_$wait_until(n, deadline);
+  if (notified) __tsan_acquire(const_cast<Notification*>(n));
+  return notified;
+}
 }
 EOF
   g++ -std=c++17 -O1 -g -fsanitize=thread -c "${out%.o}.cc" -o "$out"
+}
+
+# Fails when an object of ours in build dir $1 calls a member of
+# absl::Mutex, absl::Notification or absl::CondVar that synchronises but is
+# not wrapped by the shim: TSan would not see that lock change hands, and
+# would report races (or a "double lock") that are not there, or miss real
+# ones.
+check_tsan_shim_covers() {
+  local build=$1
+  # Members that do not synchronise: destructors, assertions, debug switches.
+  local quiet='(D[12]Ev|Assert(Reader|Not)?HeldEv|EnableDebugLog|EnableInvariantDebugging|ForgetDeadlockInfoEv|HasBeenNotifiedInternal)'
+  local called sym w wrapped missing=""
+  called=$(find "$build" -name '*.o' ! -name 'absl_mutex_tsan_shim.o' \
+    -exec nm -u {} + 2>/dev/null |
+    sed -n -E "s/^ *U (_ZN?K?4absl${ABSL_NS}(5Mutex|12Notification|7CondVar).*)/\1/p" |
+    sort -u)
+  for sym in $called; do
+    wrapped=0
+    for w in "${TSAN_WRAPPED[@]}"; do [[ $sym == "$w" ]] && wrapped=1; done
+    if ((wrapped == 0)) && ! [[ $sym =~ $quiet ]]; then missing+=" $sym"; fi
+  done
+  if [[ -n $missing ]]; then
+    say "our code calls absl synchronisation that the TSan shim does not wrap:"
+    for sym in $missing; do echo "  $(c++filt "$sym")" >&2; done
+    say "wrap them in build_tsan_shim"
+    return 1
+  fi
+  say "the TSan shim wraps all $(wc -w <<<"$called") absl synchronisation members our code calls"
 }
 
 modes=("$@")

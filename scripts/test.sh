@@ -3,14 +3,12 @@
 #   1. every test with ctest (unit, service, integration and fault tests
 #      against the real binary, chart, fuzz seeds, bench smoke);
 #   2. each libFuzzer target for GATEHOUSE_FUZZ_SECONDS (default 30);
-#   3. the ASan + UBSan build of every test (scripts/sanitize.sh asan).
+#   3. the ASan + UBSan build of every test and the TSan build of the
+#      concurrency tests (scripts/sanitize.sh asan tsan).
 # Exits non-zero on any failure. Prints how long each stage took.
 #
-# GATEHOUSE_SANITIZERS selects the sanitizer stages: "asan" by default (CI
-# runs it); "asan tsan" adds the TSan build of the concurrency tests, which
-# is not yet clean: it reports a "double lock" in the group commit of
-# RocksDbCounterStore::Commit (unresolved: our Abseil TSan shim or a real
-# fault). An empty value skips them: a local shortcut only.
+# GATEHOUSE_SANITIZERS selects the sanitizer stages: "asan tsan" by default
+# (CI runs both); an empty value skips them: a local shortcut only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -25,7 +23,7 @@ stage ctest
 # derivation and the storage codec (clang, ASan + UBSan), bounded per target.
 ./scripts/fuzz.sh "${GATEHOUSE_FUZZ_SECONDS:-30}"
 stage fuzz
-sanitizers=${GATEHOUSE_SANITIZERS-asan}
+sanitizers=${GATEHOUSE_SANITIZERS-asan tsan}
 if [[ -n "$sanitizers" ]]; then
   # shellcheck disable=SC2086 # a list of modes
   ./scripts/sanitize.sh $sanitizers
