@@ -33,6 +33,7 @@
 #include "service/core/limiter.h"
 #include "service/core/pseudonymizer.h"
 #include "service/grpc/audit_service.h"
+#include "service/grpc/decision_pool.h"
 #include "service/grpc/inflight_limit.h"
 #include "service/grpc/rate_limiter_service.h"
 #include "service/grpc/server_credentials.h"
@@ -81,9 +82,14 @@ ABSL_FLAG(int, max_inflight_calls, 512,
           "Check/Peek/Record/Reset/Batch calls worked on at once (0 = no "
           "bound); more are refused at once with RESOURCE_EXHAUSTED");
 ABSL_FLAG(int, max_threads, 1024,
-          "gRPC server threads (calls and open streams); a call that finds "
-          "none free is refused with RESOURCE_EXHAUSTED. Bounds memory under "
-          "a flood");
+          "Threads of gRPC's synchronous server, which serves the Audit and "
+          "WatchCeilings streams; a stream that finds none free is refused "
+          "with RESOURCE_EXHAUSTED. Bounds memory under a flood of streams");
+ABSL_FLAG(int, decision_threads, -1,
+          "Threads that decide Check/Peek/Record/Reset/Batch calls; 0 = "
+          "inline on gRPC's own threads (fastest while a decision does not "
+          "wait for an fsync). -1 (default): 64 with --sync_writes, so that "
+          "that many commits can share one fsync, else 0");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync every commit (survives power loss, slower)");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");
@@ -380,9 +386,23 @@ int Run() {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--max_threads: must be >= 4, got ", max_threads)));
   }
+  int decision_threads = absl::GetFlag(FLAGS_decision_threads);
+  if (decision_threads < -1) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--decision_threads: must be >= -1, got ", decision_threads)));
+  }
+  if (decision_threads == -1) {
+    decision_threads = absl::GetFlag(FLAGS_sync_writes) ? 64 : 0;
+  }
   InflightLimit inflight(max_inflight);
+  // Outlives the server: its Shutdown() waits for the calls the pool runs.
+  std::unique_ptr<DecisionPool> decision_pool;
+  if (decision_threads > 0) {
+    decision_pool = std::make_unique<DecisionPool>(decision_threads);
+  }
   RateLimiterService service(&limiter, db, authenticator.get(), &log_limiter,
-                             &call_metrics, &stream_quota, &inflight);
+                             &call_metrics, &stream_quota, &inflight,
+                             decision_pool.get());
   AuditService audit_service(db, authenticator.get(), &call_metrics,
                              &stream_quota);
 
@@ -414,6 +434,7 @@ int Run() {
            {"metrics_port", metrics_server ? metrics_server->port() : 0},
            {"policies", static_cast<uint64_t>((*policies)->all().size())},
            {"data_dir", data_dir},
+           {"decision_threads", static_cast<int64_t>(decision_threads)},
            {"audit_head", (*store)->HeadSequence()}});
 
   // Audit retention runs in the background until shutdown.

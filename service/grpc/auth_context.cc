@@ -6,7 +6,7 @@
 namespace gatehouse {
 
 absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
-                                     const grpc::ServerContext& context,
+                                     const grpc::ServerContextBase& context,
                                      Scope scope,
                                      const std::vector<std::string>& policies,
                                      AuthFailure* failure) {
@@ -20,7 +20,7 @@ absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
 }
 
 absl::StatusOr<Caller> AuthenticateCall(const Authenticator* authenticator,
-                                        const grpc::ServerContext& context,
+                                        const grpc::ServerContextBase& context,
                                         AuthFailure* failure) {
   if (authenticator == nullptr)
     return Caller{{}, std::nullopt, {Scope::kAdmin}};

@@ -15,7 +15,7 @@ namespace gatehouse {
 // `scope` on `policies`. A null authenticator (authentication disabled)
 // admits everyone as an anonymous caller with access to all policies.
 absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
-                                     const grpc::ServerContext& context,
+                                     const grpc::ServerContextBase& context,
                                      Scope scope,
                                      const std::vector<std::string>& policies,
                                      AuthFailure* failure = nullptr);
@@ -25,7 +25,7 @@ absl::StatusOr<Caller> AuthorizeCall(const Authenticator* authenticator,
 // whose operations are each checked with Authenticator::Permit(). A null
 // authenticator admits an anonymous caller with every scope and policy.
 absl::StatusOr<Caller> AuthenticateCall(const Authenticator* authenticator,
-                                        const grpc::ServerContext& context,
+                                        const grpc::ServerContextBase& context,
                                         AuthFailure* failure = nullptr);
 
 }  // namespace gatehouse

@@ -139,7 +139,7 @@ InflightLimit::Permit RateLimiterService::Admit(const char* method,
 
 void RateLimiterService::Refuse(Operation op, const absl::Status& status,
                                 AuthFailure failure,
-                                const grpc::ServerContext& context,
+                                const grpc::ServerContextBase& context,
                                 const Request& refused) {
   metrics_->RecordAuthFailure(failure);
   uint64_t suppressed;
@@ -206,19 +206,39 @@ void RateLimiterService::Observe(Operation op, const std::string& client_id,
   }
 }
 
+template <typename Decide>
+grpc::ServerUnaryReactor* RateLimiterService::Serve(
+    grpc::CallbackServerContext* context, const char* method, Decide decide) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  auto call = std::make_unique<CallMetrics::Call>(metrics_, method);
+  // Shed before any work, authentication included, and before queueing for
+  // the pool: a flood must not queue.
+  grpc::Status overloaded;
+  InflightLimit::Permit permit = Admit(method, &overloaded);
+  if (!permit) {
+    reactor->Finish(call->Finish(overloaded));
+    return reactor;
+  }
+  auto answer = [reactor, decide, call = std::move(call),
+                 permit = std::move(permit)]() mutable {
+    reactor->Finish(call->Finish(decide()));
+  };
+  if (pool_ == nullptr) {
+    answer();
+  } else {
+    pool_->Run(std::move(answer));
+  }
+  return reactor;
+}
+
 template <typename RequestProto, typename ResponseProto>
 grpc::Status RateLimiterService::Handle(Operation op,
-                                        grpc::ServerContext* context,
+                                        const grpc::ServerContextBase& context,
                                         const RequestProto& request,
                                         ResponseProto* response) {
-  CallMetrics::Call call(metrics_, OperationName(op));
-  // Shed before any work, authentication included: a flood must not queue.
-  grpc::Status overloaded;
-  const InflightLimit::Permit permit = Admit(OperationName(op), &overloaded);
-  if (!permit) return call.Finish(overloaded);
   AuthFailure failure = AuthFailure::kNone;
   absl::StatusOr<Caller> caller =
-      AuthenticateCall(authenticator_, *context, &failure);
+      AuthenticateCall(authenticator_, context, &failure);
   absl::Status permitted =
       caller.ok()
           ? Authenticator::Permit(*caller, ScopeOf(op),
@@ -227,67 +247,78 @@ grpc::Status RateLimiterService::Handle(Operation op,
   if (!permitted.ok()) {
     Request refused = FromProto(request.subjects(), request.context());
     if (caller.ok()) refused.client_id = caller->client_id;
-    Refuse(op, permitted, failure, *context, refused);
-    return call.Finish(ToGrpcStatus(permitted));
+    Refuse(op, permitted, failure, context, refused);
+    return ToGrpcStatus(permitted);
   }
   Request domain = FromProto(request.subjects(), request.context());
   domain.client_id = caller->client_id;
   absl::StatusOr<Response> result = limiter_->Run(op, domain);
   Observe(op, caller->client_id, result);
-  if (!result.ok()) return call.Finish(ToGrpcStatus(result.status()));
+  if (!result.ok()) return ToGrpcStatus(result.status());
   ToProto(*result, response);
-  return call.Finish(grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
-grpc::Status RateLimiterService::Check(grpc::ServerContext* context,
-                                       const v1::CheckRequest* request,
-                                       v1::CheckResponse* response) {
-  return Handle(Operation::kCheck, context, *request, response);
+grpc::ServerUnaryReactor* RateLimiterService::Check(
+    grpc::CallbackServerContext* context, const v1::CheckRequest* request,
+    v1::CheckResponse* response) {
+  return Serve(context, OperationName(Operation::kCheck), [=] {
+    return Handle(Operation::kCheck, *context, *request, response);
+  });
 }
 
-grpc::Status RateLimiterService::Peek(grpc::ServerContext* context,
-                                      const v1::PeekRequest* request,
-                                      v1::PeekResponse* response) {
-  return Handle(Operation::kPeek, context, *request, response);
+grpc::ServerUnaryReactor* RateLimiterService::Peek(
+    grpc::CallbackServerContext* context, const v1::PeekRequest* request,
+    v1::PeekResponse* response) {
+  return Serve(context, OperationName(Operation::kPeek), [=] {
+    return Handle(Operation::kPeek, *context, *request, response);
+  });
 }
 
-grpc::Status RateLimiterService::Record(grpc::ServerContext* context,
-                                        const v1::RecordRequest* request,
-                                        v1::RecordResponse* response) {
-  return Handle(Operation::kRecord, context, *request, response);
+grpc::ServerUnaryReactor* RateLimiterService::Record(
+    grpc::CallbackServerContext* context, const v1::RecordRequest* request,
+    v1::RecordResponse* response) {
+  return Serve(context, OperationName(Operation::kRecord), [=] {
+    return Handle(Operation::kRecord, *context, *request, response);
+  });
 }
 
-grpc::Status RateLimiterService::Reset(grpc::ServerContext* context,
-                                       const v1::ResetRequest* request,
-                                       v1::ResetResponse* response) {
-  return Handle(Operation::kReset, context, *request, response);
+grpc::ServerUnaryReactor* RateLimiterService::Reset(
+    grpc::CallbackServerContext* context, const v1::ResetRequest* request,
+    v1::ResetResponse* response) {
+  return Serve(context, OperationName(Operation::kReset), [=] {
+    return Handle(Operation::kReset, *context, *request, response);
+  });
 }
 
-grpc::Status RateLimiterService::Batch(grpc::ServerContext* context,
-                                       const v1::BatchRequest* request,
-                                       v1::BatchResponse* response) {
-  CallMetrics::Call call(metrics_, "Batch");
-  // One slot for the whole call: its items are worked on by this thread.
-  grpc::Status overloaded;
-  const InflightLimit::Permit permit = Admit("Batch", &overloaded);
-  if (!permit) return call.Finish(overloaded);
+grpc::ServerUnaryReactor* RateLimiterService::Batch(
+    grpc::CallbackServerContext* context, const v1::BatchRequest* request,
+    v1::BatchResponse* response) {
+  // One slot for the whole call: its items are decided together.
+  return Serve(context, "Batch",
+               [=] { return HandleBatch(*context, *request, response); });
+}
+
+grpc::Status RateLimiterService::HandleBatch(
+    const grpc::ServerContextBase& context, const v1::BatchRequest& request,
+    v1::BatchResponse* response) {
   AuthFailure failure = AuthFailure::kNone;
   absl::StatusOr<Caller> caller =
-      AuthenticateCall(authenticator_, *context, &failure);
+      AuthenticateCall(authenticator_, context, &failure);
   if (!caller.ok()) {
     // Audited once for the whole call, as its first item: an unknown caller
     // must not turn one call into hundreds of audit writes.
     const ItemView first =
-        request->items().empty() ? ItemView{} : ViewOf(request->items(0));
+        request.items().empty() ? ItemView{} : ViewOf(request.items(0));
     Refuse(
-        first.op, caller.status(), failure, *context,
+        first.op, caller.status(), failure, context,
         first.present ? FromProto(*first.subjects, *first.context) : Request{});
-    return call.Finish(ToGrpcStatus(caller.status()));
+    return ToGrpcStatus(caller.status());
   }
-  const absl::Status limits = CheckBatchLimits(*request);
-  if (!limits.ok()) return call.Finish(ToGrpcStatus(limits));
+  const absl::Status limits = CheckBatchLimits(request);
+  if (!limits.ok()) return ToGrpcStatus(limits);
 
-  const int n = request->items_size();
+  const int n = request.items_size();
   std::vector<absl::Status> refused(n);
   // Reserved up front: `run` points into `domain`.
   std::vector<Request> domain;
@@ -297,7 +328,7 @@ grpc::Status RateLimiterService::Batch(grpc::ServerContext* context,
   run.reserve(n);
   run_index.reserve(n);
   for (int i = 0; i < n; ++i) {
-    const ItemView item = ViewOf(request->items(i));
+    const ItemView item = ViewOf(request.items(i));
     if (!item.present) {
       refused[i] = absl::InvalidArgumentError(absl::StrCat(
           "items[", i, "]: one of check, peek, record or reset is required"));
@@ -308,7 +339,7 @@ grpc::Status RateLimiterService::Batch(grpc::ServerContext* context,
     refused[i] = Authenticator::Permit(*caller, ScopeOf(item.op),
                                        PoliciesOf(*item.subjects), &failure);
     if (!refused[i].ok()) {
-      Refuse(item.op, refused[i], failure, *context, r);
+      Refuse(item.op, refused[i], failure, context, r);
       continue;
     }
     domain.push_back(std::move(r));
@@ -321,7 +352,7 @@ grpc::Status RateLimiterService::Batch(grpc::ServerContext* context,
   for (int i = 0; i < n; ++i) {
     SetStatus(refused[i], response->add_results()->mutable_status());
     if (!refused[i].ok()) {
-      const ItemView item = ViewOf(request->items(i));
+      const ItemView item = ViewOf(request.items(i));
       metrics_->RecordBatchItem(item.op, refused[i].code());
     }
   }
@@ -335,7 +366,7 @@ grpc::Status RateLimiterService::Batch(grpc::ServerContext* context,
       SetResponse(run[k].op, *results[k], result);
     }
   }
-  return call.Finish(grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 grpc::Status RateLimiterService::WatchCeilings(

@@ -6,11 +6,24 @@
 #include "service/core/audit_log.h"
 #include "service/core/limiter.h"
 #include "service/grpc/call_metrics.h"
+#include "service/grpc/decision_pool.h"
 #include "service/grpc/inflight_limit.h"
 #include "service/grpc/stream_quota.h"
 #include "service/logging/log_rate_limiter.h"
 
 namespace gatehouse {
+
+// The unary methods of gatehouse.v1.RateLimiter on gRPC's callback API, the
+// streaming one (WatchCeilings) on the synchronous API. A unary call is
+// decided inline on the gRPC thread that read it, which spares the hand-off
+// to a worker thread that the synchronous API makes on every call; with a
+// DecisionPool (--sync_writes), on one of the pool's threads.
+using RateLimiterUnaryCallbacks = v1::RateLimiter::WithCallbackMethod_Check<
+    v1::RateLimiter::WithCallbackMethod_Peek<
+        v1::RateLimiter::WithCallbackMethod_Record<
+            v1::RateLimiter::WithCallbackMethod_Reset<
+                v1::RateLimiter::WithCallbackMethod_Batch<
+                    v1::RateLimiter::Service>>>>>;
 
 // gatehouse.v1.RateLimiter over a Limiter: authorize, convert, decide,
 // convert back; WatchCeilings follows the audit log for ceiling hits (needs
@@ -18,50 +31,62 @@ namespace gatehouse {
 // authenticator, which must outlive it. A null authenticator disables
 // authentication (only main.cc's --allow_unauthenticated on loopback, and
 // tests).
-class RateLimiterService final : public v1::RateLimiter::Service {
+class RateLimiterService final : public RateLimiterUnaryCallbacks {
  public:
   // `log_limiter` (may be null: log every event) paces the log lines for
   // ceiling hits, authentication failures, storage errors and shed calls.
   // `inflight` (may be null: no bound) bounds the Check, Peek, Record,
-  // Reset and Batch calls worked on at once; more are refused
-  // RESOURCE_EXHAUSTED.
+  // Reset and Batch calls worked on (or queued for `pool`) at once; more
+  // are refused RESOURCE_EXHAUSTED on arrival. `pool` (may be null: decide
+  // inline) runs the decisions of those calls.
   RateLimiterService(Limiter* limiter, const AuditLog* audit_log,
                      const Authenticator* authenticator,
                      LogRateLimiter* log_limiter = nullptr,
                      const CallMetrics* metrics = nullptr,
                      StreamQuota* quota = nullptr,
-                     InflightLimit* inflight = nullptr)
+                     InflightLimit* inflight = nullptr,
+                     DecisionPool* pool = nullptr)
       : limiter_(limiter),
         audit_log_(audit_log),
         authenticator_(authenticator),
         log_limiter_(log_limiter),
         metrics_(metrics != nullptr ? metrics : &no_metrics_),
         quota_(quota != nullptr ? quota : &no_quota_),
-        inflight_(inflight != nullptr ? inflight : &no_inflight_) {}
+        inflight_(inflight != nullptr ? inflight : &no_inflight_),
+        pool_(pool) {}
 
-  grpc::Status Check(grpc::ServerContext* context,
-                     const v1::CheckRequest* request,
-                     v1::CheckResponse* response) override;
-  grpc::Status Peek(grpc::ServerContext* context,
-                    const v1::PeekRequest* request,
-                    v1::PeekResponse* response) override;
-  grpc::Status Record(grpc::ServerContext* context,
-                      const v1::RecordRequest* request,
-                      v1::RecordResponse* response) override;
-  grpc::Status Reset(grpc::ServerContext* context,
-                     const v1::ResetRequest* request,
-                     v1::ResetResponse* response) override;
-  grpc::Status Batch(grpc::ServerContext* context,
-                     const v1::BatchRequest* request,
-                     v1::BatchResponse* response) override;
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
+                                  const v1::CheckRequest* request,
+                                  v1::CheckResponse* response) override;
+  grpc::ServerUnaryReactor* Peek(grpc::CallbackServerContext* context,
+                                 const v1::PeekRequest* request,
+                                 v1::PeekResponse* response) override;
+  grpc::ServerUnaryReactor* Record(grpc::CallbackServerContext* context,
+                                   const v1::RecordRequest* request,
+                                   v1::RecordResponse* response) override;
+  grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* context,
+                                  const v1::ResetRequest* request,
+                                  v1::ResetResponse* response) override;
+  grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* context,
+                                  const v1::BatchRequest* request,
+                                  v1::BatchResponse* response) override;
   grpc::Status WatchCeilings(
       grpc::ServerContext* context, const v1::WatchCeilingsRequest* request,
       grpc::ServerWriter<v1::CeilingEvent>* writer) override;
 
  private:
+  // Admits the call (or answers RESOURCE_EXHAUSTED at once) and answers it
+  // with decide()'s status, inline or on the pool; keeps the call's metrics.
+  template <typename Decide>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  const char* method, Decide decide);
+  // Authorizes, decides and fills `response` (the call is admitted).
   template <typename RequestProto, typename ResponseProto>
-  grpc::Status Handle(Operation op, grpc::ServerContext* context,
+  grpc::Status Handle(Operation op, const grpc::ServerContextBase& context,
                       const RequestProto& request, ResponseProto* response);
+  grpc::Status HandleBatch(const grpc::ServerContextBase& context,
+                           const v1::BatchRequest& request,
+                           v1::BatchResponse* response);
 
   // A permit under --max_inflight_calls; when overloaded an empty one, and
   // *refused is the RESOURCE_EXHAUSTED to answer (logged, rate-limited).
@@ -70,7 +95,7 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   // `refused` with `status`; nothing is counted. Shared by the unary calls
   // and each item of a Batch.
   void Refuse(Operation op, const absl::Status& status, AuthFailure failure,
-              const grpc::ServerContext& context, const Request& refused);
+              const grpc::ServerContextBase& context, const Request& refused);
   // Records the metrics and log lines of one operation the limiter ran:
   // its decisions, ceiling hits and storage errors.
   void Observe(Operation op, const std::string& client_id,
@@ -86,6 +111,7 @@ class RateLimiterService final : public v1::RateLimiter::Service {
   StreamQuota* const quota_;
   InflightLimit no_inflight_{0};
   InflightLimit* const inflight_;
+  DecisionPool* const pool_;
 };
 
 }  // namespace gatehouse

@@ -13,11 +13,14 @@
 #include <utility>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "service/clock/simulated_clock.h"
 #include "service/config/policy_file.h"
 #include "service/core/in_memory_counter_store.h"
 #include "service/core/limiter.h"
+#include "service/grpc/decision_pool.h"
 #include "service/grpc/rate_limiter_service.h"
+#include "tests/grpc/service_fixture.h"
 
 namespace gatehouse {
 namespace {
@@ -81,15 +84,11 @@ TEST(InflightLimitServiceTest, ShedsBeyondTheBoundAndCountsNothing) {
   InflightLimit inflight(1);
   RateLimiterService service(&limiter, &store, /*authenticator=*/nullptr,
                              nullptr, nullptr, nullptr, &inflight);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::Server> server =
+      grpc_test::ServeOnLoopback(&service, &channel);
   ASSERT_NE(server, nullptr);
-  auto stub = v1::RateLimiter::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+  auto stub = v1::RateLimiter::NewStub(channel);
 
   v1::RecordRequest request;
   v1::Subject* s = request.add_subjects();
@@ -112,6 +111,71 @@ TEST(InflightLimitServiceTest, ShedsBeyondTheBoundAndCountsNothing) {
   v1::RecordResponse response;
   ASSERT_TRUE(stub->Record(&context, request, &response).ok());
   EXPECT_EQ(response.verdicts(0).count(), 1u);
+  EXPECT_EQ(inflight.inflight(), 0);
+  server->Shutdown();
+}
+
+// With a DecisionPool (--sync_writes), a call is admitted on arrival and
+// then waits for a pool thread holding its slot: the queue never holds more
+// than the bound, and a call beyond it is shed at once, counting nothing.
+TEST(InflightLimitServiceTest, PoolQueuesOnlyAdmittedCallsAndShedsTheRest) {
+  auto policies = ParsePolicyYaml(
+      "policies:\n  - {name: login_ip, dimensions: [ip], limit: 5, window: "
+      "1m}\n",
+      "test");
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  SimulatedClock clock;
+  InMemoryCounterStore store;
+  Limiter limiter(&clock, &store, *policies);
+  InflightLimit inflight(2);
+  DecisionPool pool(1);
+  RateLimiterService service(&limiter, &store, /*authenticator=*/nullptr,
+                             nullptr, nullptr, nullptr, &inflight, &pool);
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<grpc::Server> server =
+      grpc_test::ServeOnLoopback(&service, &channel);
+  ASSERT_NE(server, nullptr);
+  auto stub = v1::RateLimiter::NewStub(channel);
+  v1::RecordRequest request;
+  v1::Subject* s = request.add_subjects();
+  s->set_policy("login_ip");
+  (*s->mutable_key())["ip"] = "203.0.113.7";
+
+  // The pool's one thread is busy until released.
+  absl::Notification release;
+  pool.Run([&] { release.WaitForNotification(); });
+  std::atomic<int> answered{0};
+  std::vector<uint64_t> counts(2);
+  std::vector<std::thread> admitted;
+  for (int i = 0; i < 2; ++i) {
+    admitted.emplace_back([&, i] {
+      grpc::ClientContext context;
+      v1::RecordResponse response;
+      const grpc::Status status = stub->Record(&context, request, &response);
+      EXPECT_TRUE(status.ok()) << status.error_message();
+      if (status.ok()) counts[i] = response.verdicts(0).count();
+      ++answered;
+    });
+  }
+  // Both admitted, neither decided: they wait for the pool.
+  for (int i = 0; i < 2000 && inflight.inflight() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(inflight.inflight(), 2);
+  {
+    grpc::ClientContext context;
+    v1::RecordResponse response;
+    const grpc::Status status = stub->Record(&context, request, &response);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  EXPECT_EQ(answered.load(), 0);
+  EXPECT_EQ(store.HeadSequence(), 0u);
+
+  release.Notify();
+  for (std::thread& t : admitted) t.join();
+  EXPECT_EQ(answered.load(), 2);
+  EXPECT_EQ(std::max(counts[0], counts[1]), 2u);
+  EXPECT_EQ(store.HeadSequence(), 2u);
   EXPECT_EQ(inflight.inflight(), 0);
   server->Shutdown();
 }

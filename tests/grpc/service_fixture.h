@@ -58,6 +58,22 @@ inline std::string CredentialsYaml() {
          "    policies: [login_ip]\n";
 }
 
+// Serves `service` on a free loopback port, in process, and sets *channel
+// to it; null if the server does not start.
+inline std::unique_ptr<grpc::Server> ServeOnLoopback(
+    grpc::Service* service, std::shared_ptr<grpc::Channel>* channel) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) return nullptr;
+  *channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                 grpc::InsecureChannelCredentials());
+  return server;
+}
+
 class RateLimiterServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -72,16 +88,8 @@ class RateLimiterServiceTest : public ::testing::Test {
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
+    server_ = ServeOnLoopback(service_.get(), &channel_);
     ASSERT_NE(server_, nullptr);
-    ASSERT_NE(port, 0);
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                   grpc::InsecureChannelCredentials());
     stub_ = v1::RateLimiter::NewStub(channel_);
   }
 
