@@ -216,12 +216,20 @@ grpc::ServerUnaryReactor* RateLimiterService::Serve(
   grpc::Status overloaded;
   InflightLimit::Permit permit = Admit(method, &overloaded);
   if (!permit) {
-    reactor->Finish(call->Finish(overloaded));
+    call->Finish(overloaded);
+    call.reset();
+    reactor->Finish(overloaded);
     return reactor;
   }
+  // The call is counted and its slot freed before the answer leaves: a
+  // caller that has its answer sees both.
   auto answer = [reactor, decide, call = std::move(call),
-                 permit = std::move(permit)]() mutable {
-    reactor->Finish(call->Finish(decide()));
+                 permit = std::make_unique<InflightLimit::Permit>(
+                     std::move(permit))]() mutable {
+    const grpc::Status status = call->Finish(decide());
+    call.reset();
+    permit.reset();
+    reactor->Finish(status);
   };
   if (pool_ == nullptr) {
     answer();
