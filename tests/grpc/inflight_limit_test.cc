@@ -73,74 +73,74 @@ TEST(InflightLimitTest, NeverAdmitsMoreThanTheBoundAcrossThreads) {
   EXPECT_EQ(limit.inflight(), 0);
 }
 
-TEST(InflightLimitServiceTest, ShedsBeyondTheBoundAndCountsNothing) {
-  auto policies = ParsePolicyYaml(
-      "policies:\n  - {name: login_ip, dimensions: [ip], limit: 5, window: "
-      "1m}\n",
-      "test");
-  ASSERT_TRUE(policies.ok()) << policies.status();
-  SimulatedClock clock;
-  InMemoryCounterStore store;
-  Limiter limiter(&clock, &store, *policies);
-  InflightLimit inflight(1);
-  RateLimiterService service(&limiter, &store, /*authenticator=*/nullptr,
-                             nullptr, nullptr, nullptr, &inflight);
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<grpc::Server> server =
-      grpc_test::ServeOnLoopback(&service, &channel);
-  ASSERT_NE(server, nullptr);
-  auto stub = v1::RateLimiter::NewStub(channel);
+// A RateLimiterService over an in-memory store with one policy (login_ip,
+// 5 a minute), served in process; request_ records one hit on one IP.
+class InflightLimitServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto policies = ParsePolicyYaml(
+        "policies:\n  - {name: login_ip, dimensions: [ip], limit: 5, window: "
+        "1m}\n",
+        "test");
+    ASSERT_TRUE(policies.ok()) << policies.status();
+    limiter_ = std::make_unique<Limiter>(&clock_, &store_, *policies);
+    v1::Subject* s = request_.add_subjects();
+    s->set_policy("login_ip");
+    (*s->mutable_key())["ip"] = "203.0.113.7";
+  }
 
-  v1::RecordRequest request;
-  v1::Subject* s = request.add_subjects();
-  s->set_policy("login_ip");
-  (*s->mutable_key())["ip"] = "203.0.113.7";
+  // Serves the limiter bounded by `inflight`, deciding on `pool` (null:
+  // inline); sets server_ and stub_.
+  void Serve(InflightLimit* inflight, DecisionPool* pool = nullptr) {
+    service_ = std::make_unique<RateLimiterService>(
+        limiter_.get(), &store_, /*authenticator=*/nullptr, nullptr, nullptr,
+        nullptr, inflight, pool);
+    std::shared_ptr<grpc::Channel> channel;
+    server_ = grpc_test::ServeOnLoopback(service_.get(), &channel);
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::RateLimiter::NewStub(channel);
+  }
+
+  SimulatedClock clock_;
+  InMemoryCounterStore store_;
+  std::unique_ptr<Limiter> limiter_;
+  std::unique_ptr<RateLimiterService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::RateLimiter::Stub> stub_;
+  v1::RecordRequest request_;
+};
+
+TEST_F(InflightLimitServiceTest, ShedsBeyondTheBoundAndCountsNothing) {
+  InflightLimit inflight(1);
+  ASSERT_NO_FATAL_FAILURE(Serve(&inflight));
   {
     // The one slot is taken, as by a call in progress.
     InflightLimit::Permit busy = inflight.TryAcquire();
     ASSERT_TRUE(busy);
     grpc::ClientContext context;
     v1::RecordResponse response;
-    const grpc::Status status = stub->Record(&context, request, &response);
+    const grpc::Status status = stub_->Record(&context, request_, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
     EXPECT_NE(status.error_message().find("--max_inflight_calls"),
               std::string::npos)
         << status.error_message();
-    EXPECT_EQ(store.HeadSequence(), 0u);
+    EXPECT_EQ(store_.HeadSequence(), 0u);
   }
   grpc::ClientContext context;
   v1::RecordResponse response;
-  ASSERT_TRUE(stub->Record(&context, request, &response).ok());
+  ASSERT_TRUE(stub_->Record(&context, request_, &response).ok());
   EXPECT_EQ(response.verdicts(0).count(), 1u);
   EXPECT_EQ(inflight.inflight(), 0);
-  server->Shutdown();
+  server_->Shutdown();
 }
 
 // With a DecisionPool (--sync_writes), a call is admitted on arrival and
 // then waits for a pool thread holding its slot: the queue never holds more
 // than the bound, and a call beyond it is shed at once, counting nothing.
-TEST(InflightLimitServiceTest, PoolQueuesOnlyAdmittedCallsAndShedsTheRest) {
-  auto policies = ParsePolicyYaml(
-      "policies:\n  - {name: login_ip, dimensions: [ip], limit: 5, window: "
-      "1m}\n",
-      "test");
-  ASSERT_TRUE(policies.ok()) << policies.status();
-  SimulatedClock clock;
-  InMemoryCounterStore store;
-  Limiter limiter(&clock, &store, *policies);
+TEST_F(InflightLimitServiceTest, PoolQueuesOnlyAdmittedCallsAndShedsTheRest) {
   InflightLimit inflight(2);
   DecisionPool pool(1);
-  RateLimiterService service(&limiter, &store, /*authenticator=*/nullptr,
-                             nullptr, nullptr, nullptr, &inflight, &pool);
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<grpc::Server> server =
-      grpc_test::ServeOnLoopback(&service, &channel);
-  ASSERT_NE(server, nullptr);
-  auto stub = v1::RateLimiter::NewStub(channel);
-  v1::RecordRequest request;
-  v1::Subject* s = request.add_subjects();
-  s->set_policy("login_ip");
-  (*s->mutable_key())["ip"] = "203.0.113.7";
+  ASSERT_NO_FATAL_FAILURE(Serve(&inflight, &pool));
 
   // The pool's one thread is busy until released.
   absl::Notification release;
@@ -152,7 +152,7 @@ TEST(InflightLimitServiceTest, PoolQueuesOnlyAdmittedCallsAndShedsTheRest) {
     admitted.emplace_back([&, i] {
       grpc::ClientContext context;
       v1::RecordResponse response;
-      const grpc::Status status = stub->Record(&context, request, &response);
+      const grpc::Status status = stub_->Record(&context, request_, &response);
       EXPECT_TRUE(status.ok()) << status.error_message();
       if (status.ok()) counts[i] = response.verdicts(0).count();
       ++answered;
@@ -166,19 +166,19 @@ TEST(InflightLimitServiceTest, PoolQueuesOnlyAdmittedCallsAndShedsTheRest) {
   {
     grpc::ClientContext context;
     v1::RecordResponse response;
-    const grpc::Status status = stub->Record(&context, request, &response);
+    const grpc::Status status = stub_->Record(&context, request_, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   }
   EXPECT_EQ(answered.load(), 0);
-  EXPECT_EQ(store.HeadSequence(), 0u);
+  EXPECT_EQ(store_.HeadSequence(), 0u);
 
   release.Notify();
   for (std::thread& t : admitted) t.join();
   EXPECT_EQ(answered.load(), 2);
   EXPECT_EQ(std::max(counts[0], counts[1]), 2u);
-  EXPECT_EQ(store.HeadSequence(), 2u);
+  EXPECT_EQ(store_.HeadSequence(), 2u);
   EXPECT_EQ(inflight.inflight(), 0);
-  server->Shutdown();
+  server_->Shutdown();
 }
 
 }  // namespace
