@@ -1,7 +1,6 @@
 #include "service/auth/credentials.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -134,13 +133,6 @@ const char* ScopeName(Scope scope) {
     if (s == scope) return name;
   }
   return "unknown";
-}
-
-TokenHash Sha256(absl::string_view data) {
-  TokenHash out;
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         out.data());
-  return out;
 }
 
 std::string HexEncode(const TokenHash& hash) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "service/crypto/sha256.h"
 
 namespace gatehouse {
 
@@ -18,7 +19,8 @@ enum class Scope { kCheck, kPeek, kRecord, kReset, kAudit, kAdmin };
 
 const char* ScopeName(Scope scope);
 
-using TokenHash = std::array<uint8_t, 32>;
+// SHA-256 of a bearer token (`Sha256` in service/crypto/sha256.h).
+using TokenHash = Sha256Digest;
 
 // One caller of the service.
 struct ClientIdentity {
@@ -58,7 +60,6 @@ class Credentials {
   std::vector<ClientIdentity> clients_;
 };
 
-TokenHash Sha256(absl::string_view data);
 std::string HexEncode(const TokenHash& hash);
 
 }  // namespace gatehouse

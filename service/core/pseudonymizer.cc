@@ -1,22 +1,11 @@
 #include "service/core/pseudonymizer.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 namespace gatehouse {
 
 std::string Pseudonymizer::Pseudonym(absl::string_view dimension,
                                      absl::string_view value) const {
-  std::string message;
-  message.reserve(dimension.size() + 1 + value.size());
-  message.append(dimension.data(), dimension.size());
-  message.push_back('\0');
-  message.append(value.data(), value.size());
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(),
-       mac, &mac_len);
+  const Sha256Digest mac =
+      hmac_.Mac({dimension, absl::string_view("\0", 1), value});
   // 128 bits in base32: 26 characters.
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
   std::string out = "p_";

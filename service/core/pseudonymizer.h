@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "service/crypto/sha256.h"
 
 namespace gatehouse {
 
@@ -18,13 +19,13 @@ namespace gatehouse {
 class Pseudonymizer {
  public:
   // REQUIRES: `key` non-empty (strength is checked at start-up).
-  explicit Pseudonymizer(std::string key) : key_(std::move(key)) {}
+  explicit Pseudonymizer(absl::string_view key) : hmac_(key) {}
 
   std::string Pseudonym(absl::string_view dimension,
                         absl::string_view value) const;
 
  private:
-  const std::string key_;
+  const HmacSha256 hmac_;
 };
 
 }  // namespace gatehouse

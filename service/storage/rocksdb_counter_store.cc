@@ -18,6 +18,8 @@ namespace {
 
 constexpr char kAuditFamily[] = "audit";
 // Metadata keys in the default family; counter keys start with 'c'.
+// The audit head, stored only by retention as it deletes events: otherwise
+// the last event's key is the head, and a commit need not write it.
 constexpr char kAuditHeadKey[] = "m:audit_head";
 // Written by Recover() to prove that writes go through again.
 constexpr char kProbeKey[] = "m:write_probe";
@@ -257,17 +259,15 @@ absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
   }
   absl::Status written = absl::OkStatus();
   if (seq > head) {
-    written = FromRocks(batch.Put(counters_, kAuditHeadKey, SequenceKey(seq)),
-                        "commit counters and audit");
+    // The head is not written: on opening it is the last event's key (or
+    // the head that retention stored before deleting up to it).
     // Others queue up behind while the group is written; retention waits
     // on write_mu_ for the write to finish.
     commit_mu_.Unlock();
     {
       absl::MutexLock write(&write_mu_);
-      if (written.ok()) {
-        written =
-            Written(db_->Write(options, &batch), "commit counters and audit");
-      }
+      written =
+          Written(db_->Write(options, &batch), "commit counters and audit");
     }
     commit_mu_.Lock();
     if (written.ok()) {
@@ -436,9 +436,13 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
     absl::MutexLock lock(&bounds_mu_);
     oldest_ = new_oldest;
   }
+  // Commits do not store the head; once the deleted range may reach it,
+  // the head key must, in the same atomic write.
+  rocksdb::WriteBatch batch;
   rocksdb::Status s =
-      db_->DeleteRange(rocksdb::WriteOptions(), audit_, SequenceKey(oldest),
-                       SequenceKey(new_oldest));
+      batch.DeleteRange(audit_, SequenceKey(oldest), SequenceKey(new_oldest));
+  if (s.ok()) s = batch.Put(counters_, kAuditHeadKey, SequenceKey(head));
+  if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), &batch);
   if (!s.ok()) return FromRocks(s, "audit retention");
   write.Release();
   commit.Release();

@@ -50,9 +50,9 @@ struct AuditRetention {
 // events live in the "audit" column family under their big-endian sequence
 // number and are written in the same WriteBatch as the counters; commits
 // carrying events are group-committed (one write, and one fsync, for all
-// waiting) so sequence numbers are assigned in write order without gaps. The
-// head sequence is also kept in the default family so it survives retention
-// deleting every event.
+// waiting) so sequence numbers are assigned in write order without gaps. On
+// opening, the head sequence is the last event's; retention, which may
+// delete every event, stores the head in the default family as it deletes.
 //
 // Thread-safe. Owns the DB; the clock must outlive the store.
 class RocksDbCounterStore final : public CounterStore, public AuditLog {

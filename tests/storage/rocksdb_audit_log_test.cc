@@ -453,6 +453,25 @@ TEST_F(RocksDbAuditLogTest, HeadSurvivesRetentionDeletingEveryEvent) {
   EXPECT_EQ(store_->OldestSequence(), 6u);
 }
 
+// Commits do not store the head: each retention that empties the log must,
+// or reopening would fall back to the head an earlier one stored.
+TEST_F(RocksDbAuditLogTest, HeadSurvivesEachRetentionThatEmptiesTheLog) {
+  CommitMany(5, [](int i) { return kStartMs + i; });
+  clock_.Advance(absl::Hours(1));
+  AuditRetention retention;
+  retention.max_age = absl::Minutes(1);
+  EXPECT_EQ(Retain(retention), 5u);
+  CommitMany(3, [](int i) { return kStartMs + 3'600'000 + i; });
+  EXPECT_EQ(store_->HeadSequence(), 8u);
+  clock_.Advance(absl::Hours(1));
+  EXPECT_EQ(Retain(retention), 3u);
+  Reopen();
+  EXPECT_EQ(store_->HeadSequence(), 8u);
+  EXPECT_EQ(store_->OldestSequence(), 9u);
+  EXPECT_EQ(Commit({Event("after", kStartMs + 7'200'000)}),
+            (std::vector<uint64_t>{9}));
+}
+
 TEST_F(RocksDbAuditLogTest, AwaitAfterWakesWhenAnotherThreadCommits) {
   Commit({Event("a", kStartMs)});
   EXPECT_TRUE(store_->AwaitAfter(0, absl::ZeroDuration()));
