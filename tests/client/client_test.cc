@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "service/clock/simulated_clock.h"
 #include "tests/client/fake_rate_limiter.h"
+#include "tests/testing/loopback_port.h"
 
 namespace gatehouse {
 namespace {
@@ -150,7 +151,7 @@ std::unique_ptr<Client> MakeAnsweredClient(std::string target, FailureMode mode,
 }
 
 TEST(ClientDegradedTest, NothingListeningFailsOpenAsDegradedUnavailable) {
-  const int port = ClosedLoopbackPort();
+  const int port = gatehouse::testing::UnusedLoopbackPort();
   ASSERT_NE(port, 0);
   const auto client =
       MakeClient(absl::StrCat("127.0.0.1:", port), FailureMode::kFailOpen);
@@ -167,7 +168,7 @@ TEST(ClientDegradedTest, NothingListeningFailsOpenAsDegradedUnavailable) {
 }
 
 TEST(ClientDegradedTest, NothingListeningFailsClosedWhenConfigured) {
-  const int port = ClosedLoopbackPort();
+  const int port = gatehouse::testing::UnusedLoopbackPort();
   ASSERT_NE(port, 0);
   const auto client =
       MakeClient(absl::StrCat("127.0.0.1:", port), FailureMode::kFailClosed);

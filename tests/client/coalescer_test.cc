@@ -31,6 +31,7 @@
 #include "service/metrics/gatehouse_metrics.h"
 #include "service/metrics/registry.h"
 #include "tests/client/fake_rate_limiter.h"
+#include "tests/testing/loopback_port.h"
 
 namespace gatehouse {
 namespace {
@@ -294,7 +295,7 @@ TEST_F(CoalescerTest, ErrorsGiveTheSameResultsAsUnaryCalls) {
 }
 
 TEST_F(CoalescerTest, UnreachableServiceIsDegradedByTheFailureMode) {
-  const int port = ClosedLoopbackPort();
+  const int port = gatehouse::testing::UnusedLoopbackPort();
   ASSERT_NE(port, 0);
   for (const FailureMode mode :
        {FailureMode::kFailOpen, FailureMode::kFailClosed}) {

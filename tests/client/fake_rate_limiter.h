@@ -95,10 +95,6 @@ class FakeServer {
   std::unique_ptr<grpc::Server> server_;
 };
 
-// A TCP port on 127.0.0.1 with nothing listening on it (bound, then
-// released), for "server down" tests; 0 if none could be bound.
-int ClosedLoopbackPort();
-
 }  // namespace gatehouse
 
 #endif  // GATEHOUSE_TESTS_CLIENT_FAKE_RATE_LIMITER_H_

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tests/metrics/test_support.h"
+#include "tests/testing/loopback_port.h"
 
 // The real Prometheus server (Debian's `prometheus`, PROMETHEUS_BIN) for
 // tests: shared by the metrics module's scrape test and the integration
@@ -52,7 +53,7 @@ class PrometheusProcess {
     for (int attempt = 0;
          attempt < 3 && std::chrono::steady_clock::now() < deadline;
          ++attempt) {
-      port_ = PickFreePort();
+      port_ = ::gatehouse::testing::UnusedLoopbackPort();
       process_ = std::make_unique<ChildProcess>(
           std::vector<std::string>{
               PROMETHEUS_BIN, "--config.file=" + config_,

@@ -18,11 +18,11 @@ namespace {
 
 using ::gatehouse::metrics::testing::HttpGet;
 using ::gatehouse::metrics::testing::HttpResponse;
-using ::gatehouse::metrics::testing::PickFreePort;
 using ::gatehouse::metrics::testing::PrometheusProcess;
 using ::gatehouse::metrics::testing::ReadFile;
 using ::gatehouse::metrics::testing::TempDir;
 using ::gatehouse::metrics::testing::UrlEncode;
+using ::gatehouse::testing::UnusedLoopbackPort;
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kOverallTimeout = std::chrono::seconds(60);

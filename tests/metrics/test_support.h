@@ -43,10 +43,6 @@ inline HttpResponse HttpGet(int port, const std::string& target) {
 // Percent-encodes a query-string value.
 std::string UrlEncode(const std::string& value);
 
-// A loopback TCP port that was free a moment ago (for programs that cannot
-// take port 0 and report the port they bound).
-int PickFreePort();
-
 struct CommandResult {
   int exit_code = -1;  // -1 when killed by a signal or not started
   std::string output;  // stdout and stderr, interleaved
