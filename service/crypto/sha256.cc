@@ -1,5 +1,6 @@
 #include "service/crypto/sha256.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <cstdlib>
@@ -47,29 +48,35 @@ void Update(EVP_MD_CTX* ctx, absl::string_view data) {
   Check(EVP_DigestUpdate(ctx, data.data(), data.size()));
 }
 
-EVP_MD_CTX* KeyedState(const uint8_t (&block)[kBlockSize], uint8_t pad) {
-  uint8_t padded[kBlockSize];
-  for (size_t i = 0; i < kBlockSize; ++i) padded[i] = block[i] ^ pad;
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  if (ctx == nullptr) std::abort();
-  Check(EVP_DigestInit_ex(ctx, Sha256Md(), nullptr));
-  Check(EVP_DigestUpdate(ctx, padded, kBlockSize));
-  return ctx;
-}
-
-// The key as one block: hashed if longer, zero-padded.
+// The key as one block: hashed if longer, zero-padded. Wiped when done,
+// like every copy of key material made here.
 struct KeyBlock {
   explicit KeyBlock(absl::string_view key) {
     std::memset(bytes, 0, kBlockSize);
     if (key.size() > kBlockSize) {
-      const Sha256Digest hashed = Sha256(key);
+      Sha256Digest hashed = Sha256(key);
       std::memcpy(bytes, hashed.data(), hashed.size());
+      OPENSSL_cleanse(hashed.data(), hashed.size());
     } else {
       std::memcpy(bytes, key.data(), key.size());
     }
   }
+  ~KeyBlock() { OPENSSL_cleanse(bytes, kBlockSize); }
+  KeyBlock(const KeyBlock&) = delete;
+  KeyBlock& operator=(const KeyBlock&) = delete;
   uint8_t bytes[kBlockSize];
 };
+
+EVP_MD_CTX* KeyedState(const KeyBlock& key, uint8_t pad) {
+  uint8_t padded[kBlockSize];
+  for (size_t i = 0; i < kBlockSize; ++i) padded[i] = key.bytes[i] ^ pad;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr) std::abort();
+  Check(EVP_DigestInit_ex(ctx, Sha256Md(), nullptr));
+  Check(EVP_DigestUpdate(ctx, padded, kBlockSize));
+  OPENSSL_cleanse(padded, kBlockSize);
+  return ctx;
+}
 
 }  // namespace
 
@@ -82,9 +89,11 @@ Sha256Digest Sha256(absl::string_view data) {
   return out;
 }
 
-HmacSha256::HmacSha256(absl::string_view key)
-    : inner_(KeyedState(KeyBlock(key).bytes, 0x36)),
-      outer_(KeyedState(KeyBlock(key).bytes, 0x5c)) {}
+HmacSha256::HmacSha256(absl::string_view key) {
+  const KeyBlock block(key);
+  inner_ = KeyedState(block, 0x36);
+  outer_ = KeyedState(block, 0x5c);
+}
 
 HmacSha256::~HmacSha256() {
   EVP_MD_CTX_free(inner_);

@@ -40,10 +40,11 @@ class HmacSha256 {
   Sha256Digest Mac(std::initializer_list<absl::string_view> parts) const;
 
  private:
-  // SHA-256 states that have absorbed key^ipad and key^opad; each Mac
-  // starts from copies of them.
-  EVP_MD_CTX* const inner_;
-  EVP_MD_CTX* const outer_;
+  // SHA-256 states that have absorbed key^ipad and key^opad, set by the
+  // constructor and read-only after it; each Mac starts from copies. The
+  // key itself is not kept.
+  EVP_MD_CTX* inner_;
+  EVP_MD_CTX* outer_;
 };
 
 }  // namespace gatehouse
