@@ -23,7 +23,7 @@ const EVP_MD* Sha256Md() {
   return md;
 }
 
-// One reusable context per thread, so a hash allocates nothing of its own.
+// One reusable context per thread, so a hash does not create and free one.
 EVP_MD_CTX* ThreadContext() {
   struct Holder {
     Holder() : ctx(EVP_MD_CTX_new()) {}
