@@ -135,16 +135,6 @@ const char* ScopeName(Scope scope) {
   return "unknown";
 }
 
-std::string HexEncode(const TokenHash& hash) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : hash) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
-
 absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::Parse(
     absl::string_view yaml, absl::string_view source) {
   absl::StatusOr<std::vector<ClientIdentity>> clients;

@@ -60,8 +60,6 @@ class Credentials {
   std::vector<ClientIdentity> clients_;
 };
 
-std::string HexEncode(const TokenHash& hash);
-
 }  // namespace gatehouse
 
 #endif  // GATEHOUSE_SERVICE_AUTH_CREDENTIALS_H_

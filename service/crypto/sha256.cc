@@ -80,6 +80,17 @@ EVP_MD_CTX* KeyedState(const KeyBlock& key, uint8_t pad) {
 
 }  // namespace
 
+std::string HexEncode(const Sha256Digest& digest) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * digest.size());
+  for (uint8_t b : digest) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
 Sha256Digest Sha256(absl::string_view data) {
   EVP_MD_CTX* ctx = ThreadContext();
   Check(EVP_DigestInit_ex(ctx, Sha256Md(), nullptr));

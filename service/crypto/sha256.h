@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <string>
 
 #include "absl/strings/string_view.h"
 
@@ -23,6 +24,9 @@ using Sha256Digest = std::array<uint8_t, 32>;
 
 // SHA-256 of `data`. Thread-safe.
 Sha256Digest Sha256(absl::string_view data);
+
+// Lower-case hex, 64 characters (how credentials files hold token hashes).
+std::string HexEncode(const Sha256Digest& digest);
 
 // HMAC-SHA-256 (RFC 2104) under one key. Immutable after construction;
 // thread-safe.

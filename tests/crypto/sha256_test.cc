@@ -9,16 +9,6 @@
 namespace gatehouse {
 namespace {
 
-std::string Hex(const Sha256Digest& d) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (uint8_t b : d) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
-
 std::string Unhex(absl::string_view hex) {
   std::string out;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
@@ -30,14 +20,14 @@ std::string Unhex(absl::string_view hex) {
 
 // FIPS 180-2, appendix B.
 TEST(Sha256Test, MatchesStandardVectors) {
-  EXPECT_EQ(Hex(Sha256("abc")),
+  EXPECT_EQ(HexEncode(Sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(Hex(Sha256("")),
+  EXPECT_EQ(HexEncode(Sha256("")),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(
-      Hex(Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
-      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-  EXPECT_EQ(Hex(Sha256(std::string(1000000, 'a'))),
+  EXPECT_EQ(HexEncode(Sha256(
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  EXPECT_EQ(HexEncode(Sha256(std::string(1000000, 'a'))),
             "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
@@ -71,13 +61,13 @@ TEST(HmacSha256Test, MatchesRfc4231Vectors) {
   };
   for (const HmacCase& c : cases) {
     HmacSha256 hmac(c.key);
-    EXPECT_EQ(Hex(hmac.Mac({c.data})), c.mac) << c.data;
+    EXPECT_EQ(HexEncode(hmac.Mac({c.data})), c.mac) << c.data;
   }
 }
 
 TEST(HmacSha256Test, PartsAreConcatenated) {
   HmacSha256 hmac("Jefe");
-  EXPECT_EQ(Hex(hmac.Mac({"what do ya ", "", "want for nothing?"})),
+  EXPECT_EQ(HexEncode(hmac.Mac({"what do ya ", "", "want for nothing?"})),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
   EXPECT_NE(hmac.Mac({"ab", "c"}), hmac.Mac({"ab", "d"}));
 }
@@ -92,13 +82,13 @@ TEST(HmacSha256Test, ConcurrentMacsUnderTwoKeysStayCorrect) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 2000; ++i) {
-        if (Hex(jefe.Mac({"what do ya want for nothing?"})) !=
+        if (HexEncode(jefe.Mac({"what do ya want for nothing?"})) !=
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
           ++wrong[t];
-        if (Hex(other.Mac({"Hi There"})) !=
+        if (HexEncode(other.Mac({"Hi There"})) !=
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
           ++wrong[t];
-        if (Hex(Sha256("abc")) !=
+        if (HexEncode(Sha256("abc")) !=
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
           ++wrong[t];
       }
