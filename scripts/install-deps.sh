@@ -15,8 +15,13 @@ PACKAGES=(
   # Fuzzing (scripts/fuzz.sh): clang and libFuzzer + sanitizer runtimes.
   clang libclang-rt-14-dev
   # The benchmark (bench/run.sh): its Redis + Lua baseline and the hiredis
-  # client the load generator reaches it with.
-  redis-server libhiredis-dev
+  # client the load generator reaches it with; perf for the profiles that
+  # bench/RESULTS.md records.
+  redis-server libhiredis-dev linux-perf
+  # Developer tools the project's conventions rely on: clang-format for the
+  # checked-in .clang-format, shellcheck for the scripts. The C++ machine
+  # kind came with them; other kinds do not.
+  clang-format shellcheck
 )
 
 missing=()
