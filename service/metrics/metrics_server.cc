@@ -113,6 +113,9 @@ int HandleMetrics(mg_connection* conn, void* registry) {
   return 200;
 }
 
+// Worker threads (see Start).
+constexpr char kWorkers[] = "16";
+
 // Serving-time errors are a scraper hanging up; not worth our log.
 int DropLogMessage(const mg_connection*, const char*) { return 1; }
 
@@ -127,10 +130,14 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
 
   const char* options[] = {
       "listening_ports", ports.c_str(),  //
-      // Scrapes are rare and cheap; two workers let a slow one not block.
-      "num_threads", "2",             //
-      "request_timeout_ms", "10000",  //
-      "enable_keep_alive", "yes",     //
+      // A worker serves one connection at a time, reading its request for
+      // up to request_timeout_ms. Scrapes are rare and cheap, so workers
+      // are there for connections that never finish a request (a
+      // slowloris): up to kWorkers - 1 of them leave a scrape unaffected,
+      // and each is dropped after 2 s (a scraper sends its request at once).
+      "num_threads", kWorkers,       //
+      "request_timeout_ms", "2000",  //
+      "enable_keep_alive", "yes",    //
       nullptr};
   mg_callbacks callbacks;
   std::memset(&callbacks, 0, sizeof(callbacks));

@@ -15,7 +15,8 @@ namespace gatehouse::metrics {
 // An HTTP server (civetweb) answering GET /metrics with a Registry's
 // exposition; every other path is 404, and no file is ever served.
 //
-// Thread-safe. Serves on its own small thread pool from Start until
+// Thread-safe. Serves on its own thread pool (16 workers, a connection
+// dropped when its request is not complete after 2 s) from Start until
 // destruction; the destructor stops it and waits for in-flight scrapes
 // (promptly: it wakes civetweb's listener rather than wait out its 2 s poll).
 // Does not own the Registry, which must outlive the server.

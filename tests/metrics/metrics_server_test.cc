@@ -2,10 +2,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "service/metrics/registry.h"
@@ -132,6 +136,78 @@ TEST_F(MetricsServerTest, Ipv6WorksOrIsRefusedClearly) {
     EXPECT_NE(server.status().message().find("without IPv6"), std::string::npos)
         << server.status();
   }
+}
+
+// A slowloris: connections that send the start of a request and never finish
+// it, each re-opened as soon as the server drops it.
+class SlowConnections {
+ public:
+  SlowConnections(int port, int count) : port_(port), fds_(count, -1) {
+    for (int& fd : fds_) fd = Open();
+    thread_ = std::thread([this] { ReopenWhenDropped(); });
+  }
+  ~SlowConnections() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);
+    }
+  }
+  int reopened() const { return reopened_; }
+
+ private:
+  int Open() const {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port_);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      close(fd);
+      return -1;
+    }
+    const char kStart[] = "GET /metrics HTTP/1.1\r\nHost: x\r\n";
+    (void)!write(fd, kStart, sizeof(kStart) - 1);
+    return fd;
+  }
+
+  // Bounded by the test: runs until the destructor.
+  void ReopenWhenDropped() {
+    while (!stop_) {
+      std::vector<pollfd> polled;
+      for (int fd : fds_) polled.push_back({fd, POLLIN, 0});
+      if (poll(polled.data(), polled.size(), 20) <= 0) continue;
+      for (size_t i = 0; i < fds_.size(); ++i) {
+        if (polled[i].revents == 0) continue;
+        close(fds_[i]);
+        fds_[i] = Open();
+        ++reopened_;
+      }
+    }
+  }
+
+  const int port_;
+  std::vector<int> fds_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> reopened_{0};
+  std::thread thread_;
+};
+
+TEST_F(MetricsServerTest, TenSlowConnectionsDoNotDelayScrapes) {
+  std::unique_ptr<MetricsServer> server = StartOnLoopback();
+  ASSERT_NE(server, nullptr);
+  SlowConnections attacker(server->port(), 10);
+  // Spans several of the server's request timeouts, so dropped slow
+  // connections are re-opened while scrapes go on.
+  for (int scrape = 0; scrape < 12; ++scrape) {
+    const HttpResponse response =
+        HttpRequest(server->port(), "GET", "/metrics", /*timeout_ms=*/2000);
+    EXPECT_EQ(response.status, 200)
+        << "scrape " << scrape << ": " << response.error;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  EXPECT_GT(attacker.reopened(), 0) << "the server never dropped a slow "
+                                       "connection: the test saw no re-open";
 }
 
 TEST_F(MetricsServerTest, StopsListeningWhenDestroyed) {
