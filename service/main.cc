@@ -1,6 +1,5 @@
 // gatehouse: the rate limiter and audit server. Flags and wiring only.
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
@@ -36,6 +35,7 @@
 #include "service/grpc/decision_pool.h"
 #include "service/grpc/inflight_limit.h"
 #include "service/grpc/rate_limiter_service.h"
+#include "service/grpc/reflection_mode.h"
 #include "service/grpc/server_credentials.h"
 #include "service/logging/json_log.h"
 #include "service/logging/log_rate_limiter.h"
@@ -72,6 +72,9 @@ ABSL_FLAG(std::vector<std::string>, tls_client_allowlist, {},
 ABSL_FLAG(bool, allow_plaintext, false,
           "Serve plaintext on a non-loopback --listen (warns); without it "
           "the server refuses to start there without TLS");
+ABSL_FLAG(std::string, reflection, "auto",
+          "gRPC server reflection, which answers without a token: auto (on "
+          "only for a loopback --listen), on or off");
 ABSL_FLAG(std::string, pseudonym_key_file, "",
           "Secret key for pseudonymising personal dimensions (HMAC-SHA-256); "
           "required unless the policy file sets personal_dimensions: []");
@@ -270,6 +273,10 @@ int Run() {
     return Fail(s);
   }
 
+  absl::StatusOr<bool> reflection =
+      ReflectionEnabled(absl::GetFlag(FLAGS_reflection), listen);
+  if (!reflection.ok()) return Fail(reflection.status());
+
   TransportSettings transport;
   transport.listen = listen;
   transport.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
@@ -407,8 +414,8 @@ int Run() {
                              &stream_quota);
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  ConfigureReflection(*reflection, builder);
   int port = 0;
   builder.AddListeningPort(listen, *server_credentials, &port);
   builder.RegisterService(&service);
