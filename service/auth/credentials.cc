@@ -3,10 +3,9 @@
 #include <openssl/crypto.h>
 #include <yaml-cpp/yaml.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
+#include "service/config/config_file.h"
+#include "service/config/yaml_document.h"
 
 namespace gatehouse {
 namespace {
@@ -138,8 +137,9 @@ const char* ScopeName(Scope scope) {
 absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::Parse(
     absl::string_view yaml, absl::string_view source) {
   absl::StatusOr<std::vector<ClientIdentity>> clients;
+  absl::StatusOr<YAML::Node> root = ParseYamlDocument(yaml);
   try {  // yaml-cpp reports errors by exception; they stop here.
-    clients = ParseClients(YAML::Load(std::string(yaml)));
+    clients = root.ok() ? ParseClients(*root) : root.status();
   } catch (const YAML::Exception& e) {
     clients = absl::InvalidArgumentError(
         absl::StrCat("line ", e.mark.line + 1, ": ", e.msg));
@@ -154,14 +154,29 @@ absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::Parse(
 
 absl::StatusOr<std::shared_ptr<const Credentials>> Credentials::Load(
     const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat(path, ": cannot open credentials file"));
+  absl::StatusOr<std::string> text =
+      ReadConfigFile(path, kMaxCredentialsFileBytes, "credentials file");
+  if (!text.ok()) return text.status();
+  return Parse(*text, path);
+}
+
+std::vector<std::string> Credentials::Warnings(
+    const PolicySet& policies) const {
+  std::vector<std::string> warnings;
+  if (clients_.empty()) {
+    warnings.push_back("no clients: every call will be refused");
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  return Parse(text.str(), path);
+  for (const ClientIdentity& client : clients_) {
+    if (!client.policies.has_value()) continue;
+    for (const std::string& name : *client.policies) {
+      if (policies.Find(name) == nullptr) {
+        warnings.push_back(
+            absl::StrCat("client ", client.id, " names policy ", name,
+                         ", which the policy file does not have"));
+      }
+    }
+  }
+  return warnings;
 }
 
 const ClientIdentity* Credentials::FindByToken(absl::string_view token) const {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "service/core/policy.h"
 #include "service/crypto/sha256.h"
 
 namespace gatehouse {
@@ -52,6 +53,12 @@ class Credentials {
   const ClientIdentity* FindByToken(absl::string_view token) const;
 
   const std::vector<ClientIdentity>& clients() const { return clients_; }
+
+  // What an operator should hear about but the server can run with, checked
+  // against the policies in force: a file with no clients (every call is
+  // refused), and each client naming a policy `policies` does not have (its
+  // calls to it get NOT_FOUND). One message per finding, in file order.
+  std::vector<std::string> Warnings(const PolicySet& policies) const;
 
  private:
   explicit Credentials(std::vector<ClientIdentity> clients)

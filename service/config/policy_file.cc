@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "service/config/config_file.h"
 #include "service/config/duration.h"
+#include "service/config/yaml_document.h"
 #include "service/core/status_macros.h"
 
 namespace gatehouse {
@@ -247,8 +247,9 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParsePolicyYaml(
     absl::string_view yaml, absl::string_view source) {
   // yaml-cpp reports errors by exception; they stop here.
   absl::StatusOr<std::shared_ptr<const PolicySet>> result;
+  absl::StatusOr<YAML::Node> root = ParseYamlDocument(yaml);
   try {
-    result = ParseRoot(YAML::Load(std::string(yaml)));
+    result = root.ok() ? ParseRoot(*root) : root.status();
   } catch (const YAML::Exception& e) {
     result = absl::InvalidArgumentError(
         absl::StrCat("line ", e.mark.line + 1, ": ", e.msg));
@@ -262,13 +263,10 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParsePolicyYaml(
 
 absl::StatusOr<std::shared_ptr<const PolicySet>> LoadPolicyFile(
     const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(path, ": cannot open policy file"));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return ParsePolicyYaml(text.str(), path);
+  absl::StatusOr<std::string> text =
+      ReadConfigFile(path, kMaxPolicyFileBytes, "policy file");
+  if (!text.ok()) return text.status();
+  return ParsePolicyYaml(*text, path);
 }
 
 }  // namespace gatehouse

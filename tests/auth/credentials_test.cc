@@ -9,11 +9,14 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "service/config/policy_file.h"
 
 namespace gatehouse {
 namespace {
 
+using ::testing::ElementsAre;
 using CredentialsOr = absl::StatusOr<std::shared_ptr<const Credentials>>;
 
 std::string HashOf(const std::string& token) {
@@ -79,6 +82,41 @@ TEST(CredentialsTest, ParsesEveryFieldOfAValidFile) {
   EXPECT_EQ(clients[1].token_hashes[0], Sha256("operator-token"));
   EXPECT_EQ(clients[1].scopes, (std::set<Scope>{Scope::kAudit, Scope::kAdmin}));
   EXPECT_FALSE(clients[1].policies.has_value());
+}
+
+TEST(CredentialsTest, WarnsOfPoliciesThePolicyFileLacks) {
+  CredentialsOr creds = Credentials::Parse(ValidFile(), "clients.yaml");
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  absl::StatusOr<std::shared_ptr<const PolicySet>> policies = ParsePolicyYaml(
+      "policies:\n  - {name: login_ip, dimensions: [ip], limit: 5, "
+      "window: 1m}\n",
+      "policies.yaml");
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  EXPECT_THAT((*creds)->Warnings(**policies),
+              ElementsAre("client api-gateway names policy "
+                          "failed_auth_user_ip, which the policy file does "
+                          "not have"));
+}
+
+TEST(CredentialsTest, WarnsOfAFileWithNoClients) {
+  CredentialsOr creds = Credentials::Parse("clients: []\n", "clients.yaml");
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  const PolicySet no_policies({}, {});
+  EXPECT_THAT((*creds)->Warnings(no_policies),
+              ElementsAre("no clients: every call will be refused"));
+}
+
+TEST(CredentialsTest, NoWarningsWhenEveryNamedPolicyExists) {
+  CredentialsOr creds = Credentials::Parse(ValidFile(), "clients.yaml");
+  ASSERT_TRUE(creds.ok()) << creds.status();
+  absl::StatusOr<std::shared_ptr<const PolicySet>> policies = ParsePolicyYaml(
+      "policies:\n"
+      "  - {name: login_ip, dimensions: [ip], limit: 5, window: 1m}\n"
+      "  - {name: failed_auth_user_ip, dimensions: [ip], limit: 5, "
+      "window: 1m}\n",
+      "policies.yaml");
+  ASSERT_TRUE(policies.ok()) << policies.status();
+  EXPECT_THAT((*creds)->Warnings(**policies), ElementsAre());
 }
 
 TEST(CredentialsTest, AcceptsUppercaseHex) {
@@ -163,6 +201,10 @@ std::string FirstClient() {
 INSTANTIATE_TEST_SUITE_P(
     Clients, CredentialsRejectsTest,
     ::testing::Values(
+        Rejected{"RepeatedScopesKey", FirstClient() + "    scopes: [admin]\n",
+                 "line 5: duplicate key \"scopes\" (first at line 4)"},
+        Rejected{"RepeatedClientsKey", FirstClient() + "clients: []\n",
+                 "line 5: duplicate key \"clients\" (first at line 1)"},
         Rejected{"MissingId",
                  FirstClient() + absl::StrCat("  - token_sha256: [", HashB(),
                                               "]\n    scopes: [check]\n"),

@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "service/config/config_file.h"
 #include "service/core/policy.h"
 
 namespace gatehouse {
@@ -237,6 +238,25 @@ std::string Body(const std::string& dims, const std::string& limit,
 INSTANTIATE_TEST_SUITE_P(
     Policies, ParsePolicyYamlRejectsTest,
     ::testing::Values(
+        Rejected{"RepeatedLimitKey",
+                 SecondPolicy("x",
+                              "    dimensions: [ip]\n    limit: 5\n"
+                              "    window: 15m\n    limit: 500000\n",
+                              "")
+                     .yaml,
+                 "line 11: duplicate key \"limit\" (first at line 9)"},
+        Rejected{"RepeatedPoliciesKey",
+                 std::string(kValidFirst) + "policies:\n  - name: other\n" +
+                     kDims + kLimit + kWindow,
+                 "line 7: duplicate key \"policies\" (first at line 2)"},
+        Rejected{"RepeatedKeyInLockout",
+                 SecondPolicy("x",
+                              Body(kDims, kLimit, kWindow,
+                                   "    lockout: {duration: 1m, duration: "
+                                   "1h}\n"),
+                              "")
+                     .yaml,
+                 "line 11: duplicate key \"duration\" (first at line 11)"},
         Rejected{"MissingName",
                  std::string(kValidFirst) + "  - dimensions: [ip]\n" + kLimit +
                      kWindow,
@@ -495,6 +515,22 @@ TEST(LoadPolicyFileTest, ErrorsNameTheFilePath) {
   EXPECT_TRUE(absl::StartsWith(set.status().message(),
                                file.path() + ": policies[0] (a).limit: "))
       << set.status();
+}
+
+TEST(LoadPolicyFileTest, FileOverTheSizeBoundIsRefusedUnparsed) {
+  // Valid YAML all the way, so only the size can refuse it.
+  std::string yaml(kValidFirst);
+  while (yaml.size() <= kMaxPolicyFileBytes) yaml += "# padding\n";
+  TempFile file(yaml);
+  ASSERT_FALSE(file.path().empty());
+  PolicySetOr set = LoadPolicyFile(file.path());
+  EXPECT_EQ(set.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(set.status().message(),
+            file.path() + ": policy file is over 2 MiB");
+
+  yaml.resize(kMaxPolicyFileBytes - 1);
+  TempFile just_fits(yaml.substr(0, yaml.rfind('\n') + 1));
+  EXPECT_TRUE(LoadPolicyFile(just_fits.path()).ok());
 }
 
 TEST(LoadPolicyFileTest, ShippedExampleParsesWithItsFourPolicies) {
