@@ -28,6 +28,7 @@
 #include "service/auth/authenticator.h"
 #include "service/auth/secret_strength.h"
 #include "service/clock/real_clock.h"
+#include "service/config/config_file.h"
 #include "service/config/policy_file.h"
 #include "service/core/limiter.h"
 #include "service/core/pseudonymizer.h"
@@ -164,37 +165,6 @@ absl::Status CheckPseudonymization(const PolicySet& policies,
   return absl::OkStatus();
 }
 
-// The contents of the watched config files as last loaded; a change
-// triggers a reload. Contents, not mtimes: Kubernetes updates a mounted
-// ConfigMap by swapping a symlink, which keeps the old file's mtime.
-class ConfigWatcher {
- public:
-  explicit ConfigWatcher(std::vector<std::string> paths)
-      : paths_(std::move(paths)) {
-    Changed();
-  }
-  // Whether any file's contents differ from the last call.
-  bool Changed() {
-    bool changed = false;
-    for (size_t i = 0; i < paths_.size(); ++i) {
-      std::ifstream in(paths_[i]);
-      std::stringstream text;
-      text << in.rdbuf();
-      if (contents_.size() <= i) {
-        contents_.push_back(text.str());
-      } else if (contents_[i] != text.str()) {
-        contents_[i] = text.str();
-        changed = true;
-      }
-    }
-    return changed;
-  }
-
- private:
-  const std::vector<std::string> paths_;
-  std::vector<std::string> contents_;
-};
-
 void CountReload(metrics::GatehouseMetrics& m, const char* kind, bool ok) {
   using metrics::GatehouseMetrics;
   m.config_reloads_total
@@ -207,41 +177,72 @@ void CountReload(metrics::GatehouseMetrics& m, const char* kind, bool ok) {
   }
 }
 
-void Reload(const std::string& policies_path,
-            const std::string& credentials_path, Limiter& limiter,
-            Authenticator* authenticator, const Pseudonymizer* pseudonymizer,
-            metrics::GatehouseMetrics& m) {
-  absl::StatusOr<std::shared_ptr<const PolicySet>> reloaded =
-      LoadPolicyFile(policies_path);
-  absl::Status usable = reloaded.ok()
-                            ? CheckPseudonymization(**reloaded, pseudonymizer)
-                            : reloaded.status();
-  CountReload(m, metrics::GatehouseMetrics::kKindPolicies, usable.ok());
-  if (usable.ok()) {
-    limiter.SetPolicies(*reloaded);
-    LogJson(spdlog::level::info, "policies reloaded",
-            {{"file", policies_path},
-             {"policies", static_cast<uint64_t>((*reloaded)->all().size())}});
-  } else {
-    LogJson(spdlog::level::err, "policy reload rejected; keeping the old ones",
-            {{"file", policies_path}, {"error", usable.ToString()}});
+// Logs what the credentials in force say against the policies in force.
+void LogConfigWarnings(const Credentials& credentials,
+                       const PolicySet& policies, const std::string& file) {
+  for (const std::string& warning : credentials.Warnings(policies)) {
+    LogJson(spdlog::level::warn, "credentials file warning",
+            {{"file", file}, {"warning", warning}});
   }
-  if (authenticator == nullptr) return;
-  absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
-      Credentials::Load(credentials_path);
-  CountReload(m, metrics::GatehouseMetrics::kKindCredentials, credentials.ok());
-  if (credentials.ok()) {
-    authenticator->SetCredentials(*credentials);
-    LogJson(
-        spdlog::level::info, "credentials reloaded",
-        {{"file", credentials_path},
-         {"clients", static_cast<uint64_t>((*credentials)->clients().size())}});
-  } else {
-    LogJson(spdlog::level::err,
-            "credentials reload rejected; keeping the old ones",
-            {{"file", credentials_path},
-             {"error", credentials.status().ToString()}});
+}
+
+// Applies whichever config files changed since they were last read (SIGHUP
+// and the watcher both land here): each change is parsed once; a broken
+// file is rejected, logged and counted, and the one in force stays.
+// Returns whether any file had changed.
+bool Reload(ConfigSource& policies_source, ConfigSource& credentials_source,
+            Limiter& limiter, Authenticator* authenticator,
+            const Pseudonymizer* pseudonymizer, metrics::GatehouseMetrics& m) {
+  bool changed = false;
+  if (std::optional<absl::StatusOr<std::string>> text =
+          policies_source.ReadIfChanged()) {
+    changed = true;
+    absl::StatusOr<std::shared_ptr<const PolicySet>> reloaded =
+        text->ok() ? ParsePolicyYaml(**text, policies_source.path())
+                   : text->status();
+    absl::Status usable = reloaded.ok()
+                              ? CheckPseudonymization(**reloaded, pseudonymizer)
+                              : reloaded.status();
+    CountReload(m, metrics::GatehouseMetrics::kKindPolicies, usable.ok());
+    if (usable.ok()) {
+      limiter.SetPolicies(*reloaded);
+      LogJson(spdlog::level::info, "policies reloaded",
+              {{"file", policies_source.path()},
+               {"policies", static_cast<uint64_t>((*reloaded)->all().size())}});
+    } else {
+      LogJson(spdlog::level::err,
+              "policy reload rejected; keeping the old ones",
+              {{"file", policies_source.path()}, {"error", usable.ToString()}});
+    }
   }
+  if (authenticator != nullptr) {
+    if (std::optional<absl::StatusOr<std::string>> text =
+            credentials_source.ReadIfChanged()) {
+      changed = true;
+      absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
+          text->ok() ? Credentials::Parse(**text, credentials_source.path())
+                     : text->status();
+      CountReload(m, metrics::GatehouseMetrics::kKindCredentials,
+                  credentials.ok());
+      if (credentials.ok()) {
+        authenticator->SetCredentials(*credentials);
+        LogJson(spdlog::level::info, "credentials reloaded",
+                {{"file", credentials_source.path()},
+                 {"clients",
+                  static_cast<uint64_t>((*credentials)->clients().size())}});
+      } else {
+        LogJson(spdlog::level::err,
+                "credentials reload rejected; keeping the old ones",
+                {{"file", credentials_source.path()},
+                 {"error", credentials.status().ToString()}});
+      }
+    }
+    if (changed) {
+      LogConfigWarnings(*authenticator->credentials(), *limiter.policies(),
+                        credentials_source.path());
+    }
+  }
+  return changed;
 }
 
 int Run() {
@@ -252,8 +253,15 @@ int Run() {
     return Fail(
         absl::InvalidArgumentError("--policies: a policy file is required"));
   }
+  // Read once here and then only when changed (SIGHUP, --watch_interval).
+  ConfigSource policies_source(policies_path, kMaxPolicyFileBytes,
+                               "policy file");
+  ConfigSource credentials_source(credentials_path, kMaxCredentialsFileBytes,
+                                  "credentials file");
+  absl::StatusOr<std::string> policies_text = *policies_source.ReadIfChanged();
+  if (!policies_text.ok()) return Fail(policies_text.status());
   absl::StatusOr<std::shared_ptr<const PolicySet>> policies =
-      LoadPolicyFile(policies_path);
+      ParsePolicyYaml(*policies_text, policies_path);
   if (!policies.ok()) return Fail(policies.status());
 
   std::unique_ptr<Pseudonymizer> pseudonymizer;
@@ -310,9 +318,12 @@ int Run() {
 
   std::unique_ptr<Authenticator> authenticator;
   if (!credentials_path.empty()) {
+    absl::StatusOr<std::string> text = *credentials_source.ReadIfChanged();
+    if (!text.ok()) return Fail(text.status());
     absl::StatusOr<std::shared_ptr<const Credentials>> credentials =
-        Credentials::Load(credentials_path);
+        Credentials::Parse(*text, credentials_path);
     if (!credentials.ok()) return Fail(credentials.status());
+    LogConfigWarnings(**credentials, **policies, credentials_path);
     authenticator = std::make_unique<Authenticator>(*credentials,
                                                     std::move(peer_allowlist));
   } else if (!absl::GetFlag(FLAGS_allow_unauthenticated)) {
@@ -455,12 +466,9 @@ int Run() {
   absl::Mutex reload_mu;
   auto reload = [&] {
     absl::MutexLock lock(&reload_mu);
-    Reload(policies_path, credentials_path, limiter, authenticator.get(),
-           pseudonymizer.get(), metrics);
+    return Reload(policies_source, credentials_source, limiter,
+                  authenticator.get(), pseudonymizer.get(), metrics);
   };
-  std::vector<std::string> watched = {policies_path};
-  if (!credentials_path.empty()) watched.push_back(credentials_path);
-  ConfigWatcher watcher(watched);
 
   // Serving while storage takes writes and until shutdown begins.
   absl::Mutex health_mu;
@@ -504,10 +512,7 @@ int Run() {
       if (watch_interval > absl::ZeroDuration() &&
           RealClock::Get()->Now() >= next_watch) {
         next_watch = RealClock::Get()->Now() + watch_interval;
-        if (watcher.Changed()) {
-          LogJson(spdlog::level::info, "config file changed; reloading");
-          reload();
-        }
+        reload();
       }
       if (RealClock::Get()->Now() < next_retention) continue;
       next_retention = RealClock::Get()->Now() + interval;
@@ -533,7 +538,10 @@ int Run() {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      reload();
+      if (!reload()) {
+        LogJson(spdlog::level::info,
+                "SIGHUP: config files unchanged; nothing to reload");
+      }
       continue;
     }
     LogJson(spdlog::level::info, "shutting down", {{"signal", sig}});

@@ -16,6 +16,11 @@ void Authenticator::SetCredentials(
   credentials_ = std::move(credentials);
 }
 
+std::shared_ptr<const Credentials> Authenticator::credentials() const {
+  absl::MutexLock lock(&mu_);
+  return credentials_;
+}
+
 absl::StatusOr<Caller> Authenticator::Authorize(
     absl::string_view authorization, Scope scope,
     const std::vector<std::string>& policies, AuthFailure* failure) const {

@@ -73,6 +73,8 @@ class Authenticator {
                              AuthFailure* failure = nullptr);
 
   void SetCredentials(std::shared_ptr<const Credentials> credentials);
+  // The credentials in force.
+  std::shared_ptr<const Credentials> credentials() const;
 
  private:
   const std::optional<PeerAllowlist> peer_allowlist_;

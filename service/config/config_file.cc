@@ -38,4 +38,14 @@ absl::StatusOr<std::string> ReadConfigFile(const std::string& path,
   return text;
 }
 
+std::optional<absl::StatusOr<std::string>> ConfigSource::ReadIfChanged() {
+  absl::StatusOr<std::string> now = ReadConfigFile(path_, max_bytes_, what_);
+  if (last_.has_value() && last_->ok() == now.ok() &&
+      (now.ok() ? **last_ == *now : last_->status() == now.status())) {
+    return std::nullopt;
+  }
+  last_ = now;
+  return now;
+}
+
 }  // namespace gatehouse

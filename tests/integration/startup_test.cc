@@ -33,6 +33,39 @@ policies:
       << r.err;
 }
 
+TEST_F(StartupTest, RepeatedKeyInPolicyFileNamesKeyAndLinesAndExitsNonZero) {
+  const std::string policies = dir_.WriteFile("p.yaml", R"(
+policies:
+  - name: login_ip
+    dimensions: [ip]
+    limit: 5
+    window: 1m
+    limit: 500000
+)");
+  CommandResult r =
+      RunServer({"--policies=" + policies, "--allow_unauthenticated"});
+  EXPECT_NE(r.exit_code, 0);
+  // The log is JSON: the key's quotes are escaped.
+  EXPECT_NE(r.err.find(R"(line 7: duplicate key \"limit\" (first at line 5))"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(StartupTest, OversizedPolicyFileIsRefusedBeforeParsing) {
+  // 100,000 policies, 6.5 MB: refused for its size, not after parsing it.
+  std::string yaml = "policies:\n";
+  for (int i = 0; i < 100000; ++i) {
+    yaml += "  - {name: p" + std::to_string(i) +
+            ", dimensions: [ip], limit: 5, window: 1m}\n";
+  }
+  const std::string policies = dir_.WriteFile("big.yaml", yaml);
+  CommandResult r =
+      RunServer({"--policies=" + policies, "--allow_unauthenticated"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("policy file is over 2 MiB"), std::string::npos)
+      << r.err;
+}
+
 TEST_F(StartupTest, MissingCredentialsIsRefused) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
   CommandResult r = RunServer({"--policies=" + policies});
