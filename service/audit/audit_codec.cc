@@ -1,6 +1,7 @@
 #include "service/audit/audit_codec.h"
 
 #include "absl/time/time.h"
+#include "service/core/storage_error.h"
 
 namespace gatehouse {
 namespace {
@@ -96,7 +97,7 @@ std::string EncodeAuditEvent(const AuditEvent& event) {
 absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
   v1::AuditEvent proto;
   if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError("corrupt audit event");
+    return StorageError(StorageErrorKind::kCorrupt, "corrupt audit event");
   }
   return FromProto(proto);
 }

@@ -1,7 +1,10 @@
 #include "service/grpc/call_metrics.h"
 
+#include <optional>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "service/core/storage_error.h"
 
 namespace gatehouse {
 namespace {
@@ -101,11 +104,11 @@ void CallMetrics::RecordAuthFailure(AuthFailure failure) const {
 
 void CallMetrics::RecordStorageError(const absl::Status& status) const {
   if (m_ == nullptr) return;
-  // The store's messages start with what failed: "read ..." or "scan ..."
-  // for reads, "commit ..." and others for writes. (Not a substring match:
-  // RocksDB's reason, after the prefix, can say anything.)
-  const bool read = absl::StartsWith(status.message(), "read") ||
-                    absl::StartsWith(status.message(), "scan");
+  // Corrupt data is found by reading it. A failure the store did not
+  // classify is counted as a write, the operation that changes state.
+  const std::optional<StorageErrorKind> kind = StorageErrorKindOf(status);
+  const bool read =
+      kind == StorageErrorKind::kRead || kind == StorageErrorKind::kCorrupt;
   const char* operation =
       read ? GatehouseMetrics::kStorageRead : GatehouseMetrics::kStorageWrite;
   m_->storage_errors_total.WithLabels({operation}).Increment();

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "service/audit/audit_codec.h"
 #include "service/core/status_macros.h"
+#include "service/core/storage_error.h"
 #include "service/core/subject_key.h"
 #include "service/storage/expiry_compaction_filter.h"
 #include "service/storage/rocksdb_logger.h"
@@ -24,9 +25,11 @@ constexpr char kAuditHeadKey[] = "m:audit_head";
 // Written by Recover() to prove that writes go through again.
 constexpr char kProbeKey[] = "m:write_probe";
 
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+absl::Status FromRocks(const rocksdb::Status& s, StorageErrorKind kind,
+                       absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat(what, ": ", s.ToString()));
+  return StorageError(
+      kind, absl::StrCat(what, StorageErrorKind::kWrite, ": ", s.ToString()));
 }
 
 rocksdb::Slice ToSlice(absl::string_view s) {
@@ -156,7 +159,7 @@ absl::Status RocksDbCounterStore::LoadAuditBounds() {
   if (s.ok()) {
     head = ParseSequenceKey(value);
   } else if (!s.IsNotFound()) {
-    return FromRocks(s, "read audit head");
+    return FromRocks(s, StorageErrorKind::kRead, "read audit head");
   }
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), audit_));
@@ -164,7 +167,8 @@ absl::Status RocksDbCounterStore::LoadAuditBounds() {
   if (it->Valid()) head = std::max(head, ParseSequenceKey(it->key()));
   it->SeekToFirst();
   const uint64_t oldest = it->Valid() ? ParseSequenceKey(it->key()) : head + 1;
-  if (!it->status().ok()) return FromRocks(it->status(), "scan audit log");
+  if (!it->status().ok())
+    return FromRocks(it->status(), StorageErrorKind::kRead, "scan audit log");
   absl::MutexLock lock(&bounds_mu_);
   head_ = head;
   oldest_ = oldest;
@@ -177,7 +181,7 @@ absl::StatusOr<std::optional<CounterState>> RocksDbCounterStore::Read(
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), counters_, ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
-  if (!s.ok()) return FromRocks(s, "read counter");
+  if (!s.ok()) return FromRocks(s, StorageErrorKind::kRead, "read counter");
   absl::StatusOr<CounterState> state =
       DecodeCounterState(absl::string_view(value.data(), value.size()));
   if (!state.ok()) return state.status();
@@ -196,12 +200,12 @@ absl::Status RocksDbCounterStore::AddCounters(const WriteSet& writes,
                                               rocksdb::WriteBatch& batch) {
   for (const std::string& key : writes.deletes) {
     rocksdb::Status s = batch.Delete(counters_, ToSlice(key));
-    if (!s.ok()) return FromRocks(s, "batch delete");
+    if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch delete");
   }
   for (const auto& [key, state] : writes.puts) {
     rocksdb::Status s =
         batch.Put(counters_, ToSlice(key), EncodeCounterState(state));
-    if (!s.ok()) return FromRocks(s, "batch put");
+    if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch put");
   }
   return absl::OkStatus();
 }
@@ -246,7 +250,7 @@ absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
       event.sequence = ++seq;
       added = FromRocks(
           batch.Put(audit_, SequenceKey(seq), EncodeAuditEvent(event)),
-          "batch audit");
+          StorageErrorKind::kWrite, "batch audit");
     }
     if (!added.ok()) {
       batch.RollbackToSavePoint().PermitUncheckedError();
@@ -293,7 +297,7 @@ absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
 absl::Status RocksDbCounterStore::Written(const rocksdb::Status& s,
                                           absl::string_view what) {
   writable_.store(s.ok(), std::memory_order_relaxed);
-  return FromRocks(s, what);
+  return FromRocks(s, StorageErrorKind::kWrite, what);
 }
 
 absl::Status RocksDbCounterStore::Recover() {
@@ -301,7 +305,7 @@ absl::Status RocksDbCounterStore::Recover() {
   // OK when RocksDB holds no background error (the failure was of one
   // write only, or RocksDB recovered by itself); the probe decides.
   rocksdb::Status s = db_->Resume();
-  if (!s.ok()) return FromRocks(s, "resume writes");
+  if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "resume writes");
   rocksdb::WriteOptions options;
   options.sync = true;
   return Written(db_->Put(options, counters_, kProbeKey, ""),
@@ -349,7 +353,8 @@ absl::StatusOr<std::vector<AuditEvent>> RocksDbCounterStore::Read(
             "is ",
             OldestSequence()));
       }
-      return absl::DataLossError(
+      return StorageError(
+          StorageErrorKind::kCorrupt,
           absl::StrCat("audit log has a gap at sequence ", expected));
     }
     GH_ASSIGN_OR_RETURN(AuditEvent event,
@@ -359,7 +364,8 @@ absl::StatusOr<std::vector<AuditEvent>> RocksDbCounterStore::Read(
     out.push_back(std::move(event));
     ++expected;
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "read audit log");
+  if (!it->status().ok())
+    return FromRocks(it->status(), StorageErrorKind::kRead, "read audit log");
   return out;
 }
 
@@ -400,6 +406,7 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
       retention.max_bytes > 0 && ApproximateAuditBytes() > retention.max_bytes;
   if (over_budget) {
     GH_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), audit_),
+                                 StorageErrorKind::kWrite,
                                  "audit retention flush"));
   }
   absl::ReleasableMutexLock commit(&commit_mu_);
@@ -420,7 +427,7 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
     uint64_t bytes = 0;
     GH_RETURN_IF_ERROR(
         FromRocks(db_->GetApproximateSizes(audit_, &range, 1, &bytes),
-                  "audit retention size"));
+                  StorageErrorKind::kRead, "audit retention size"));
     if (bytes > retention.max_bytes) {
       // Keep about 90% of the budget, assuming events of similar size.
       const uint64_t events = head - oldest + 1;
@@ -443,7 +450,7 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
       batch.DeleteRange(audit_, SequenceKey(oldest), SequenceKey(new_oldest));
   if (s.ok()) s = batch.Put(counters_, kAuditHeadKey, SequenceKey(head));
   if (s.ok()) s = db_->Write(rocksdb::WriteOptions(), &batch);
-  if (!s.ok()) return FromRocks(s, "audit retention");
+  if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "audit retention");
   write.Release();
   commit.Release();
   // Reclaim the space now: keys only grow, so RocksDB would otherwise leave
@@ -457,7 +464,7 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
       rocksdb::BottommostLevelCompaction::kForceOptimized;
   GH_RETURN_IF_ERROR(
       FromRocks(db_->CompactRange(compact, audit_, &begin_slice, &end_slice),
-                "audit retention compaction"));
+                StorageErrorKind::kWrite, "audit retention compaction"));
   return new_oldest - oldest;
 }
 
@@ -480,14 +487,15 @@ uint64_t RocksDbCounterStore::ApproximateAuditBytes() const {
 
 absl::Status RocksDbCounterStore::CompactAll() {
   absl::Status flushed =
-      FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flush");
+      FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_),
+                StorageErrorKind::kWrite, "flush");
   if (!flushed.ok()) return flushed;
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction =
       rocksdb::BottommostLevelCompaction::kForce;
   for (rocksdb::ColumnFamilyHandle* h : handles_) {
-    absl::Status s =
-        FromRocks(db_->CompactRange(options, h, nullptr, nullptr), "compact");
+    absl::Status s = FromRocks(db_->CompactRange(options, h, nullptr, nullptr),
+                               StorageErrorKind::kWrite, "compact");
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
@@ -509,7 +517,8 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::CountCounterKeys() const {
        it->Next()) {
     ++n;
   }
-  if (!it->status().ok()) return FromRocks(it->status(), "scan");
+  if (!it->status().ok())
+    return FromRocks(it->status(), StorageErrorKind::kRead, "scan");
   return n;
 }
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "service/core/storage_error.h"
+
 namespace gatehouse {
 namespace {
 
@@ -58,8 +60,9 @@ class Reader {
 };
 
 absl::Status Corrupt(absl::string_view what) {
-  return absl::DataLossError(std::string("corrupt counter value: ") +
-                             std::string(what));
+  return StorageError(
+      StorageErrorKind::kCorrupt,
+      std::string("corrupt counter value: ") + std::string(what));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "gtest/gtest.h"
 #include "service/clock/simulated_clock.h"
 #include "service/core/counter_state.h"
+#include "service/core/storage_error.h"
 #include "service/storage/rocksdb_counter_store.h"
 #include "tests/storage/temp_dir.h"
 
@@ -107,6 +108,7 @@ TEST_F(RocksDbDiskFullTest,
   }
   ASSERT_FALSE(failure.ok()) << "the disk never filled";
   EXPECT_TRUE(absl::IsUnavailable(failure)) << failure;
+  EXPECT_EQ(StorageErrorKindOf(failure), StorageErrorKind::kWrite) << failure;
   EXPECT_FALSE(store_->writable());
   EXPECT_EQ(store_->HeadSequence(), committed);
 
