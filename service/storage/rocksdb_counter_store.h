@@ -13,6 +13,7 @@
 #include "service/clock/clock.h"
 #include "service/core/audit_log.h"
 #include "service/core/counter_store.h"
+#include "service/core/store_maintenance.h"
 
 namespace rocksdb {
 class ColumnFamilyHandle;
@@ -38,12 +39,6 @@ struct RocksDbStoreOptions {
   uint64_t periodic_compaction_seconds = 24 * 3600;
 };
 
-// How much audit history to keep; zero means no limit of that kind.
-struct AuditRetention {
-  absl::Duration max_age = absl::ZeroDuration();
-  uint64_t max_bytes = 0;
-};
-
 // CounterStore and AuditLog on RocksDB: one DB in a directory. Counter
 // states live in the default column family, encoded by value_codec.h, and
 // expired ones are dropped at compaction by ExpiryCompactionFilter. Audit
@@ -55,7 +50,9 @@ struct AuditRetention {
 // delete every event, stores the head in the default family as it deletes.
 //
 // Thread-safe. Owns the DB; the clock must outlive the store.
-class RocksDbCounterStore final : public CounterStore, public AuditLog {
+class RocksDbCounterStore final : public CounterStore,
+                                  public AuditLog,
+                                  public StoreMaintenance {
  public:
   // Opens (creating if needed) the DB in `dir`. UNAVAILABLE naming the
   // directory and RocksDB's reason on failure (e.g. another process holds
@@ -79,11 +76,21 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
   bool AwaitAfter(uint64_t after, absl::Duration timeout) const override;
   absl::StatusOr<uint64_t> FirstAtOrAfter(absl::Time t) const override;
 
-  // Deletes the oldest audit events beyond `retention` (by age relative to
-  // the clock, and by the column family's approximate size) and compacts
-  // their range to reclaim the space. Returns the number deleted. Consumers
-  // behind the new oldest get OUT_OF_RANGE.
-  absl::StatusOr<uint64_t> ApplyRetention(const AuditRetention& retention);
+  // StoreMaintenance. Retention also compacts the deleted range to reclaim
+  // the space.
+  absl::StatusOr<uint64_t> ApplyRetention(
+      const AuditRetention& retention) override;
+  bool writable() const override {
+    return writable_.load(std::memory_order_relaxed);
+  }
+  // DB::Resume, which flushes the memtables and starts a new write-ahead
+  // log, proved by a small synced write. Safe alongside commits.
+  absl::Status Recover() override;
+  uint64_t ApproximateBytes() const override {
+    return ApproximateCounterBytes() + ApproximateAuditBytes();
+  }
+  // RocksDB's estimate.
+  uint64_t EstimateNumKeys() const override;
 
   // Approximate bytes on disk (SST files) of counters and of the audit log.
   uint64_t ApproximateCounterBytes() const;
@@ -93,19 +100,6 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
   // counters now). For operators and tests.
   absl::Status CompactAll();
 
-  // Whether commits succeed: false from a failed commit (e.g. the disk is
-  // full, after which RocksDB refuses every write) until a later commit or
-  // Recover() succeeds. Reads keep working either way.
-  bool writable() const { return writable_.load(std::memory_order_relaxed); }
-  // When not writable(): asks RocksDB to resume writing (DB::Resume, which
-  // flushes the memtables and starts a new write-ahead log) and proves it
-  // with a small synced write. OK, and writable() again, once writes go
-  // through; the failure otherwise (e.g. still no space). Cheap when
-  // writable(). Call it periodically; it is safe alongside commits.
-  absl::Status Recover();
-
-  // RocksDB's estimate of the number of keys.
-  uint64_t EstimateNumKeys() const;
   // Counter keys actually present (a full scan; for tests and tools).
   absl::StatusOr<uint64_t> CountCounterKeys() const;
 

@@ -1,0 +1,118 @@
+// The gatehouse binary's flags; each is the GatehouseServerOptions field
+// of the same name.
+
+#include "service/flags.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address HOST:PORT; port 0 picks a free port (see "
+          "--port_file)");
+ABSL_FLAG(
+    std::string, port_file, "",
+    "After start-up, write the bound gRPC port to this file (atomically)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics HTTP address HOST:PORT (port 0 picks one; empty "
+          "disables)");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "After start-up, write the bound metrics port to this file");
+ABSL_FLAG(std::string, data_dir, "./data", "Directory of the RocksDB state");
+ABSL_FLAG(std::string, policies, "", "Policy file (YAML); required");
+ABSL_FLAG(std::string, credentials, "",
+          "Credentials file (YAML): clients, token hashes, scopes");
+ABSL_FLAG(bool, allow_unauthenticated, false,
+          "Serve without --credentials; only accepted on a loopback address");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain for TLS on the gRPC port (re-read on change)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for TLS");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "mTLS: require client certificates signed by this CA (PEM)");
+ABSL_FLAG(std::vector<std::string>, tls_client_allowlist, {},
+          "mTLS: client certificate identities (SAN: DNS name, URI, e-mail) "
+          "admitted, comma-separated, exact matches only (no wildcards)");
+ABSL_FLAG(bool, allow_plaintext, false,
+          "Serve plaintext on a non-loopback --listen (warns); without it "
+          "the server refuses to start there without TLS");
+ABSL_FLAG(std::string, reflection, "auto",
+          "gRPC server reflection, which answers without a token: auto (on "
+          "only for a loopback --listen), on or off");
+ABSL_FLAG(std::string, pseudonym_key_file, "",
+          "Secret key for pseudonymising personal dimensions (HMAC-SHA-256); "
+          "required unless the policy file sets personal_dimensions: []");
+ABSL_FLAG(int, max_streams_per_client, 8,
+          "Audit and WatchCeilings streams one client may hold open (0 = no "
+          "cap); more get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_inflight_calls, 512,
+          "Check/Peek/Record/Reset/Batch calls worked on at once (0 = no "
+          "bound); more are refused at once with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_threads, 1024,
+          "Threads of gRPC's synchronous server, which serves the Audit and "
+          "WatchCeilings streams; a stream that finds none free is refused "
+          "with RESOURCE_EXHAUSTED. Bounds memory under a flood of streams");
+ABSL_FLAG(int, decision_threads, -1,
+          "Threads that decide Check/Peek/Record/Reset/Batch calls; 0 = "
+          "inline on gRPC's own threads (fastest while a decision does not "
+          "wait for an fsync). -1 (default): 64 with --sync_writes, so that "
+          "that many commits can share one fsync, else 0");
+ABSL_FLAG(bool, sync_writes, false,
+          "fsync every commit (survives power loss, slower)");
+ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");
+ABSL_FLAG(int, write_buffer_mb, 32,
+          "RocksDB memtable size in MiB, per column family (counters, "
+          "audit); up to two of each are held in memory");
+ABSL_FLAG(absl::Duration, audit_retention, absl::Hours(24 * 30),
+          "Keep audit events this long (0 = no age limit)");
+ABSL_FLAG(int64_t, audit_max_mb, 1024,
+          "Keep at most about this many MiB of audit events (0 = no limit)");
+ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
+          "How often audit retention runs");
+ABSL_FLAG(absl::Duration, watch_interval, absl::Seconds(2),
+          "How often the policy and credentials files are checked for changes "
+          "(reloaded like on SIGHUP); 0 disables watching");
+ABSL_FLAG(
+    absl::Duration, shutdown_grace, absl::Seconds(2),
+    "On SIGTERM, how long in-flight calls may finish before cancellation");
+ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error");
+
+namespace gatehouse {
+
+GatehouseServerOptions OptionsFromFlags() {
+  GatehouseServerOptions o;
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.port_file = absl::GetFlag(FLAGS_port_file);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.metrics_port_file = absl::GetFlag(FLAGS_metrics_port_file);
+  o.data_dir = absl::GetFlag(FLAGS_data_dir);
+  o.policies = absl::GetFlag(FLAGS_policies);
+  o.credentials = absl::GetFlag(FLAGS_credentials);
+  o.allow_unauthenticated = absl::GetFlag(FLAGS_allow_unauthenticated);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  o.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  o.tls_client_allowlist = absl::GetFlag(FLAGS_tls_client_allowlist);
+  o.allow_plaintext = absl::GetFlag(FLAGS_allow_plaintext);
+  o.reflection = absl::GetFlag(FLAGS_reflection);
+  o.pseudonym_key_file = absl::GetFlag(FLAGS_pseudonym_key_file);
+  o.max_streams_per_client = absl::GetFlag(FLAGS_max_streams_per_client);
+  o.max_inflight_calls = absl::GetFlag(FLAGS_max_inflight_calls);
+  o.max_threads = absl::GetFlag(FLAGS_max_threads);
+  o.decision_threads = absl::GetFlag(FLAGS_decision_threads);
+  o.sync_writes = absl::GetFlag(FLAGS_sync_writes);
+  o.block_cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
+  o.write_buffer_mb = absl::GetFlag(FLAGS_write_buffer_mb);
+  o.audit_retention = absl::GetFlag(FLAGS_audit_retention);
+  o.audit_max_mb = absl::GetFlag(FLAGS_audit_max_mb);
+  o.retention_interval = absl::GetFlag(FLAGS_retention_interval);
+  o.watch_interval = absl::GetFlag(FLAGS_watch_interval);
+  o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  o.version = GATEHOUSE_VERSION;
+  return o;
+}
+
+std::string LogLevelFlag() { return absl::GetFlag(FLAGS_log_level); }
+
+}  // namespace gatehouse

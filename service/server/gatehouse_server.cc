@@ -1,0 +1,334 @@
+#include "service/server/gatehouse_server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "service/auth/peer_allowlist.h"
+#include "service/auth/secret_strength.h"
+#include "service/clock/real_clock.h"
+#include "service/core/status_macros.h"
+#include "service/grpc/reflection_mode.h"
+#include "service/grpc/server_credentials.h"
+#include "service/logging/json_log.h"
+#include "service/storage/rocksdb_counter_store.h"
+
+namespace gatehouse {
+namespace {
+
+absl::Status WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) {
+      return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot rename to ", path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path,
+                                           absl::string_view flag) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret(absl::StripAsciiWhitespace(text.str()));
+  if (secret.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": ", path, " is empty"));
+  }
+  return secret;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<GatehouseServer>> GatehouseServer::Start(
+    GatehouseServerOptions options) {
+  std::unique_ptr<GatehouseServer> server(
+      new GatehouseServer(std::move(options)));
+  if (absl::Status s = server->Init(); !s.ok()) return s;
+  return server;
+}
+
+GatehouseServer::GatehouseServer(GatehouseServerOptions options)
+    : options_(std::move(options)) {}
+
+GatehouseServer::~GatehouseServer() { Shutdown(); }
+
+int GatehouseServer::metrics_port() const {
+  return metrics_server_ != nullptr ? metrics_server_->port() : 0;
+}
+
+absl::Status GatehouseServer::Init() {
+  const GatehouseServerOptions& o = options_;
+  if (o.policies.empty()) {
+    return absl::InvalidArgumentError("--policies: a policy file is required");
+  }
+  if (!o.pseudonym_key_file.empty()) {
+    absl::StatusOr<std::string> key =
+        ReadSecretFile(o.pseudonym_key_file, "--pseudonym_key_file");
+    if (!key.ok()) return key.status();
+    if (absl::Status strong = CheckSecretStrength(*key, "--pseudonym_key_file");
+        !strong.ok()) {
+      return strong;
+    }
+    pseudonymizer_ = std::make_unique<Pseudonymizer>(*std::move(key));
+  }
+  config_ = std::make_unique<ConfigReloader>(o.policies, o.credentials,
+                                             pseudonymizer_.get());
+  absl::StatusOr<ConfigReloader::Loaded> loaded = config_->LoadInitial();
+  if (!loaded.ok()) return loaded.status();
+
+  absl::StatusOr<bool> reflection = ReflectionEnabled(o.reflection, o.listen);
+  if (!reflection.ok()) return reflection.status();
+
+  std::optional<PeerAllowlist> peer_allowlist;
+  if (!o.tls_client_allowlist.empty()) {
+    if (o.tls_client_ca_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls_client_allowlist: needs mTLS (--tls_client_ca_file)");
+    }
+    absl::StatusOr<PeerAllowlist> list =
+        PeerAllowlist::Create(o.tls_client_allowlist);
+    if (!list.ok()) return list.status();
+    peer_allowlist = *std::move(list);
+  } else if (!o.tls_client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_client_allowlist: required with --tls_client_ca_file (an "
+        "explicit list of admitted client identities)");
+  }
+
+  if (loaded->credentials != nullptr) {
+    LogConfigWarnings(*loaded->credentials, *loaded->policies, o.credentials);
+    authenticator_ = std::make_unique<Authenticator>(loaded->credentials,
+                                                     std::move(peer_allowlist));
+  } else if (!o.allow_unauthenticated) {
+    return absl::InvalidArgumentError(
+        "--credentials: required (or --allow_unauthenticated on loopback)");
+  } else if (!IsLoopbackListen(o.listen)) {
+    return absl::InvalidArgumentError(
+        "--allow_unauthenticated: only accepted on a loopback --listen");
+  } else {
+    LogJson(spdlog::level::warn,
+            "serving WITHOUT authentication (--allow_unauthenticated)");
+  }
+
+  if (o.max_inflight_calls < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_inflight_calls: must be >= 0, got ", o.max_inflight_calls));
+  }
+  if (o.max_threads < 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_threads: must be >= 4, got ", o.max_threads));
+  }
+  if (o.decision_threads < -1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--decision_threads: must be >= -1, got ", o.decision_threads));
+  }
+  if (o.write_buffer_mb < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--write_buffer_mb: must be >= 1, got ", o.write_buffer_mb));
+  }
+
+  GH_RETURN_IF_ERROR(OpenStore());
+  GH_RETURN_IF_ERROR(StartMetrics());
+  limiter_ = std::make_unique<Limiter>(RealClock::Get(), store_.get(),
+                                       loaded->policies, pseudonymizer_.get());
+  log_limiter_ = std::make_unique<LogRateLimiter>(
+      RealClock::Get(), /*max_lines=*/20, absl::Seconds(10));
+  call_metrics_ = std::make_unique<CallMetrics>(metrics_.get());
+  stream_quota_ = std::make_unique<StreamQuota>(o.max_streams_per_client);
+  inflight_ = std::make_unique<InflightLimit>(o.max_inflight_calls);
+  const int decision_threads =
+      o.decision_threads >= 0 ? o.decision_threads : (o.sync_writes ? 64 : 0);
+  if (decision_threads > 0) {
+    decision_pool_ = std::make_unique<DecisionPool>(decision_threads);
+  }
+  rate_limiter_service_ = std::make_unique<RateLimiterService>(
+      limiter_.get(), store_.get(), authenticator_.get(), log_limiter_.get(),
+      call_metrics_.get(), stream_quota_.get(), inflight_.get(),
+      decision_pool_.get());
+  audit_service_ =
+      std::make_unique<AuditService>(store_.get(), authenticator_.get(),
+                                     call_metrics_.get(), stream_quota_.get());
+  GH_RETURN_IF_ERROR(StartGrpc(*reflection));
+
+  const std::string host = o.listen.substr(0, o.listen.rfind(':'));
+  LogJson(spdlog::level::info, "gatehouse listening",
+          {{"address", absl::StrCat(host, ":", port_)},
+           {"metrics_port", metrics_port()},
+           {"policies", static_cast<uint64_t>(loaded->policies->all().size())},
+           {"data_dir", o.data_dir},
+           {"decision_threads", static_cast<int64_t>(decision_threads)},
+           {"audit_head", store_->HeadSequence()}});
+
+  HousekeepingOptions housekeeping;
+  housekeeping.retention.max_age = o.audit_retention;
+  housekeeping.retention.max_bytes =
+      static_cast<uint64_t>(std::max<int64_t>(0, o.audit_max_mb)) << 20;
+  housekeeping.retention_interval = o.retention_interval;
+  housekeeping.watch_interval = o.watch_interval;
+  housekeeping_ = std::make_unique<Housekeeping>(
+      RealClock::Get(), store_.get(), store_.get(), housekeeping,
+      Housekeeping::Hooks{[this] { Reload(); },
+                          [this](bool writable) { StorageState(writable); }});
+  housekeeping_->Start();
+  return absl::OkStatus();
+}
+
+absl::Status GatehouseServer::OpenStore() {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(absl::StrCat(
+        "--data_dir: cannot create ", options_.data_dir, ": ", ec.message()));
+  }
+  RocksDbStoreOptions store_options;
+  store_options.sync = options_.sync_writes;
+  store_options.block_cache_bytes = static_cast<size_t>(options_.block_cache_mb)
+                                    << 20;
+  store_options.write_buffer_bytes =
+      static_cast<size_t>(options_.write_buffer_mb) << 20;
+  absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
+      RocksDbCounterStore::Open(options_.data_dir, RealClock::Get(),
+                                store_options);
+  if (!store.ok()) return store.status();
+  store_ = *std::move(store);
+  return absl::OkStatus();
+}
+
+absl::Status GatehouseServer::StartMetrics() {
+  metrics_ =
+      std::make_unique<metrics::GatehouseMetrics>(&registry_, options_.version);
+  const StoreMaintenance* maintenance = store_.get();
+  metrics_->storage_size_bytes.SetCallback([maintenance] {
+    return static_cast<double>(maintenance->ApproximateBytes());
+  });
+  metrics_->storage_estimated_keys.SetCallback([maintenance] {
+    return static_cast<double>(maintenance->EstimateNumKeys());
+  });
+  CountReload(*metrics_, metrics::GatehouseMetrics::kKindPolicies, true);
+  if (authenticator_ != nullptr) {
+    CountReload(*metrics_, metrics::GatehouseMetrics::kKindCredentials, true);
+  }
+  if (options_.metrics_listen.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<metrics::MetricsServer>> started =
+      metrics::MetricsServer::Start(options_.metrics_listen, &registry_);
+  if (!started.ok()) {
+    return absl::Status(
+        started.status().code(),
+        absl::StrCat("--metrics_listen: ", started.status().message()));
+  }
+  metrics_server_ = *std::move(started);
+  if (!options_.metrics_port_file.empty()) {
+    return WritePortFile(options_.metrics_port_file, metrics_server_->port());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GatehouseServer::StartGrpc(bool reflection) {
+  TransportSettings transport;
+  transport.listen = options_.listen;
+  transport.cert_file = options_.tls_cert_file;
+  transport.key_file = options_.tls_key_file;
+  transport.client_ca_file = options_.tls_client_ca_file;
+  transport.allow_plaintext = options_.allow_plaintext;
+  bool plaintext_warning = false;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(transport, &plaintext_warning);
+  if (!credentials.ok()) return credentials.status();
+  if (plaintext_warning) {
+    LogJson(spdlog::level::warn,
+            "serving PLAINTEXT on a non-loopback address (--allow_plaintext)",
+            {{"listen", options_.listen}});
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  ConfigureReflection(reflection, builder);
+  builder.AddListeningPort(options_.listen, *credentials, &port_);
+  builder.RegisterService(rate_limiter_service_.get());
+  builder.RegisterService(audit_service_.get());
+  builder.SetMaxReceiveMessageSize(1 << 20);
+  grpc::ResourceQuota quota("gatehouse");
+  quota.SetMaxThreads(options_.max_threads);
+  builder.SetResourceQuota(quota);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("--listen: cannot listen on ", options_.listen));
+  }
+  server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!options_.port_file.empty()) {
+    return WritePortFile(options_.port_file, port_);
+  }
+  return absl::OkStatus();
+}
+
+bool GatehouseServer::Reload() {
+  absl::MutexLock lock(&reload_mu_);
+  const ConfigReloader::Loaded loaded = config_->Reload(*metrics_);
+  if (loaded.policies != nullptr) limiter_->SetPolicies(loaded.policies);
+  if (authenticator_ != nullptr) {
+    if (loaded.credentials != nullptr) {
+      authenticator_->SetCredentials(loaded.credentials);
+    }
+    if (loaded.changed) {
+      LogConfigWarnings(*authenticator_->credentials(), *limiter_->policies(),
+                        config_->credentials_path());
+    }
+  }
+  return loaded.changed;
+}
+
+void GatehouseServer::StorageState(bool writable) {
+  metrics_->storage_writable.Set(writable ? 1 : 0);
+  metrics_->audit_head_sequence.Set(
+      static_cast<double>(store_->HeadSequence()));
+  if (writable == serving_) return;
+  absl::MutexLock lock(&health_mu_);
+  if (!shutting_down_)
+    server_->GetHealthCheckService()->SetServingStatus(writable);
+  serving_ = writable;
+}
+
+void GatehouseServer::Shutdown() {
+  {
+    absl::MutexLock lock(&health_mu_);
+    if (shutting_down_ || server_ == nullptr) {
+      shutting_down_ = true;
+      if (housekeeping_ != nullptr) housekeeping_->Stop();
+      return;
+    }
+    shutting_down_ = true;
+    server_->GetHealthCheckService()->SetServingStatus(false);
+  }
+  const absl::Duration grace = options_.shutdown_grace;
+  const auto give_up =
+      std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
+  absl::SleepFor(std::min(grace / 4, absl::Seconds(1)));
+  server_->Shutdown(give_up);
+  server_->Wait();
+  housekeeping_->Stop();
+  LogJson(spdlog::level::info, "stopped",
+          {{"audit_head", store_->HeadSequence()}});
+}
+
+}  // namespace gatehouse
