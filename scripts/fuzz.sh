@@ -26,7 +26,7 @@ if ! [[ "$SECONDS_EACH" =~ ^[0-9]+$ ]] || ((SECONDS_EACH < 1)); then
 fi
 TARGETS=("$@")
 if ((${#TARGETS[@]} == 0)); then
-  TARGETS=(policy_file credentials limiter value_codec)
+  TARGETS=(policy_file credentials limiter value_codec audit_codec)
 fi
 
 CXX=${FUZZ_CXX:-clang++}

@@ -1,7 +1,7 @@
 #include "service/audit/audit_codec.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "service/core/storage_error.h"
 
 namespace gatehouse {
 namespace {
@@ -27,13 +27,6 @@ v1::Verdict::Decision ToProtoDecision(Decision d) {
 
 Decision FromProtoDecision(v1::Verdict::Decision d) {
   return d == v1::Verdict::DENY ? Decision::kDeny : Decision::kAllow;
-}
-
-Operation OperationFromName(const std::string& name) {
-  if (name == "Peek") return Operation::kPeek;
-  if (name == "Record") return Operation::kRecord;
-  if (name == "Reset") return Operation::kReset;
-  return Operation::kCheck;
 }
 
 }  // namespace
@@ -62,12 +55,17 @@ void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
   out->set_refusal(e.refusal);
 }
 
-AuditEvent FromProto(const v1::AuditEvent& p) {
+absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {
   AuditEvent e;
   e.sequence = p.sequence();
   e.time_ms = ToMillis(p.time());
   e.client_id = p.client_id();
-  e.op = OperationFromName(p.rpc());
+  const std::optional<Operation> op = OperationFromName(p.rpc());
+  if (!op.has_value()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rpc: \"", p.rpc(), "\" is not an operation"));
+  }
+  e.op = *op;
   e.policy = p.policy();
   // Canonical (sorted) dimension order, as DeriveSubjectKey produces.
   std::map<std::string, std::string> key(p.key().begin(), p.key().end());
@@ -84,22 +82,6 @@ AuditEvent FromProto(const v1::AuditEvent& p) {
   e.hits = p.hits();
   e.refusal = p.refusal();
   return e;
-}
-
-std::string EncodeAuditEvent(const AuditEvent& event) {
-  v1::AuditEvent proto;
-  ToProto(event, &proto);
-  std::string out;
-  proto.SerializeToString(&out);
-  return out;
-}
-
-absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
-  v1::AuditEvent proto;
-  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return StorageError(StorageErrorKind::kCorrupt, "corrupt audit event");
-  }
-  return FromProto(proto);
 }
 
 }  // namespace gatehouse

@@ -13,20 +13,6 @@
 
 namespace gatehouse {
 
-const char* OperationName(Operation op) {
-  switch (op) {
-    case Operation::kCheck:
-      return "Check";
-    case Operation::kPeek:
-      return "Peek";
-    case Operation::kRecord:
-      return "Record";
-    case Operation::kReset:
-      return "Reset";
-  }
-  return "Unknown";
-}
-
 // A validated subject: which stored counter it touches and by how much.
 struct Limiter::Target {
   const Policy* policy = nullptr;

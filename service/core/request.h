@@ -3,14 +3,22 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace gatehouse {
 
 enum class Operation { kCheck, kPeek, kRecord, kReset };
 
+// The one table of operations and their names ("Check", ...), as they
+// appear in the API, the audit log, metrics and logs.
+inline constexpr Operation kOperations[] = {
+    Operation::kCheck, Operation::kPeek, Operation::kRecord, Operation::kReset};
 const char* OperationName(Operation op);
+// The operation named `name`; nullopt for any other string.
+std::optional<Operation> OperationFromName(std::string_view name);
 
 // Limits on what one request may carry; larger inputs are INVALID_ARGUMENT.
 inline constexpr size_t kMaxSubjects = 64;

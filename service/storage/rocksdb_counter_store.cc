@@ -6,7 +6,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "absl/strings/str_cat.h"
-#include "service/audit/audit_codec.h"
+#include "service/audit/audit_storage_codec.h"
 #include "service/core/status_macros.h"
 #include "service/core/storage_error.h"
 #include "service/core/subject_key.h"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "service/core/byte_codec.h"
 #include "service/core/storage_error.h"
 
 namespace gatehouse {
@@ -10,54 +11,6 @@ namespace {
 
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kFlagLockout = 1;
-
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-int64_t UnZigZag(uint64_t v) {
-  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
-}
-
-// Cursor over the input; every read fails cleanly at the end.
-class Reader {
- public:
-  explicit Reader(absl::string_view in) : in_(in) {}
-
-  bool Byte(uint8_t& b) {
-    if (pos_ >= in_.size()) return false;
-    b = static_cast<uint8_t>(in_[pos_++]);
-    return true;
-  }
-  bool Varint(uint64_t& v) {
-    v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      uint8_t b;
-      if (!Byte(b)) return false;
-      v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return shift < 63 || b <= 1;
-    }
-    return false;
-  }
-  bool Signed(int64_t& v) {
-    uint64_t u;
-    if (!Varint(u)) return false;
-    v = static_cast<int64_t>(u);
-    return v >= 0;
-  }
-  bool done() const { return pos_ == in_.size(); }
-
- private:
-  absl::string_view in_;
-  size_t pos_ = 0;
-};
 
 absl::Status Corrupt(absl::string_view what) {
   return StorageError(
@@ -95,7 +48,7 @@ std::string EncodeCounterState(const CounterState& state) {
 }
 
 absl::StatusOr<int64_t> DecodeExpiresAt(absl::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   uint8_t version;
   if (!r.Byte(version) || version != kVersion) return Corrupt("version");
   int64_t expires;
@@ -104,7 +57,7 @@ absl::StatusOr<int64_t> DecodeExpiresAt(absl::string_view bytes) {
 }
 
 absl::StatusOr<CounterState> DecodeCounterState(absl::string_view bytes) {
-  Reader r(bytes);
+  ByteReader r(bytes);
   CounterState s;
   uint8_t version;
   if (!r.Byte(version) || version != kVersion) return Corrupt("version");

@@ -9,7 +9,9 @@
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "gtest/gtest.h"
+#include "service/audit/audit_storage_codec.h"
 #include "service/core/audit_event.h"
+#include "service/core/storage_error.h"
 
 namespace gatehouse {
 namespace {
@@ -33,6 +35,7 @@ AuditEvent FullEvent() {
   e.ceiling_hit = true;
   e.locked_until_ms = 1'700'000'900'456;
   e.context = {{"route", "/login \"quoted\""}, {"ua", "J\xc3\xb6rg/1.0"}};
+  e.refusal = "PERMISSION_DENIED: no scope";
   return e;
 }
 
@@ -53,6 +56,7 @@ void ExpectSameEvent(const AuditEvent& want, const AuditEvent& got) {
   EXPECT_EQ(got.ceiling_hit, want.ceiling_hit);
   EXPECT_EQ(got.locked_until_ms, want.locked_until_ms);
   EXPECT_EQ(got.context, want.context);
+  EXPECT_EQ(got.refusal, want.refusal);
 }
 
 AuditEvent RoundTrip(const AuditEvent& e) {
@@ -116,7 +120,7 @@ TEST(AuditCodecTest, WireFormUsesTimestampsAndOperationNames) {
   AuditEvent e = FullEvent();
   e.time_ms = -1;
   v1::AuditEvent proto;
-  ASSERT_TRUE(proto.ParseFromString(EncodeAuditEvent(e)));
+  ToProto(e, &proto);
   // A valid Timestamp has nanos in [0, 1e9) even before the epoch.
   EXPECT_EQ(proto.time().seconds(), -1);
   EXPECT_EQ(proto.time().nanos(), 999'000'000);
@@ -133,7 +137,8 @@ TEST(AuditCodecTest, WireFormUsesTimestampsAndOperationNames) {
 
   // Not locked out: no locked_until at all, and it decodes to 0.
   e.locked_until_ms = 0;
-  ASSERT_TRUE(proto.ParseFromString(EncodeAuditEvent(e)));
+  proto.Clear();
+  ToProto(e, &proto);
   EXPECT_FALSE(proto.has_locked_until());
   EXPECT_EQ(RoundTrip(e).locked_until_ms, 0);
 }
@@ -143,7 +148,8 @@ TEST(AuditCodecTest, DecodedKeyIsInCanonicalDimensionOrder) {
   (*proto.mutable_key())["user"] = "u";
   (*proto.mutable_key())["country"] = "NL";
   (*proto.mutable_key())["ip"] = "203.0.113.7";
-  const AuditEvent e = FromProto(proto);
+  proto.set_rpc("Check");
+  const AuditEvent e = FromProto(proto).value();
   EXPECT_EQ(e.key,
             (std::vector<std::pair<std::string, std::string>>{
                 {"country", "NL"}, {"ip", "203.0.113.7"}, {"user", "u"}}));
@@ -163,6 +169,60 @@ TEST(AuditCodecTest, GarbageIsDataLoss) {
     EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss)
         << "decoded " << bad.size() << " bytes";
   }
+}
+
+TEST(AuditCodecTest, StoredFormIsVersionedNotTheWireMessage) {
+  const std::string stored = EncodeAuditEvent(FullEvent());
+  ASSERT_GE(stored.size(), 2u);
+  EXPECT_EQ(stored[0], '\0');
+  EXPECT_EQ(stored[1], '\1');
+}
+
+TEST(AuditCodecTest, EventsStoredAsWireMessagesStillDecode) {
+  // How events were stored before the storage codec.
+  v1::AuditEvent proto;
+  ToProto(FullEvent(), &proto);
+  absl::StatusOr<AuditEvent> decoded =
+      DecodeAuditEvent(proto.SerializeAsString());
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ExpectSameEvent(FullEvent(), *decoded);
+}
+
+TEST(AuditCodecTest, UnknownOperationIsDataLossNotCheck) {
+  v1::AuditEvent proto;
+  ToProto(FullEvent(), &proto);
+  proto.set_rpc("Frobnicate");
+  absl::StatusOr<AuditEvent> legacy =
+      DecodeAuditEvent(proto.SerializeAsString());
+  EXPECT_EQ(legacy.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(StorageErrorKindOf(legacy.status()), StorageErrorKind::kCorrupt);
+
+  AuditEvent e;
+  e.op = Operation::kReset;
+  std::string stored = EncodeAuditEvent(e);
+  // The operation byte: after marker, version, sequence (0), time (0) and
+  // client_id (empty).
+  ASSERT_EQ(stored[5], static_cast<char>(Operation::kReset));
+  stored[5] = 9;
+  EXPECT_EQ(DecodeAuditEvent(stored).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(AuditCodecTest, UnknownVersionAndTrailingBytesAreDataLoss) {
+  std::string stored = EncodeAuditEvent(FullEvent());
+  EXPECT_EQ(DecodeAuditEvent(stored + "x").status().code(),
+            absl::StatusCode::kDataLoss);
+  stored[1] = 2;
+  EXPECT_EQ(DecodeAuditEvent(stored).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(AuditCodecTest, WireEventWithUnknownRpcIsRefusedNamingTheField) {
+  v1::AuditEvent proto;
+  proto.set_rpc("Frobnicate");
+  absl::StatusOr<AuditEvent> e = FromProto(proto);
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(e.status().message(), "rpc: \"Frobnicate\" is not an operation");
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "service/audit/audit_codec.h"
+#include "service/audit/audit_storage_codec.h"
 #include "service/core/storage_error.h"
 #include "service/metrics/registry.h"
 #include "service/storage/value_codec.h"

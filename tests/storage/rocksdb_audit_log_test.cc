@@ -19,7 +19,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "service/audit/audit_codec.h"
+#include "service/audit/audit_storage_codec.h"
 #include "service/clock/simulated_clock.h"
 #include "service/core/audit_event.h"
 #include "service/core/counter_state.h"

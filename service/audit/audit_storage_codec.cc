@@ -1,0 +1,150 @@
+#include "service/audit/audit_storage_codec.h"
+
+#include <cstdint>
+
+#include "absl/strings/str_cat.h"
+#include "gatehouse/v1/audit.pb.h"
+#include "service/audit/audit_codec.h"
+#include "service/core/byte_codec.h"
+#include "service/core/storage_error.h"
+
+namespace gatehouse {
+namespace {
+
+constexpr char kMarker = '\0';
+constexpr uint8_t kVersion = 1;
+constexpr uint8_t kFlagShadow = 1;
+constexpr uint8_t kFlagCeilingHit = 2;
+// Far above anything validation lets in; bounds what a corrupt length can
+// make the decoder allocate.
+constexpr size_t kMaxStringBytes = 1 << 20;
+constexpr uint64_t kMaxEntries = 1 << 12;
+
+absl::Status Corrupt(absl::string_view what) {
+  return StorageError(StorageErrorKind::kCorrupt,
+                      absl::StrCat("corrupt audit event: ", what));
+}
+
+uint8_t OperationByte(Operation op) { return static_cast<uint8_t>(op); }
+
+bool ReadOperation(ByteReader& r, Operation& op) {
+  uint8_t b;
+  if (!r.Byte(b)) return false;
+  for (Operation known : kOperations) {
+    if (OperationByte(known) == b) {
+      op = known;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ReadDecision(ByteReader& r, Decision& d) {
+  uint8_t b;
+  if (!r.Byte(b) || b > 1) return false;
+  d = b == 0 ? Decision::kAllow : Decision::kDeny;
+  return true;
+}
+
+template <typename Pairs>
+void PutPairs(std::string& out, const Pairs& pairs) {
+  PutVarint(out, pairs.size());
+  for (const auto& [k, v] : pairs) {
+    PutBytes(out, k);
+    PutBytes(out, v);
+  }
+}
+
+// Calls add(key, value) for each stored pair.
+template <typename Add>
+bool ReadPairs(ByteReader& r, Add add) {
+  uint64_t n;
+  if (!r.Varint(n) || n > kMaxEntries) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string k, v;
+    if (!r.Bytes(k, kMaxStringBytes) || !r.Bytes(v, kMaxStringBytes)) {
+      return false;
+    }
+    add(std::move(k), std::move(v));
+  }
+  return true;
+}
+
+absl::StatusOr<AuditEvent> DecodeLegacy(absl::string_view bytes) {
+  v1::AuditEvent proto;
+  if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Corrupt("not a stored event");
+  }
+  absl::StatusOr<AuditEvent> event = FromProto(proto);
+  if (!event.ok()) return Corrupt(event.status().message());
+  return event;
+}
+
+}  // namespace
+
+std::string EncodeAuditEvent(const AuditEvent& e) {
+  std::string out;
+  out.reserve(64 + e.policy.size() + e.client_id.size() + e.refusal.size());
+  out.push_back(kMarker);
+  out.push_back(static_cast<char>(kVersion));
+  PutVarint(out, e.sequence);
+  PutVarint(out, ZigZag(e.time_ms));
+  PutBytes(out, e.client_id);
+  out.push_back(static_cast<char>(OperationByte(e.op)));
+  PutBytes(out, e.policy);
+  PutPairs(out, e.key);
+  out.push_back(e.decision == Decision::kDeny ? 1 : 0);
+  out.push_back(static_cast<char>((e.shadow ? kFlagShadow : 0) |
+                                  (e.ceiling_hit ? kFlagCeilingHit : 0)));
+  out.push_back(e.shadow_decision == Decision::kDeny ? 1 : 0);
+  PutVarint(out, e.hits);
+  PutVarint(out, e.count);
+  PutVarint(out, e.limit);
+  PutVarint(out, ZigZag(e.window_ms));
+  PutVarint(out, ZigZag(e.locked_until_ms));
+  PutPairs(out, e.context);
+  PutBytes(out, e.refusal);
+  return out;
+}
+
+absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
+  if (bytes.empty() || bytes[0] != kMarker) return DecodeLegacy(bytes);
+  ByteReader r(bytes.substr(1));
+  AuditEvent e;
+  uint8_t version;
+  if (!r.Byte(version) || version != kVersion) return Corrupt("version");
+  if (!r.Varint(e.sequence) || !r.ZigZagged(e.time_ms) ||
+      !r.Bytes(e.client_id, kMaxStringBytes)) {
+    return Corrupt("header");
+  }
+  if (!ReadOperation(r, e.op)) return Corrupt("operation");
+  if (!r.Bytes(e.policy, kMaxStringBytes) ||
+      !ReadPairs(r, [&](std::string k, std::string v) {
+        e.key.emplace_back(std::move(k), std::move(v));
+      })) {
+    return Corrupt("key");
+  }
+  uint8_t flags;
+  if (!ReadDecision(r, e.decision) || !r.Byte(flags) ||
+      (flags & ~(kFlagShadow | kFlagCeilingHit)) != 0 ||
+      !ReadDecision(r, e.shadow_decision)) {
+    return Corrupt("decision");
+  }
+  e.shadow = (flags & kFlagShadow) != 0;
+  e.ceiling_hit = (flags & kFlagCeilingHit) != 0;
+  if (!r.Varint(e.hits) || !r.Varint(e.count) || !r.Varint(e.limit) ||
+      !r.ZigZagged(e.window_ms) || !r.ZigZagged(e.locked_until_ms)) {
+    return Corrupt("counts");
+  }
+  if (!ReadPairs(r,
+                 [&](std::string k, std::string v) {
+                   e.context.emplace(std::move(k), std::move(v));
+                 }) ||
+      !r.Bytes(e.refusal, kMaxStringBytes)) {
+    return Corrupt("context");
+  }
+  if (!r.done()) return Corrupt("trailing bytes");
+  return e;
+}
+
+}  // namespace gatehouse
