@@ -216,3 +216,9 @@ func itemKeyFor(volume obj, source, file string) string {
 	}
 	return ""
 }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	os.RemoveAll(helmHome)
+	os.Exit(code)
+}
