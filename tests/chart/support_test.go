@@ -24,15 +24,6 @@ var release = Release{Name: "gh", Namespace: "gatehouse"}
 
 type obj = map[string]interface{}
 
-func loadChart(t *testing.T) *Chart {
-	t.Helper()
-	c, err := LoadChart(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
 // render renders with values files from this directory, plus any YAML
 // snippets given inline (written to temp files, applied last).
 func render(t *testing.T, files []string, snippets ...string) *Rendered {
@@ -47,14 +38,21 @@ func render(t *testing.T, files []string, snippets ...string) *Rendered {
 func tryRender(t *testing.T, files []string, snippets ...string) (*Rendered, error) {
 	t.Helper()
 	paths := append([]string{}, files...)
+	// Not t.TempDir(): its name holds the test's, and helm splits --values
+	// at commas.
+	dir, err := os.MkdirTemp("", "gatehouse-chart-values-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	for i, s := range snippets {
-		p := filepath.Join(t.TempDir(), fmt.Sprintf("snippet%d.yaml", i))
+		p := filepath.Join(dir, fmt.Sprintf("snippet%d.yaml", i))
 		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		paths = append(paths, p)
 	}
-	return loadChart(t).Render(release, paths...)
+	return Render(chartDir, release, "", paths...)
 }
 
 func documents(t *testing.T, r *Rendered) []obj {
@@ -217,4 +215,10 @@ func itemKeyFor(volume obj, source, file string) string {
 		}
 	}
 	return ""
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	os.RemoveAll(helmHome)
+	os.Exit(code)
 }

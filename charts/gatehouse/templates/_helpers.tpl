@@ -95,3 +95,16 @@ job and namespace a ServiceMonitor scrape of the metrics Service gives them.
 {{- define "gatehouse.alertSelector" -}}
 {{- .Values.prometheusRule.selector | default (printf "job=%q,namespace=%q" (include "gatehouse.metricsServiceName" .) .Release.Namespace) }}
 {{- end }}
+
+{{/*
+Labels of the `helm test` Pod: not the selector labels, so the Services
+never send it calls.
+*/}}
+{{- define "gatehouse.testLabels" -}}
+helm.sh/chart: {{ include "gatehouse.chart" . }}
+app.kubernetes.io/name: {{ printf "%s-test" (include "gatehouse.name" .) | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: helm-test
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: gatehouse
+{{- end }}
