@@ -14,6 +14,8 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -33,6 +35,7 @@
 #include "service/core/limiter.h"
 #include "service/core/pseudonymizer.h"
 #include "service/grpc/audit_service.h"
+#include "service/grpc/connection_limit.h"
 #include "service/grpc/decision_pool.h"
 #include "service/grpc/inflight_limit.h"
 #include "service/grpc/rate_limiter_service.h"
@@ -85,6 +88,29 @@ ABSL_FLAG(int, max_threads, 1024,
           "Threads of gRPC's synchronous server, which serves the Audit and "
           "WatchCeilings streams; a stream that finds none free is refused "
           "with RESOURCE_EXHAUSTED. Bounds memory under a flood of streams");
+ABSL_FLAG(int, max_concurrent_streams, 100,
+          "HTTP/2 streams one connection may have open at once "
+          "(SETTINGS_MAX_CONCURRENT_STREAMS); more are refused by the "
+          "transport. Bounds what a peer holds open before authentication");
+ABSL_FLAG(int, max_connections, 128,
+          "Client connections served at once (0 = no bound); more are closed "
+          "as they are accepted. With --max_concurrent_streams, bounds the "
+          "streams held before authentication");
+ABSL_FLAG(int, max_memory_mb, 256,
+          "Memory gRPC's own buffers may take (its ResourceQuota); under "
+          "pressure gRPC refuses new connections and closes idle ones");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
+          "Close a new connection that has not completed its TLS and HTTP/2 "
+          "handshake within this long (it holds a --max_connections slot)");
+ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(5),
+          "Close a connection that has had no call for this long (0 = "
+          "never)");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
+          "Ask clients to reconnect (GOAWAY) after a connection is this old "
+          "(0 = never); see --max_connection_age_grace");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(1),
+          "After --max_connection_age, how long calls may finish before the "
+          "connection is closed");
 ABSL_FLAG(int, decision_threads, -1,
           "Threads that decide Check/Peek/Record/Reset/Batch calls; 0 = "
           "inline on gRPC's own threads (fastest while a decision does not "
@@ -386,6 +412,48 @@ int Run() {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--max_threads: must be >= 4, got ", max_threads)));
   }
+  const int max_concurrent_streams =
+      absl::GetFlag(FLAGS_max_concurrent_streams);
+  if (max_concurrent_streams < 1) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--max_concurrent_streams: must be >= 1, got ",
+                     max_concurrent_streams)));
+  }
+  const int max_connections = absl::GetFlag(FLAGS_max_connections);
+  if (max_connections < 0) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--max_connections: must be >= 0, got ", max_connections)));
+  }
+  const int max_memory_mb = absl::GetFlag(FLAGS_max_memory_mb);
+  if (max_memory_mb < 16) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--max_memory_mb: must be >= 16, got ", max_memory_mb)));
+  }
+  // gRPC's connection limits, in milliseconds; a zero flag leaves one off.
+  std::vector<std::pair<const char*, int>> connection_limits;
+  for (const auto& [arg, flag, name] :
+       {std::make_tuple(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                        absl::GetFlag(FLAGS_handshake_timeout),
+                        "--handshake_timeout"),
+        std::make_tuple(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                        absl::GetFlag(FLAGS_max_connection_idle),
+                        "--max_connection_idle"),
+        std::make_tuple(GRPC_ARG_MAX_CONNECTION_AGE_MS,
+                        absl::GetFlag(FLAGS_max_connection_age),
+                        "--max_connection_age"),
+        std::make_tuple(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                        absl::GetFlag(FLAGS_max_connection_age_grace),
+                        "--max_connection_age_grace")}) {
+    if (flag < absl::ZeroDuration() || flag > absl::Hours(24 * 24)) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat(name, ": must be between 0 and 24 days, got ",
+                       absl::FormatDuration(flag))));
+    }
+    if (flag > absl::ZeroDuration()) {
+      connection_limits.emplace_back(
+          arg, static_cast<int>(absl::ToInt64Milliseconds(flag)));
+    }
+  }
   int decision_threads = absl::GetFlag(FLAGS_decision_threads);
   if (decision_threads < -1) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
@@ -416,7 +484,15 @@ int Run() {
   builder.SetMaxReceiveMessageSize(1 << 20);
   grpc::ResourceQuota quota("gatehouse");
   quota.SetMaxThreads(max_threads);
+  quota.Resize(static_cast<size_t>(max_memory_mb) << 20);
   builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             max_concurrent_streams);
+  for (const auto& [arg, ms] : connection_limits) {
+    builder.AddChannelArgument(arg, ms);
+  }
+  ConnectionLimit connection_limit(max_connections);
+  builder.SetOption(connection_limit.BuilderOption());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::UnavailableError(
