@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -16,9 +17,12 @@ namespace {
 
 constexpr char kPreface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 constexpr uint8_t kData = 0x0, kHeaders = 0x1, kRstStream = 0x3,
-                  kSettings = 0x4, kPing = 0x6, kGoaway = 0x7;
+                  kSettings = 0x4, kPing = 0x6, kGoaway = 0x7,
+                  kWindowUpdate = 0x8;
 constexpr uint8_t kEndStream = 0x1, kAck = 0x1, kEndHeaders = 0x4;
-constexpr uint16_t kSettingsMaxConcurrentStreams = 0x3;
+constexpr uint16_t kSettingsMaxConcurrentStreams = 0x3,
+                   kSettingsInitialWindowSize = 0x4;
+constexpr size_t kMaxFramePayload = 16384;
 constexpr uint32_t kCancel = 0x8;
 
 // An HPACK integer with an `prefix_bits`-bit prefix (RFC 7541 5.1); the
@@ -150,6 +154,35 @@ void RawHttp2Connection::QueueMessage(uint32_t stream,
   QueueFrame(kData, kEndStream, stream, payload);
 }
 
+size_t RawHttp2Connection::QueuePartialMessage(uint32_t stream,
+                                               size_t declared) {
+  if (connection_window_ < 5 || initial_stream_window_ < 5) return 0;
+  std::string prefix(1, '\0');
+  AppendU32(&prefix, static_cast<uint32_t>(declared));
+  QueueFrame(kData, 0, stream, prefix);
+  connection_window_ -= 5;
+  // One byte of the body is never sent.
+  partial_[stream] =
+      Partial{initial_stream_window_ - 5, static_cast<int64_t>(declared) - 1};
+  return TopUpPartialMessages();
+}
+
+size_t RawHttp2Connection::TopUpPartialMessages() {
+  size_t sent = 0;
+  for (auto& [stream, p] : partial_) {
+    while (connection_window_ > 0 && p.window > 0 && p.unsent > 0) {
+      const int64_t n = std::min({connection_window_, p.window, p.unsent,
+                                  static_cast<int64_t>(kMaxFramePayload)});
+      QueueFrame(kData, 0, stream, std::string(static_cast<size_t>(n), 'x'));
+      connection_window_ -= n;
+      p.window -= n;
+      p.unsent -= n;
+      sent += static_cast<size_t>(n);
+    }
+  }
+  return sent;
+}
+
 void RawHttp2Connection::QueueReset(uint32_t stream) {
   std::string payload;
   AppendU32(&payload, kCancel);
@@ -201,6 +234,7 @@ void RawHttp2Connection::ParseFrames() {
     if (in_.size() - at < 9 + length) break;
     const uint8_t type = static_cast<uint8_t>(in_[at + 3]);
     const uint8_t flags = static_cast<uint8_t>(in_[at + 4]);
+    const uint32_t stream_id = ReadU32(in_, at + 5) & 0x7fffffffu;
     const std::string payload = in_.substr(at + 9, length);
     at += 9 + length;
     switch (type) {
@@ -212,6 +246,9 @@ void RawHttp2Connection::ParseFrames() {
                                     static_cast<uint8_t>(payload[i + 1]));
           if (id == kSettingsMaxConcurrentStreams) {
             max_concurrent_streams_ = ReadU32(payload, i + 2);
+          }
+          if (id == kSettingsInitialWindowSize) {
+            initial_stream_window_ = ReadU32(payload, i + 2);
           }
         }
         settings_received_ = true;
@@ -225,9 +262,22 @@ void RawHttp2Connection::ParseFrames() {
         break;
       case kRstStream:
         ++resets_received_;
+        partial_.erase(stream_id);
         break;
       case kGoaway:
         goaway_received_ = true;
+        break;
+      case kWindowUpdate:
+        if (payload.size() != 4) break;
+        if (stream_id != 0) {
+          auto it = partial_.find(stream_id);
+          if (it != partial_.end()) {
+            it->second.window += ReadU32(payload, 0) & 0x7fffffffu;
+          }
+        }
+        if (stream_id == 0 && payload.size() == 4) {
+          connection_window_ += ReadU32(payload, 0) & 0x7fffffffu;
+        }
         break;
       default:
         break;

@@ -2,6 +2,7 @@
 #define GATEHOUSE_TESTS_TESTING_RAW_HTTP2_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,6 +39,13 @@ class RawHttp2Connection {
   // Queues DATA carrying `message` as one gRPC length-prefixed message on
   // `stream`, ending the client's side of the stream.
   void QueueMessage(uint32_t stream, const std::string& message);
+  // Queues DATA starting a gRPC message of `declared` bytes on `stream` and
+  // as much of its body as the server's flow-control windows admit, never
+  // the whole: the server must hold the part while it waits for the rest.
+  // Returns the body bytes queued. TopUpPartialMessages() later sends more
+  // of each such message as the server grants window, still never all.
+  size_t QueuePartialMessage(uint32_t stream, size_t declared);
+  size_t TopUpPartialMessages();
   // Queues RST_STREAM(CANCEL) for `stream`.
   void QueueReset(uint32_t stream);
   // Bytes queued and not yet sent.
@@ -70,6 +78,17 @@ class RawHttp2Connection {
   std::string out_;
   std::string in_;
   uint32_t next_stream_ = 1;
+  // Flow-control windows the server granted (RFC 9113 6.9): the
+  // connection's, and each new stream's initial one (streams are sent at
+  // most that once).
+  int64_t connection_window_ = 65535;
+  int64_t initial_stream_window_ = 65535;
+  // Partial messages: stream -> {window left, body bytes still unsent}.
+  struct Partial {
+    int64_t window;
+    int64_t unsent;
+  };
+  std::map<uint32_t, Partial> partial_;
   bool settings_received_ = false;
   std::optional<uint32_t> max_concurrent_streams_;
   uint64_t headers_received_ = 0;
