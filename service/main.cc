@@ -40,6 +40,7 @@
 #include "service/grpc/inflight_limit.h"
 #include "service/grpc/rate_limiter_service.h"
 #include "service/grpc/server_credentials.h"
+#include "service/grpc/token_gate.h"
 #include "service/logging/json_log.h"
 #include "service/logging/log_rate_limiter.h"
 #include "service/metrics/gatehouse_metrics.h"
@@ -478,7 +479,18 @@ int Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, *server_credentials, &port);
+  // With authentication, a call without a known token is refused on its
+  // HEADERS, before gRPC buffers its body (service/grpc/token_gate.h).
+  std::shared_ptr<grpc::ServerCredentials> listen_credentials =
+      *server_credentials;
+  std::unique_ptr<TokenGate> token_gate;
+  if (authenticator != nullptr) {
+    token_gate =
+        std::make_unique<TokenGate>(authenticator.get(), &call_metrics);
+    listen_credentials = token_gate->Guard(std::move(listen_credentials),
+                                           !transport.cert_file.empty());
+  }
+  builder.AddListeningPort(listen, listen_credentials, &port);
   builder.RegisterService(&service);
   builder.RegisterService(&audit_service);
   builder.SetMaxReceiveMessageSize(1 << 20);

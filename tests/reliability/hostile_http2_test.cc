@@ -207,15 +207,11 @@ TEST_F(HostileHttp2Test, ManyConnectionsOfHalfOpenStreamsStayBounded) {
 // allows, each sending (no token) a 1,000,000-byte request but its last
 // byte, as fast as flow control admits: gRPC holds each part until the whole
 // request is there, before any handler can refuse it.
-// DISABLED: not bounded yet. gRPC 1.51 grants each stream window up to the
-// size the message announces (up to the 1 MiB request limit) whatever its
-// ResourceQuota, so 127 connections x 100 streams had ~470 MiB held within
-// 2 s (server 26 -> 377-659 MiB, legitimate Checks failing), and the worst
-// case is connections x streams x 1 MiB. Bounding it needs the token
-// checked before the body is read (e.g. a grpc::AuthMetadataProcessor on
-// the server credentials, which gRPC runs on the HEADERS); see the README.
-// Run with --gtest_also_run_disabled_tests to measure.
-TEST_F(HostileHttp2Test, DISABLED_UnfinishedLargeRequestsStayBounded) {
+// gRPC 1.51 grants each stream window up to the size its message announces,
+// so 127 connections x 100 streams had ~470 MiB held within 2 s (26 ->
+// 377-659 MiB, legitimate Checks failing) until tokenless calls were
+// refused on their HEADERS (service/grpc/token_gate.h).
+TEST_F(HostileHttp2Test, UnfinishedLargeRequestsStayBounded) {
   Watch watch(*server_);
   int refused = 0;
   auto conns = Connect(kMaxConnections + 8, &refused);
@@ -234,7 +230,7 @@ TEST_F(HostileHttp2Test, DISABLED_UnfinishedLargeRequestsStayBounded) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  std::cerr << "request bytes sent and held: " << sent / kMiB << " MiB over "
+  std::cerr << "request bytes sent: " << sent / kMiB << " MiB over "
             << conns.size() << " connections (" << refused << " refused)\n";
   ExpectBounded("unfinished large requests", watch);
 }
@@ -262,16 +258,13 @@ TEST_F(HostileHttp2Test, RequestsWhoseAnswersAreNeverReadStayBounded) {
 
 // HTTP/2 rapid reset: 4 connections each open and at once reset 20,000
 // Check streams (HEADERS, DATA, RST_STREAM), as fast as the server reads.
-// DISABLED: gRPC 1.51 (Debian 12) ingests a whole burst of reset streams
-// before it frees any (~19 KiB each): 80,000 took the server from 26 MiB to
-// 0.8-1.3 GiB, and a legitimate Check waited past its 5s deadline; no
-// setting of 1.51 bounds it (neither the stream or connection limits, nor
-// its ResourceQuota, nor read chunk sizes). gRPC fixed it in its chttp2
-// rollup for CVE-2023-44487 (grpc/grpc#34763, 1.60); until the server is
-// built with that, the README asks for a front proxy that limits resets.
-// Run with --gtest_also_run_disabled_tests to measure.
-TEST_F(HostileHttp2Test,
-       DISABLED_RapidResetStaysBoundedAndLegitimateCallsSucceed) {
+// gRPC 1.51 (Debian 12) takes in a whole burst of reset streams before it
+// frees any (~19 KiB each): 80,000 took the server from 26 MiB to
+// 0.8-1.3 GiB and a legitimate Check waited past its 5s deadline, whatever
+// the stream and connection limits, until tokenless calls were refused on
+// their HEADERS (service/grpc/token_gate.h). gRPC itself bounds resets from
+// 1.60 (grpc/grpc#34763); a client with a valid token is not bounded here.
+TEST_F(HostileHttp2Test, RapidResetStaysBoundedAndLegitimateCallsSucceed) {
   constexpr int kConnections = 4, kStreamsEach = 20000;
   const std::string message = CheckRequestBytes();
   Watch watch(*server_);
