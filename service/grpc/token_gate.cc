@@ -13,7 +13,8 @@ namespace {
 // Calls that need no token, as before the gate.
 bool Unchecked(absl::string_view path) {
   return absl::StartsWith(path, "/grpc.health.v1.Health/") ||
-         absl::StartsWith(path, "/grpc.reflection.");
+         absl::StartsWith(path, "/grpc.reflection.v1alpha.ServerReflection/") ||
+         absl::StartsWith(path, "/grpc.reflection.v1.ServerReflection/");
 }
 
 // The request-metrics label of a call to `path`, as its handler counts it;
