@@ -70,7 +70,7 @@ TSAN_TARGETS=(
 # before its answer is sent).
 
 # Tests that measure the server's memory; see run_asan.
-ASAN_RSS_TESTS_REGEX=${ASAN_RSS_TESTS_REGEX:-'GrowServerMemory|OverloadTest|SoakTest'}
+ASAN_RSS_TESTS_REGEX=${ASAN_RSS_TESTS_REGEX:-'GrowServerMemory|OverloadTest|SoakTest|HostileHttp2Test'}
 
 say() { echo "sanitize: $*" >&2; }
 

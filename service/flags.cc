@@ -53,6 +53,29 @@ ABSL_FLAG(int, max_threads, 1024,
           "Threads of gRPC's synchronous server, which serves the Audit and "
           "WatchCeilings streams; a stream that finds none free is refused "
           "with RESOURCE_EXHAUSTED. Bounds memory under a flood of streams");
+ABSL_FLAG(int, max_concurrent_streams, 100,
+          "HTTP/2 streams one connection may have open at once "
+          "(SETTINGS_MAX_CONCURRENT_STREAMS); more are refused by the "
+          "transport. Bounds what a peer holds open before authentication");
+ABSL_FLAG(int, max_connections, 128,
+          "Client connections served at once (0 = no bound); more are closed "
+          "as they are accepted. With --max_concurrent_streams, bounds the "
+          "streams held before authentication");
+ABSL_FLAG(int, max_memory_mb, 256,
+          "Memory gRPC's own buffers may take (its ResourceQuota); under "
+          "pressure gRPC refuses new connections and closes idle ones");
+ABSL_FLAG(absl::Duration, handshake_timeout, absl::Seconds(10),
+          "Close a new connection that has not completed its TLS and HTTP/2 "
+          "handshake within this long (it holds a --max_connections slot)");
+ABSL_FLAG(absl::Duration, max_connection_idle, absl::Minutes(5),
+          "Close a connection that has had no call for this long (0 = "
+          "never)");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
+          "Ask clients to reconnect (GOAWAY) after a connection is this old "
+          "(0 = never); see --max_connection_age_grace");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(1),
+          "After --max_connection_age, how long calls may finish before the "
+          "connection is closed");
 ABSL_FLAG(int, decision_threads, -1,
           "Threads that decide Check/Peek/Record/Reset/Batch calls; 0 = "
           "inline on gRPC's own threads (fastest while a decision does not "
@@ -100,6 +123,13 @@ GatehouseServerOptions OptionsFromFlags() {
   o.max_streams_per_client = absl::GetFlag(FLAGS_max_streams_per_client);
   o.max_inflight_calls = absl::GetFlag(FLAGS_max_inflight_calls);
   o.max_threads = absl::GetFlag(FLAGS_max_threads);
+  o.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
+  o.max_connections = absl::GetFlag(FLAGS_max_connections);
+  o.max_memory_mb = absl::GetFlag(FLAGS_max_memory_mb);
+  o.handshake_timeout = absl::GetFlag(FLAGS_handshake_timeout);
+  o.max_connection_idle = absl::GetFlag(FLAGS_max_connection_idle);
+  o.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  o.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
   o.decision_threads = absl::GetFlag(FLAGS_decision_threads);
   o.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   o.block_cache_mb = absl::GetFlag(FLAGS_block_cache_mb);

@@ -14,6 +14,7 @@ void Authenticator::SetCredentials(
     std::shared_ptr<const Credentials> credentials) {
   absl::MutexLock lock(&mu_);
   credentials_ = std::move(credentials);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::shared_ptr<const Credentials> Authenticator::credentials() const {

@@ -1,6 +1,8 @@
 #ifndef GATEHOUSE_SERVICE_AUTH_AUTHENTICATOR_H_
 #define GATEHOUSE_SERVICE_AUTH_AUTHENTICATOR_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <set>
@@ -72,14 +74,23 @@ class Authenticator {
                              const std::vector<std::string>& policies,
                              AuthFailure* failure = nullptr);
 
+  // Replaces the credentials; calls after it see the new ones, and
+  // generation() changes.
   void SetCredentials(std::shared_ptr<const Credentials> credentials);
   // The credentials in force.
   std::shared_ptr<const Credentials> credentials() const;
+
+  // Changes on every SetCredentials(), so that a long-lived stream admitted
+  // under one set can tell cheaply when to authorize its caller again.
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
 
  private:
   const std::optional<PeerAllowlist> peer_allowlist_;
   mutable absl::Mutex mu_;
   std::shared_ptr<const Credentials> credentials_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace gatehouse

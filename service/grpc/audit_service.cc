@@ -15,6 +15,10 @@ absl::StatusOr<AdmittedStream> AdmitStream(
     StreamQuota* quota, const grpc::ServerContext& context,
     const std::set<std::string>& requested_policies) {
   AdmittedStream out;
+  // Read before authorizing: a reload in between is then seen as one.
+  if (authenticator != nullptr) {
+    out.credentials_generation = authenticator->generation();
+  }
   AuthFailure failure;
   absl::StatusOr<Caller> caller =
       AuthorizeCall(authenticator, context, Scope::kAudit, {}, &failure);
@@ -32,6 +36,32 @@ absl::StatusOr<AdmittedStream> AdmitStream(
   GH_ASSIGN_OR_RETURN(out.policies,
                       VisiblePolicies(out.caller, requested_policies));
   return out;
+}
+
+absl::Status RecheckStream(const Authenticator* authenticator,
+                           const grpc::ServerContext& context,
+                           AdmittedStream& admitted) {
+  if (authenticator == nullptr) return absl::OkStatus();
+  const uint64_t generation = authenticator->generation();
+  if (generation == admitted.credentials_generation) return absl::OkStatus();
+  absl::StatusOr<Caller> caller =
+      AuthorizeCall(authenticator, context, Scope::kAudit,
+                    {admitted.policies.begin(), admitted.policies.end()});
+  if (!caller.ok()) return caller.status();
+  if (caller->client_id != admitted.caller.client_id) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("authorization: the token no longer names client ",
+                     admitted.caller.client_id));
+  }
+  // A stream of every policy, for a caller now limited to some.
+  if (admitted.policies.empty() && caller->policies.has_value()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("client ", caller->client_id,
+                     " may no longer see every policy; stream again"));
+  }
+  admitted.caller = *std::move(caller);
+  admitted.credentials_generation = generation;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::set<std::string>> VisiblePolicies(
@@ -101,8 +131,10 @@ grpc::Status AuditService::Stream(grpc::ServerContext* context,
   ConsumerScope consumer(metrics_);
   v1::AuditEvent proto;
   uint64_t written = 0;
-  return call.Finish(
-      PumpAuditCursor(context, *cursor, [&](const AuditEvent& event) {
+  return call.Finish(PumpAuditCursor(
+      context, *cursor,
+      [&] { return RecheckStream(authenticator_, *context, *admitted); },
+      [&](const AuditEvent& event) {
         proto.Clear();
         ToProto(event, &proto);
         if (++written % 64 == 1) {

@@ -36,12 +36,14 @@ class AuditService final : public v1::Audit::Service {
   StreamQuota* const quota_;
 };
 
-// A stream admitted by AdmitStream: who it is for, its quota slot, and the
-// policies it may see.
+// A stream admitted by AdmitStream: who it is for, its quota slot, the
+// policies it may see (empty: all), and the credentials generation it was
+// last authorized under.
 struct AdmittedStream {
   Caller caller;
   std::unique_ptr<StreamQuota::Lease> lease;
   std::set<std::string> policies;
+  uint64_t credentials_generation = 0;
 };
 
 // The checks every audit-reading stream passes first: the `audit` scope
@@ -52,6 +54,16 @@ absl::StatusOr<AdmittedStream> AdmitStream(
     const Authenticator* authenticator, const CallMetrics* metrics,
     StreamQuota* quota, const grpc::ServerContext& context,
     const std::set<std::string>& requested_policies);
+
+// Whether an admitted stream may go on after the credentials were reloaded:
+// OK while they are those it was authorized under (a cheap check, made
+// before every batch of events), or while its token still names the same
+// client with the `audit` scope and every policy it streams (re-authorized
+// once per reload). UNAUTHENTICATED when the token no longer does,
+// PERMISSION_DENIED when the scope or a policy was taken away.
+absl::Status RecheckStream(const Authenticator* authenticator,
+                           const grpc::ServerContext& context,
+                           AdmittedStream& admitted);
 
 // The filter a caller gets: the requested policies, narrowed to those the
 // caller may see. PERMISSION_DENIED when it asks for one it may not see.

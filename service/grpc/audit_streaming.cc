@@ -14,11 +14,15 @@ constexpr absl::Duration kPollInterval = absl::Milliseconds(200);
 
 grpc::Status PumpAuditCursor(
     grpc::ServerContext* context, AuditCursor& cursor,
+    const std::function<absl::Status()>& recheck,
     const std::function<bool(const AuditEvent&)>& write) {
   while (!context->IsCancelled()) {
     absl::StatusOr<std::vector<AuditEvent>> batch =
         cursor.Next(kBatch, kPollInterval);
     if (!batch.ok()) return ToGrpcStatus(batch.status());
+    if (absl::Status allowed = recheck(); !allowed.ok()) {
+      return ToGrpcStatus(allowed);
+    }
     for (const AuditEvent& event : *batch) {
       if (!write(event)) return grpc::Status::OK;  // The client went away.
     }

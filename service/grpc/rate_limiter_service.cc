@@ -398,8 +398,10 @@ grpc::Status RateLimiterService::WatchCeilings(
   writer->SendInitialMetadata();
   v1::CeilingEvent proto;
   ConsumerScope consumer(metrics_);
-  return call.Finish(
-      PumpAuditCursor(context, *cursor, [&](const AuditEvent& e) {
+  return call.Finish(PumpAuditCursor(
+      context, *cursor,
+      [&] { return RecheckStream(authenticator_, *context, *admitted); },
+      [&](const AuditEvent& e) {
         proto.Clear();
         proto.set_policy(e.policy);
         for (const auto& [dim, value] : e.key)

@@ -138,6 +138,7 @@ absl::Status GatehouseServer::Init() {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_threads: must be >= 4, got ", o.max_threads));
   }
+  GH_RETURN_IF_ERROR(CheckTransportBounds());
   if (o.decision_threads < -1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--decision_threads: must be >= -1, got ", o.decision_threads));
@@ -243,6 +244,39 @@ absl::Status GatehouseServer::StartMetrics() {
   return absl::OkStatus();
 }
 
+absl::Status GatehouseServer::CheckTransportBounds() {
+  const GatehouseServerOptions& o = options_;
+  if (o.max_concurrent_streams < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_concurrent_streams: must be >= 1, got ",
+                     o.max_concurrent_streams));
+  }
+  if (o.max_connections < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_connections: must be >= 0, got ", o.max_connections));
+  }
+  if (o.max_memory_mb < 16) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_memory_mb: must be >= 16, got ", o.max_memory_mb));
+  }
+  for (const auto& [flag, value] : ConnectionTimeouts()) {
+    if (value < absl::ZeroDuration() || value > absl::Hours(24 * 24)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": must be between 0 and 24 days, got ",
+                       absl::FormatDuration(value)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::pair<const char*, absl::Duration>>
+GatehouseServer::ConnectionTimeouts() const {
+  return {{"--handshake_timeout", options_.handshake_timeout},
+          {"--max_connection_idle", options_.max_connection_idle},
+          {"--max_connection_age", options_.max_connection_age},
+          {"--max_connection_age_grace", options_.max_connection_age_grace}};
+}
+
 absl::Status GatehouseServer::StartGrpc(bool reflection) {
   TransportSettings transport;
   transport.listen = options_.listen;
@@ -263,13 +297,40 @@ absl::Status GatehouseServer::StartGrpc(bool reflection) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   ConfigureReflection(reflection, builder);
-  builder.AddListeningPort(options_.listen, *credentials, &port_);
+  // With authentication, a call without a known token is refused on its
+  // HEADERS, before gRPC buffers its body (service/grpc/token_gate.h).
+  std::shared_ptr<grpc::ServerCredentials> listen_credentials = *credentials;
+  if (authenticator_ != nullptr) {
+    token_gate_ =
+        std::make_unique<TokenGate>(authenticator_.get(), call_metrics_.get());
+    listen_credentials = token_gate_->Guard(std::move(listen_credentials),
+                                            !options_.tls_cert_file.empty());
+  }
+  builder.AddListeningPort(options_.listen, listen_credentials, &port_);
   builder.RegisterService(rate_limiter_service_.get());
   builder.RegisterService(audit_service_.get());
   builder.SetMaxReceiveMessageSize(1 << 20);
   grpc::ResourceQuota quota("gatehouse");
   quota.SetMaxThreads(options_.max_threads);
+  quota.Resize(static_cast<size_t>(options_.max_memory_mb) << 20);
   builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options_.max_concurrent_streams);
+  // gRPC's connection limits, in milliseconds; a zero flag leaves one off.
+  const char* const kTimeoutArgs[] = {
+      GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+      GRPC_ARG_MAX_CONNECTION_AGE_MS, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS};
+  const auto timeouts = ConnectionTimeouts();
+  for (size_t i = 0; i < timeouts.size(); ++i) {
+    if (timeouts[i].second > absl::ZeroDuration()) {
+      builder.AddChannelArgument(
+          kTimeoutArgs[i],
+          static_cast<int>(absl::ToInt64Milliseconds(timeouts[i].second)));
+    }
+  }
+  connection_limit_ =
+      std::make_unique<ConnectionLimit>(options_.max_connections);
+  builder.SetOption(connection_limit_->BuilderOption());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
     return absl::UnavailableError(

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -17,10 +18,12 @@
 #include "service/core/pseudonymizer.h"
 #include "service/grpc/audit_service.h"
 #include "service/grpc/call_metrics.h"
+#include "service/grpc/connection_limit.h"
 #include "service/grpc/decision_pool.h"
 #include "service/grpc/inflight_limit.h"
 #include "service/grpc/rate_limiter_service.h"
 #include "service/grpc/stream_quota.h"
+#include "service/grpc/token_gate.h"
 #include "service/logging/log_rate_limiter.h"
 #include "service/metrics/gatehouse_metrics.h"
 #include "service/metrics/metrics_server.h"
@@ -53,6 +56,13 @@ struct GatehouseServerOptions {
   int max_streams_per_client = 8;
   int max_inflight_calls = 512;
   int max_threads = 1024;
+  int max_concurrent_streams = 100;
+  int max_connections = 128;
+  int max_memory_mb = 256;
+  absl::Duration handshake_timeout = absl::Seconds(10);
+  absl::Duration max_connection_idle = absl::Minutes(5);
+  absl::Duration max_connection_age = absl::ZeroDuration();
+  absl::Duration max_connection_age_grace = absl::Minutes(1);
   int decision_threads = -1;
   bool sync_writes = false;
   int block_cache_mb = 64;
@@ -105,6 +115,12 @@ class GatehouseServer {
   absl::Status Init();
   absl::Status OpenStore();
   absl::Status StartMetrics();
+  // Validates the transport's bounds (flags) into gRPC channel arguments.
+  absl::Status CheckTransportBounds();
+  // The connection timeouts by flag name, in the order StartGrpc passes
+  // them to gRPC.
+  std::vector<std::pair<const char*, absl::Duration>> ConnectionTimeouts()
+      const;
   absl::Status StartGrpc(bool reflection);
   // Housekeeping's storage check: health and gauges follow writability.
   void StorageState(bool writable);
@@ -129,6 +145,9 @@ class GatehouseServer {
   std::unique_ptr<DecisionPool> decision_pool_;
   std::unique_ptr<RateLimiterService> rate_limiter_service_;
   std::unique_ptr<AuditService> audit_service_;
+  // Outlive the gRPC server, which calls them.
+  std::unique_ptr<TokenGate> token_gate_;
+  std::unique_ptr<ConnectionLimit> connection_limit_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::unique_ptr<Housekeeping> housekeeping_;

@@ -85,7 +85,7 @@ func TestEveryOptionRender(t *testing.T) {
 	pod := get(sts, "spec", "template", "spec")
 	c := get(pod, "containers", 0)
 	flags := serverFlags(c.(obj))
-	for flag, want := range map[string]string{"listen": "[::]:6000", "metrics_listen": "127.0.0.1:9102", "shutdown_grace": "25s", "log_level": "debug", "sync_writes": "", "max_inflight_calls": "1024", "decision_threads": "32", "block_cache_mb": "128"} {
+	for flag, want := range map[string]string{"listen": "[::]:6000", "metrics_listen": "127.0.0.1:9102", "shutdown_grace": "25s", "log_level": "debug", "sync_writes": "", "max_inflight_calls": "1024", "decision_threads": "32", "max_connections": "64", "max_concurrent_streams": "50", "block_cache_mb": "128"} {
 		if got, ok := flags[flag]; !ok || got != want {
 			t.Errorf("--%s=%q, want %q", flag, got, want)
 		}
@@ -218,6 +218,7 @@ func TestValuesAreValidated(t *testing.T) {
 		`server: {logLevel: verbose}`:                 "/server/logLevel",
 		`server: {maxInflightCalls: -1}`:              "/server/maxInflightCalls",
 		`server: {decisionThreads: many}`:             "/server/decisionThreads",
+		`server: {maxConcurrentStreams: 0}`:           "/server/maxConcurrentStreams",
 		`server: {syncWrites: "yes"}`:                 "/server/syncWrites",
 		`auth: {pseudonymKey: short}`:                 "/auth/pseudonymKey",
 		`serviceMonitor: {interval: often}`:           "/serviceMonitor/interval",

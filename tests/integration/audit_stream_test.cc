@@ -17,7 +17,7 @@ namespace gatehouse::testing {
 namespace {
 
 class AuditStreamTest : public ServerTest {
- protected:
+ public:
   std::shared_ptr<grpc::Channel> Channel() {
     return grpc::CreateChannel(server_->address(),
                                grpc::InsecureChannelCredentials());
@@ -34,6 +34,16 @@ class AuditStreamTest : public ServerTest {
     Client::Result r = client_->Record(request);
     EXPECT_TRUE(r.status.ok()) << r.status.error_message();
     return r.verdicts.empty() ? 0 : r.verdicts[0].audit_sequence();
+  }
+
+  // Records `n` failures for `user` and returns the first one's sequence.
+  uint64_t RecordFailures(const std::string& user, int n) {
+    uint64_t first = 0;
+    for (int i = 0; i < n; ++i) {
+      const uint64_t seq = RecordFailure(user, "203.0.113.77");
+      if (first == 0) first = seq;
+    }
+    return first;
   }
 
   uint64_t ReadRssKib(pid_t pid) {
@@ -193,6 +203,106 @@ TEST_F(AuditStreamTest, SlowConsumersDoNotGrowServerMemory) {
   EXPECT_LT(growth_kib, 64 * 1024);
   for (auto& ctx : contexts) ctx->TryCancel();
   for (auto& r : readers) r->Finish().ok();
+}
+
+// The credentials file with the fixture's client and, when `watcher_scopes`
+// is not empty, a "watcher" client of kWatcherToken with those scopes.
+constexpr char kWatcherToken[] = "watch-Hy4Qm8Zr2Kc6Vn1Tb9Lx3Pd7Wf5Gs0Ja";
+
+std::string CredentialsWith(const std::string& watcher_scopes) {
+  std::string yaml = "clients:\n  - id: it\n    token_sha256: [" +
+                     HexEncode(Sha256(kTestToken)) +
+                     "]\n    scopes: [check, peek, record, reset, audit]\n";
+  if (!watcher_scopes.empty()) {
+    yaml += "  - id: watcher\n    token_sha256: [" +
+            HexEncode(Sha256(kWatcherToken)) + "]\n    scopes: [" +
+            watcher_scopes + "]\n";
+  }
+  return yaml;
+}
+
+// A watcher's Audit.Stream and WatchCeilings, both open and delivering,
+// then a reload that takes its token (or its audit scope) away: both
+// streams end with `code` at the reload, and get none of the events made
+// after it.
+void ExpectReloadEndsStreams(AuditStreamTest& test, ServerProcess& server,
+                             const std::string& credentials_path,
+                             const std::string& scopes_after,
+                             grpc::StatusCode code) {
+  auto channel =
+      grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  auto audit = v1::Audit::NewStub(channel);
+  auto limiter = v1::RateLimiter::NewStub(channel);
+  const auto deadline =
+      std::chrono::system_clock::now() + std::chrono::seconds(10);
+  grpc::ClientContext audit_ctx, watch_ctx;
+  for (grpc::ClientContext* ctx : {&audit_ctx, &watch_ctx}) {
+    ctx->AddMetadata("authorization", std::string("Bearer ") + kWatcherToken);
+    ctx->set_deadline(deadline);
+  }
+  v1::WatchCeilingsRequest watch_request;
+  watch_request.add_policies("failed_auth_user_ip");
+  auto watch = limiter->WatchCeilings(&watch_ctx, watch_request);
+  watch->WaitForInitialMetadata();
+  const uint64_t first = test.RecordFailures("before@example.com", 5);
+  v1::StreamRequest stream_request;
+  stream_request.set_from_sequence(first);
+  stream_request.set_follow(true);
+  auto stream = audit->Stream(&audit_ctx, stream_request);
+  v1::AuditEvent event;
+  ASSERT_TRUE(stream->Read(&event)) << "the watcher streams before the reload";
+  EXPECT_EQ(event.sequence(), first);
+  v1::CeilingEvent ceiling;
+  ASSERT_TRUE(watch->Read(&ceiling)) << "and watches ceilings";
+
+  const std::string tmp = credentials_path + ".tmp";
+  std::ofstream(tmp, std::ios::trunc) << CredentialsWith(scopes_after);
+  std::rename(tmp.c_str(), credentials_path.c_str());
+  server.Signal(SIGHUP);
+  // The reload is asynchronous: wait until the watcher's token is refused a
+  // new stream, then make events the old streams must not deliver.
+  bool refused = false;
+  for (int i = 0; i < 500 && !refused; ++i) {
+    grpc::ClientContext probe;
+    probe.AddMetadata("authorization", std::string("Bearer ") + kWatcherToken);
+    v1::StreamRequest from_now;
+    from_now.set_from_now(true);
+    from_now.set_follow(false);
+    auto reader = audit->Stream(&probe, from_now);
+    while (reader->Read(&event)) {
+    }
+    refused = reader->Finish().error_code() == code;
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(refused) << "the reload never took effect";
+  const uint64_t after = test.RecordFailures("after@example.com", 5);
+
+  uint64_t delivered_after = 0;
+  while (stream->Read(&event)) {
+    if (event.sequence() >= after) ++delivered_after;
+  }
+  while (watch->Read(&ceiling)) {
+    if (ceiling.sequence() >= after) ++delivered_after;
+  }
+  EXPECT_EQ(delivered_after, 0u);
+  EXPECT_EQ(stream->Finish().error_code(), code);
+  EXPECT_EQ(watch->Finish().error_code(), code);
+}
+
+TEST_F(AuditStreamTest, RevokingAClientEndsItsOpenStreams) {
+  std::ofstream(credentials_, std::ios::trunc) << CredentialsWith("audit");
+  server_->Stop();
+  StartServer();
+  ExpectReloadEndsStreams(*this, *server_, credentials_, /*scopes_after=*/"",
+                          grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AuditStreamTest, RemovingTheAuditScopeEndsTheClientsOpenStreams) {
+  std::ofstream(credentials_, std::ios::trunc) << CredentialsWith("audit");
+  server_->Stop();
+  StartServer();
+  ExpectReloadEndsStreams(*this, *server_, credentials_, "peek",
+                          grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST_F(AuditStreamTest, WatcherGetsExactlyOneCeilingEventPerCrossing) {

@@ -68,7 +68,8 @@ class TlsTest : public ::testing::Test {
   }
 
   std::unique_ptr<Client> ClientWith(const ServerProcess& server,
-                                     const std::string& cert_name) {
+                                     const std::string& cert_name,
+                                     const std::string& token = kTestToken) {
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = Slurp(dir_.path() + "/ca.pem");
     if (!cert_name.empty()) {
@@ -77,7 +78,7 @@ class TlsTest : public ::testing::Test {
     }
     ClientOptions options;
     options.target = "localhost:" + std::to_string(server.port());
-    options.token = kTestToken;
+    options.token = token;
     options.deadline = absl::Seconds(5);
     options.failure_mode = FailureMode::kFailClosed;
     options.channel_credentials = grpc::SslCredentials(ssl);
@@ -102,6 +103,14 @@ TEST_F(TlsTest, AllowedClientCertificateIsServedOthersAreRefused) {
   Client::Result allowed = PeekOnce(*ClientWith(server, "allowed"));
   EXPECT_TRUE(allowed.status.ok()) << allowed.status.error_message();
   EXPECT_TRUE(allowed.allowed);
+
+  // The allowed certificate with an unknown token: refused on the call's
+  // HEADERS (service/grpc/token_gate.h), over TLS as over plaintext.
+  Client::Result unknown_token = PeekOnce(
+      *ClientWith(server, "allowed", "unknown-token-Rz4Kq8Wm2Xp6Lc1Vb9Nd3Hf7"));
+  EXPECT_EQ(unknown_token.status.error_code(),
+            grpc::StatusCode::UNAUTHENTICATED)
+      << unknown_token.status.error_message();
 
   // A valid certificate from the same CA, but not on the allowlist.
   Client::Result other = PeekOnce(*ClientWith(server, "other"));

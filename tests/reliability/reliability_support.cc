@@ -88,6 +88,7 @@ ProcStats ReadProcStats(pid_t pid) {
     uint64_t value = 0;
     fields >> name >> value;
     if (name == "VmRSS:") stats.rss_bytes = value * 1024;
+    if (name == "VmHWM:") stats.peak_rss_bytes = value * 1024;
     if (name == "Threads:") stats.threads = static_cast<int>(value);
   }
   std::error_code ec;

@@ -79,6 +79,7 @@ class ReliableServer {
 // What /proc says about a process.
 struct ProcStats {
   uint64_t rss_bytes = 0;
+  uint64_t peak_rss_bytes = 0;  // VmHWM: the most RSS the process ever had.
   int fds = 0;
   int threads = 0;
 };
