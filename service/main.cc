@@ -1,6 +1,7 @@
 // gatehouse: the rate limiter and audit server. Flags and wiring only.
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
@@ -404,7 +405,7 @@ int Run() {
                              &call_metrics, &stream_quota, &inflight,
                              decision_pool.get());
   AuditService audit_service(db, authenticator.get(), &call_metrics,
-                             &stream_quota);
+                             &stream_quota, &log_limiter);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -413,6 +414,10 @@ int Run() {
   builder.AddListeningPort(listen, *server_credentials, &port);
   builder.RegisterService(&service);
   builder.RegisterService(&audit_service);
+  // Required by the services' raw streaming methods (request_parser.h);
+  // answers unknown methods UNIMPLEMENTED, as gRPC does without it.
+  grpc::CallbackGenericService unknown_methods;
+  builder.RegisterCallbackGenericService(&unknown_methods);
   builder.SetMaxReceiveMessageSize(1 << 20);
   grpc::ResourceQuota quota("gatehouse");
   quota.SetMaxThreads(max_threads);
