@@ -66,7 +66,7 @@ AuditService::AuditService(const AuditLog* log,
   // Stream (index 0) served raw; an empty method slot is skipped by the
   // server. Still server-streaming on the synchronous API: no thread is
   // taken before the request has arrived.
-  MarkMethodGeneric(0);
+  MarkMethodGeneric(GeneratedMethodIndex("gatehouse.v1.Audit", "Stream"));
   AddMethod(new grpc::internal::RpcServiceMethod(
       "/gatehouse.v1.Audit/Stream", grpc::internal::RpcMethod::SERVER_STREAMING,
       new grpc::internal::ServerStreamingHandler<AuditService, grpc::ByteBuffer,

@@ -276,8 +276,9 @@ grpc::ServerUnaryReactor* RateLimiterService::ServeRaw(
   return Serve(context, method, [=] {
     RequestProto request;
     const absl::Status parsed = ParseRequest(*body, &request);
-    if (!parsed.ok())
+    if (!parsed.ok()) {
       return RefuseUnparsable(log_limiter_, method, parsed, *context);
+    }
     ResponseProto response;
     grpc::Status status = handle(request, &response);
     bool own_buffer;
@@ -411,9 +412,9 @@ grpc::Status RateLimiterService::HandleBatch(
 }
 
 void RateLimiterService::RegisterRawWatchCeilings() {
-  // Index 5 is WatchCeilings in ratelimit.proto's service; a method slot
-  // left empty is skipped by the server, which then serves ours.
-  MarkMethodGeneric(5);
+  // The generated slot is emptied (see request_parser.h) and ours added.
+  MarkMethodGeneric(
+      GeneratedMethodIndex("gatehouse.v1.RateLimiter", "WatchCeilings"));
   AddMethod(new grpc::internal::RpcServiceMethod(
       "/gatehouse.v1.RateLimiter/WatchCeilings",
       grpc::internal::RpcMethod::SERVER_STREAMING,

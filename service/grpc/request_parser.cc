@@ -1,5 +1,6 @@
 #include "service/grpc/request_parser.h"
 
+#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -147,6 +148,17 @@ std::string Walk(absl::string_view bytes, const Descriptor& type,
 }
 
 }  // namespace
+
+int GeneratedMethodIndex(const char* service, const char* method) {
+  const google::protobuf::ServiceDescriptor* s =
+      google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+          service);
+  const google::protobuf::MethodDescriptor* m =
+      s != nullptr ? s->FindMethodByName(method) : nullptr;
+  // A programming error, found by any test that builds the service.
+  if (m == nullptr) std::abort();
+  return m->index();
+}
 
 bool IsValidUtf8(absl::string_view s) {
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());

@@ -28,6 +28,11 @@ namespace gatehouse {
 // grpc::CallbackGenericService (whose default answers unknown methods
 // UNIMPLEMENTED, as gRPC does without one), outliving the server.
 
+// The index of `method` among the methods of `service` (full name), as the
+// generated grpc::Service numbers them (proto order). REQUIRES: both exist
+// in the generated descriptor pool (checked: aborts otherwise).
+int GeneratedMethodIndex(const char* service, const char* method);
+
 // Parses `body` into `request` (cleared first): OK, or INVALID_ARGUMENT
 // "request body is not a valid <type>: <FindWireProblem()>". The body is
 // checked before protobuf sees it, so protobuf never logs (unbounded) about
