@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/coalescer.h"
+#include "client/request_check.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
@@ -16,8 +17,9 @@
 namespace gatehouse {
 namespace {
 
-// Errors the service returns for a request it understood and refused: the
-// service is healthy, so the Result is not degraded.
+// Refusals of the request itself, the caller's doing (its values, or its
+// configuration: policy name, token, scopes): the service is healthy, so
+// the Result is not degraded and the breaker does not count them.
 bool IsCallerError(grpc::StatusCode code) {
   switch (code) {
     case grpc::StatusCode::INVALID_ARGUMENT:
@@ -185,8 +187,17 @@ grpc::Status Client::Send(absl::Time deadline, int retries, Rpc rpc,
 
 template <typename Response, typename Rpc>
 Client::Result Client::Call(std::optional<absl::Duration> deadline, int retries,
-                            Rpc rpc) const {
-  if (!options_status_.ok()) return Failed(options_status_);
+                            const absl::Status& values, Rpc rpc) const {
+  if (!options_status_.ok()) {
+    // The caller's configuration, not a request's values.
+    Result result = Failed(options_status_);
+    result.allowed = options_.failure_mode == FailureMode::kFailOpen;
+    return result;
+  }
+  if (!values.ok()) {
+    return Failed(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                               std::string(values.message())));
+  }
   const absl::Duration timeout = deadline.value_or(options_.deadline);
   if (timeout <= absl::ZeroDuration()) {
     // The caller's doing: sent nowhere, so not held against the service.
@@ -222,8 +233,13 @@ Client::Result Client::Call(std::optional<absl::Duration> deadline, int retries,
 
 Client::Result Client::Failed(grpc::Status status) const {
   Result result;
+  result.refused = IsCallerError(status.error_code());
+  result.degraded = !result.refused;
   result.allowed = options_.failure_mode == FailureMode::kFailOpen;
-  result.degraded = !IsCallerError(status.error_code());
+  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+      options_.invalid_request_mode == InvalidRequestMode::kDeny) {
+    result.allowed = false;
+  }
   result.status = std::move(status);
   return result;
 }
@@ -232,6 +248,7 @@ Client::Result Client::Check(const v1::CheckRequest& request,
                              std::optional<absl::Duration> deadline) const {
   return Call<v1::CheckResponse>(
       deadline, /*retries=*/0,
+      CheckRequestValues(request.subjects(), request.context()),
       [&](grpc::ClientContext* context, v1::CheckResponse* response) {
         return coalescer_ != nullptr
                    ? coalescer_->Check(*context, request, response)
@@ -243,6 +260,7 @@ Client::Result Client::Peek(const v1::PeekRequest& request,
                             std::optional<absl::Duration> deadline) const {
   return Call<v1::PeekResponse>(
       deadline, options_.peek_retries,
+      CheckRequestValues(request.subjects(), request.context()),
       [&](grpc::ClientContext* context, v1::PeekResponse* response) {
         return coalescer_ != nullptr
                    ? coalescer_->Peek(*context, request, response)
@@ -254,6 +272,7 @@ Client::Result Client::Record(const v1::RecordRequest& request,
                               std::optional<absl::Duration> deadline) const {
   return Call<v1::RecordResponse>(
       deadline, /*retries=*/0,
+      CheckRequestValues(request.subjects(), request.context()),
       [&](grpc::ClientContext* context, v1::RecordResponse* response) {
         return coalescer_ != nullptr
                    ? coalescer_->Record(*context, request, response)
@@ -265,6 +284,7 @@ Client::Result Client::Reset(const v1::ResetRequest& request,
                              std::optional<absl::Duration> deadline) const {
   return Call<v1::ResetResponse>(
       deadline, /*retries=*/0,
+      CheckRequestValues(request.subjects(), request.context()),
       [&](grpc::ClientContext* context, v1::ResetResponse* response) {
         return coalescer_ != nullptr
                    ? coalescer_->Reset(*context, request, response)

@@ -29,6 +29,15 @@ enum class FailureMode {
   kFailClosed,  // allowed = false: an outage of Gatehouse blocks traffic.
 };
 
+// What a Client answers for a request refused for its values
+// (INVALID_ARGUMENT: by its own checks before sending, or by the service).
+// Those values are often an end user's (a login name, an e-mail address, a
+// forwarded IP), so such a request must not open the gate by default.
+enum class InvalidRequestMode {
+  kDeny,         // allowed = false, whatever the FailureMode (the default).
+  kFailureMode,  // allowed = the FailureMode's answer.
+};
+
 struct ClientOptions {
   // gRPC target, e.g. "127.0.0.1:50051" or "dns:///gatehouse.internal:50051".
   std::string target = "127.0.0.1:50051";
@@ -39,6 +48,8 @@ struct ClientOptions {
   // request path, so keep it short.
   absl::Duration deadline = absl::Milliseconds(200);
   FailureMode failure_mode = FailureMode::kFailOpen;
+  // A request refused for its values; see InvalidRequestMode.
+  InvalidRequestMode invalid_request_mode = InvalidRequestMode::kDeny;
   // Transport security; insecure (plaintext) when null. Note that the token
   // then travels in clear text.
   std::shared_ptr<grpc::ChannelCredentials> channel_credentials;
@@ -91,15 +102,19 @@ struct ClientOptions {
 // Outcomes of a call (see Result):
 //  - The service answered: status OK, degraded false, allowed and verdicts
 //    are the service's (over a limit is a DENY verdict, not an error).
-//  - The service rejected the request as the caller's mistake
-//    (INVALID_ARGUMENT, NOT_FOUND, UNAUTHENTICATED, PERMISSION_DENIED), or
-//    the ClientOptions are invalid (INVALID_ARGUMENT, nothing sent):
-//    allowed is the FailureMode's answer, degraded false, no verdicts, and
-//    status is kept so the caller can log it. The service is healthy, so
-//    this is not "degraded"; but such an error is a bug or misconfiguration
-//    on the caller's side that retrying will not fix, and we prefer to keep
-//    traffic flowing (or blocked) by the same rule as during an outage
-//    rather than invent a third behaviour. Callers should alert on it.
+//  - The request was refused, by the Client's own checks before sending
+//    (the server's limits: UTF-8, sizes, counts; see request_check.h) or by
+//    the service: refused true, degraded false, no verdicts, status says
+//    why, and the circuit breaker does not count it (the service is fine;
+//    an end user's odd input must not make the client stop asking):
+//    INVALID_ARGUMENT (the request's values) answers by
+//    options.invalid_request_mode (deny by default: a value an attacker
+//    chose must never open the gate); NOT_FOUND (no such policy),
+//    UNAUTHENTICATED and PERMISSION_DENIED (token, scopes), which are the
+//    caller's own configuration, answer by the FailureMode. Invalid
+//    ClientOptions (INVALID_ARGUMENT, nothing sent) answer by the
+//    FailureMode too. Callers should alert on refusals other than
+//    INVALID_ARGUMENT: retrying will not fix them.
 //  - Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
 //    INTERNAL, ...): the service did not answer. allowed is the
 //    FailureMode's answer, degraded true, no verdicts, and status says why.
@@ -127,8 +142,12 @@ class Client {
     // OK when the service answered.
     grpc::Status status;
     // True when the service did not answer (transport failure, deadline,
-    // service-side failure, failing fast); false on OK and on caller errors.
+    // service-side failure, failing fast); false on OK and on refusals.
     bool degraded = false;
+    // True when the request itself was refused (see the class comment):
+    // by the Client's checks (attempts 0) or by the service; allowed was
+    // then not decided by the service.
+    bool refused = false;
     // True when no RPC was sent because the client is cooling down.
     bool fail_fast = false;
     // RPCs sent for this call: 0 when failing fast or with invalid options,
@@ -202,9 +221,11 @@ class Client {
   template <typename Rpc>
   grpc::Status Send(absl::Time deadline, int retries, Rpc rpc, int* attempts,
                     bool* fail_fast) const;
+  // One call: refused at once when `values` (CheckRequestValues) is not
+  // OK, otherwise sent through Send().
   template <typename Response, typename Rpc>
   Result Call(std::optional<absl::Duration> deadline, int retries,
-              Rpc rpc) const;
+              const absl::Status& values, Rpc rpc) const;
   Result Failed(grpc::Status status) const;
 
   // Constant after construction.

@@ -22,6 +22,10 @@ std::optional<Operation> OperationFromName(std::string_view name);
 
 // Limits on what one request may carry; larger inputs are INVALID_ARGUMENT.
 inline constexpr size_t kMaxSubjects = 64;
+// A dimension value: room for any valid e-mail address (RFC 5321: 64-byte
+// local part, @, 255-byte domain). Personal values are hashed before
+// storage, so the bound is about request size, not what is stored.
+inline constexpr size_t kMaxDimensionValueBytes = 320;
 inline constexpr uint64_t kMaxHits = 1'000'000;
 inline constexpr size_t kMaxContextEntries = 16;
 inline constexpr size_t kMaxContextKeyBytes = 64;

@@ -11,10 +11,9 @@
 #include "absl/strings/string_view.h"
 #include "service/core/policy.h"
 #include "service/core/pseudonymizer.h"
+#include "service/core/request.h"
 
 namespace gatehouse {
-
-inline constexpr size_t kMaxDimensionValueBytes = 256;
 
 // Every counter key starts with this byte; other record kinds kept in the
 // same store (audit log, metadata) start with others.
@@ -27,13 +26,13 @@ inline bool IsCounterKey(absl::string_view key) {
 // The one place a storage key is derived from a policy and a subject's
 // dimension values. Nothing else builds key prefixes.
 //
-// Values are validated (non-empty, at most 256 bytes, valid UTF-8, no control
-// characters: rejected, never silently rewritten) and canonicalised:
-// dimensions named "ip" or ending in "_ip" must parse as IP addresses and are
-// rewritten to their canonical text (IPv4-mapped IPv6 folded to IPv4, IPv6
-// compressed and lower-cased). Parts are emitted in the policy's canonical
-// (sorted) dimension order, each length-prefixed, so distinct inputs never
-// collide.
+// Values are validated (non-empty, at most kMaxDimensionValueBytes, valid
+// UTF-8, no control characters: rejected, never silently rewritten) and
+// canonicalised: dimensions named "ip" or ending in "_ip" must parse as IP
+// addresses and are rewritten to their canonical text (IPv4-mapped IPv6 folded
+// to IPv4, IPv6 compressed and lower-cased). Parts are emitted in the policy's
+// canonical (sorted) dimension order, each length-prefixed, so distinct inputs
+// never collide.
 //
 // Values of personal dimensions are replaced by their pseudonym before they
 // go into the key, so no raw email or user name reaches storage; IP values

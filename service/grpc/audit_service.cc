@@ -6,6 +6,7 @@
 #include "service/core/status_macros.h"
 #include "service/grpc/audit_streaming.h"
 #include "service/grpc/auth_context.h"
+#include "service/grpc/request_parser.h"
 #include "service/grpc/status_convert.h"
 
 namespace gatehouse {
@@ -83,10 +84,42 @@ absl::StatusOr<std::set<std::string>> VisiblePolicies(
   return requested;
 }
 
-grpc::Status AuditService::Stream(grpc::ServerContext* context,
-                                  const v1::StreamRequest* request,
-                                  grpc::ServerWriter<v1::AuditEvent>* writer) {
+AuditService::AuditService(const AuditLog* log,
+                           const Authenticator* authenticator,
+                           const CallMetrics* metrics, StreamQuota* quota,
+                           LogRateLimiter* log_limiter)
+    : log_(log),
+      authenticator_(authenticator),
+      metrics_(metrics != nullptr ? metrics : &no_metrics_),
+      quota_(quota != nullptr ? quota : &no_quota_),
+      log_limiter_(log_limiter) {
+  // Stream (index 0) served raw; an empty method slot is skipped by the
+  // server. Still server-streaming on the synchronous API: no thread is
+  // taken before the request has arrived.
+  MarkMethodGeneric(GeneratedMethodIndex("gatehouse.v1.Audit", "Stream"));
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      "/gatehouse.v1.Audit/Stream", grpc::internal::RpcMethod::SERVER_STREAMING,
+      new grpc::internal::ServerStreamingHandler<AuditService, grpc::ByteBuffer,
+                                                 v1::AuditEvent>(
+          [](AuditService* service, grpc::ServerContext* context,
+             const grpc::ByteBuffer* body,
+             grpc::ServerWriter<v1::AuditEvent>* writer) {
+            return service->ServeStream(context, body, writer);
+          },
+          this)));
+}
+
+grpc::Status AuditService::ServeStream(
+    grpc::ServerContext* context, const grpc::ByteBuffer* body,
+    grpc::ServerWriter<v1::AuditEvent>* writer) {
   CallMetrics::Call call(metrics_, "AuditStream");
+  v1::StreamRequest parsed;
+  const absl::Status valid = ParseRequest(*body, &parsed);
+  if (!valid.ok()) {
+    return call.Finish(
+        RefuseUnparsable(log_limiter_, "AuditStream", valid, *context));
+  }
+  const v1::StreamRequest* request = &parsed;
   absl::StatusOr<AdmittedStream> admitted =
       AdmitStream(authenticator_, metrics_, quota_, *context,
                   {request->policies().begin(), request->policies().end()});

@@ -6,6 +6,7 @@
 #include "service/core/audit_log.h"
 #include "service/grpc/call_metrics.h"
 #include "service/grpc/stream_quota.h"
+#include "service/logging/log_rate_limiter.h"
 
 namespace gatehouse {
 
@@ -14,26 +15,28 @@ namespace gatehouse {
 // authenticator (null disables authentication) must outlive it.
 class AuditService final : public v1::Audit::Service {
  public:
-  // `quota` (may be null: no cap) limits the streams one client holds.
+  // `quota` (may be null: no cap) limits the streams one client holds;
+  // `log_limiter` (may be null: log every one) paces the log lines of
+  // request bodies that cannot be parsed.
   AuditService(const AuditLog* log, const Authenticator* authenticator,
                const CallMetrics* metrics = nullptr,
-               StreamQuota* quota = nullptr)
-      : log_(log),
-        authenticator_(authenticator),
-        metrics_(metrics != nullptr ? metrics : &no_metrics_),
-        quota_(quota != nullptr ? quota : &no_quota_) {}
-
-  grpc::Status Stream(grpc::ServerContext* context,
-                      const v1::StreamRequest* request,
-                      grpc::ServerWriter<v1::AuditEvent>* writer) override;
+               StreamQuota* quota = nullptr,
+               LogRateLimiter* log_limiter = nullptr);
 
  private:
+  // Stream, with the request taken raw and parsed here (request_parser.h):
+  // an unparsable body is INVALID_ARGUMENT, counted and logged.
+  grpc::Status ServeStream(grpc::ServerContext* context,
+                           const grpc::ByteBuffer* body,
+                           grpc::ServerWriter<v1::AuditEvent>* writer);
+
   const AuditLog* const log_;
   const Authenticator* const authenticator_;
   const CallMetrics no_metrics_{nullptr};
   const CallMetrics* const metrics_;
   StreamQuota no_quota_{0};
   StreamQuota* const quota_;
+  LogRateLimiter* const log_limiter_;
 };
 
 // A stream admitted by AdmitStream: who it is for, its quota slot, the

@@ -6,6 +6,7 @@
 #include "service/grpc/audit_streaming.h"
 #include "service/grpc/auth_context.h"
 #include "service/grpc/proto_convert.h"
+#include "service/grpc/request_parser.h"
 #include "service/grpc/status_convert.h"
 #include "service/logging/json_log.h"
 
@@ -267,44 +268,77 @@ grpc::Status RateLimiterService::Handle(Operation op,
   return grpc::Status::OK;
 }
 
-grpc::ServerUnaryReactor* RateLimiterService::Check(
-    grpc::CallbackServerContext* context, const v1::CheckRequest* request,
-    v1::CheckResponse* response) {
-  return Serve(context, OperationName(Operation::kCheck), [=] {
-    return Handle(Operation::kCheck, *context, *request, response);
+template <typename RequestProto, typename ResponseProto, typename HandleFn>
+grpc::ServerUnaryReactor* RateLimiterService::ServeRaw(
+    grpc::CallbackServerContext* context, const char* method,
+    const grpc::ByteBuffer* body, grpc::ByteBuffer* out, HandleFn handle) {
+  // Parsed once admitted: a flood is shed before any work.
+  return Serve(context, method, [=] {
+    RequestProto request;
+    const absl::Status parsed = ParseRequest(*body, &request);
+    if (!parsed.ok()) {
+      return RefuseUnparsable(log_limiter_, method, parsed, *context);
+    }
+    ResponseProto response;
+    grpc::Status status = handle(request, &response);
+    bool own_buffer;
+    if (status.ok()) {
+      status = grpc::SerializationTraits<ResponseProto>::Serialize(
+          response, out, &own_buffer);
+    }
+    return status;
   });
+}
+
+grpc::ServerUnaryReactor* RateLimiterService::Check(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* body,
+    grpc::ByteBuffer* out) {
+  return ServeRaw<v1::CheckRequest, v1::CheckResponse>(
+      context, OperationName(Operation::kCheck), body, out,
+      [=](const v1::CheckRequest& request, v1::CheckResponse* response) {
+        return Handle(Operation::kCheck, *context, request, response);
+      });
 }
 
 grpc::ServerUnaryReactor* RateLimiterService::Peek(
-    grpc::CallbackServerContext* context, const v1::PeekRequest* request,
-    v1::PeekResponse* response) {
-  return Serve(context, OperationName(Operation::kPeek), [=] {
-    return Handle(Operation::kPeek, *context, *request, response);
-  });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* body,
+    grpc::ByteBuffer* out) {
+  return ServeRaw<v1::PeekRequest, v1::PeekResponse>(
+      context, OperationName(Operation::kPeek), body, out,
+      [=](const v1::PeekRequest& request, v1::PeekResponse* response) {
+        return Handle(Operation::kPeek, *context, request, response);
+      });
 }
 
 grpc::ServerUnaryReactor* RateLimiterService::Record(
-    grpc::CallbackServerContext* context, const v1::RecordRequest* request,
-    v1::RecordResponse* response) {
-  return Serve(context, OperationName(Operation::kRecord), [=] {
-    return Handle(Operation::kRecord, *context, *request, response);
-  });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* body,
+    grpc::ByteBuffer* out) {
+  return ServeRaw<v1::RecordRequest, v1::RecordResponse>(
+      context, OperationName(Operation::kRecord), body, out,
+      [=](const v1::RecordRequest& request, v1::RecordResponse* response) {
+        return Handle(Operation::kRecord, *context, request, response);
+      });
 }
 
 grpc::ServerUnaryReactor* RateLimiterService::Reset(
-    grpc::CallbackServerContext* context, const v1::ResetRequest* request,
-    v1::ResetResponse* response) {
-  return Serve(context, OperationName(Operation::kReset), [=] {
-    return Handle(Operation::kReset, *context, *request, response);
-  });
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* body,
+    grpc::ByteBuffer* out) {
+  return ServeRaw<v1::ResetRequest, v1::ResetResponse>(
+      context, OperationName(Operation::kReset), body, out,
+      [=](const v1::ResetRequest& request, v1::ResetResponse* response) {
+        return Handle(Operation::kReset, *context, request, response);
+      });
 }
 
 grpc::ServerUnaryReactor* RateLimiterService::Batch(
-    grpc::CallbackServerContext* context, const v1::BatchRequest* request,
-    v1::BatchResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* body,
+    grpc::ByteBuffer* out) {
   // One slot for the whole call: its items are decided together.
-  return Serve(context, "Batch",
-               [=] { return HandleBatch(*context, *request, response); });
+  return ServeRaw<v1::BatchRequest, v1::BatchResponse>(
+      context, "Batch", body, out,
+      [=](const v1::BatchRequest& request, v1::BatchResponse* response) {
+        return HandleBatch(*context, request, response);
+      });
 }
 
 grpc::Status RateLimiterService::HandleBatch(
@@ -377,10 +411,34 @@ grpc::Status RateLimiterService::HandleBatch(
   return grpc::Status::OK;
 }
 
-grpc::Status RateLimiterService::WatchCeilings(
-    grpc::ServerContext* context, const v1::WatchCeilingsRequest* request,
+void RateLimiterService::RegisterRawWatchCeilings() {
+  // The generated slot is emptied (see request_parser.h) and ours added.
+  MarkMethodGeneric(
+      GeneratedMethodIndex("gatehouse.v1.RateLimiter", "WatchCeilings"));
+  AddMethod(new grpc::internal::RpcServiceMethod(
+      "/gatehouse.v1.RateLimiter/WatchCeilings",
+      grpc::internal::RpcMethod::SERVER_STREAMING,
+      new grpc::internal::ServerStreamingHandler<
+          RateLimiterService, grpc::ByteBuffer, v1::CeilingEvent>(
+          [](RateLimiterService* service, grpc::ServerContext* context,
+             const grpc::ByteBuffer* body,
+             grpc::ServerWriter<v1::CeilingEvent>* writer) {
+            return service->ServeWatchCeilings(context, body, writer);
+          },
+          this)));
+}
+
+grpc::Status RateLimiterService::ServeWatchCeilings(
+    grpc::ServerContext* context, const grpc::ByteBuffer* body,
     grpc::ServerWriter<v1::CeilingEvent>* writer) {
   CallMetrics::Call call(metrics_, "WatchCeilings");
+  v1::WatchCeilingsRequest parsed;
+  const absl::Status valid = ParseRequest(*body, &parsed);
+  if (!valid.ok()) {
+    return call.Finish(
+        RefuseUnparsable(log_limiter_, "WatchCeilings", valid, *context));
+  }
+  const v1::WatchCeilingsRequest* request = &parsed;
   absl::StatusOr<AdmittedStream> admitted =
       AdmitStream(authenticator_, metrics_, quota_, *context,
                   {request->policies().begin(), request->policies().end()});

@@ -17,12 +17,14 @@ namespace gatehouse {
 // streaming one (WatchCeilings) on the synchronous API. A unary call is
 // decided inline on the gRPC thread that read it, which spares the hand-off
 // to a worker thread that the synchronous API makes on every call; with a
-// DecisionPool (--sync_writes), on one of the pool's threads.
-using RateLimiterUnaryCallbacks = v1::RateLimiter::WithCallbackMethod_Check<
-    v1::RateLimiter::WithCallbackMethod_Peek<
-        v1::RateLimiter::WithCallbackMethod_Record<
-            v1::RateLimiter::WithCallbackMethod_Reset<
-                v1::RateLimiter::WithCallbackMethod_Batch<
+// DecisionPool (--sync_writes), on one of the pool's threads. Every method
+// takes its request body raw and parses it itself (request_parser.h), so an
+// unparsable body is an INVALID_ARGUMENT the service counts and logs.
+using RateLimiterUnaryCallbacks = v1::RateLimiter::WithRawCallbackMethod_Check<
+    v1::RateLimiter::WithRawCallbackMethod_Peek<
+        v1::RateLimiter::WithRawCallbackMethod_Record<
+            v1::RateLimiter::WithRawCallbackMethod_Reset<
+                v1::RateLimiter::WithRawCallbackMethod_Batch<
                     v1::RateLimiter::Service>>>>>;
 
 // gatehouse.v1.RateLimiter over a Limiter: authorize, convert, decide,
@@ -53,26 +55,25 @@ class RateLimiterService final : public RateLimiterUnaryCallbacks {
         metrics_(metrics != nullptr ? metrics : &no_metrics_),
         quota_(quota != nullptr ? quota : &no_quota_),
         inflight_(inflight != nullptr ? inflight : &no_inflight_),
-        pool_(pool) {}
+        pool_(pool) {
+    RegisterRawWatchCeilings();
+  }
 
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
-                                  const v1::CheckRequest* request,
-                                  v1::CheckResponse* response) override;
+                                  const grpc::ByteBuffer* body,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Peek(grpc::CallbackServerContext* context,
-                                 const v1::PeekRequest* request,
-                                 v1::PeekResponse* response) override;
+                                 const grpc::ByteBuffer* body,
+                                 grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Record(grpc::CallbackServerContext* context,
-                                   const v1::RecordRequest* request,
-                                   v1::RecordResponse* response) override;
+                                   const grpc::ByteBuffer* body,
+                                   grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Reset(grpc::CallbackServerContext* context,
-                                  const v1::ResetRequest* request,
-                                  v1::ResetResponse* response) override;
+                                  const grpc::ByteBuffer* body,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* context,
-                                  const v1::BatchRequest* request,
-                                  v1::BatchResponse* response) override;
-  grpc::Status WatchCeilings(
-      grpc::ServerContext* context, const v1::WatchCeilingsRequest* request,
-      grpc::ServerWriter<v1::CeilingEvent>* writer) override;
+                                  const grpc::ByteBuffer* body,
+                                  grpc::ByteBuffer* response) override;
 
  private:
   // Admits the call (or answers RESOURCE_EXHAUSTED at once) and answers it
@@ -80,6 +81,21 @@ class RateLimiterService final : public RateLimiterUnaryCallbacks {
   template <typename Decide>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   const char* method, Decide decide);
+  // Serve() for a raw body: parses it as RequestProto (an unparsable one is
+  // refused by RefuseUnparsable), runs handle(request, &response) and
+  // serializes the response into `out` when OK.
+  template <typename RequestProto, typename ResponseProto, typename HandleFn>
+  grpc::ServerUnaryReactor* ServeRaw(grpc::CallbackServerContext* context,
+                                     const char* method,
+                                     const grpc::ByteBuffer* body,
+                                     grpc::ByteBuffer* out, HandleFn handle);
+  // Replaces the generated WatchCeilings handler by one that takes the
+  // request raw, still a server-streaming method on the synchronous API (no
+  // thread is taken before the request has arrived).
+  void RegisterRawWatchCeilings();
+  grpc::Status ServeWatchCeilings(grpc::ServerContext* context,
+                                  const grpc::ByteBuffer* body,
+                                  grpc::ServerWriter<v1::CeilingEvent>* writer);
   // Authorizes, decides and fills `response` (the call is admitted).
   template <typename RequestProto, typename ResponseProto>
   grpc::Status Handle(Operation op, const grpc::ServerContextBase& context,

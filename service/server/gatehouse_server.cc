@@ -166,9 +166,9 @@ absl::Status GatehouseServer::Init() {
       limiter_.get(), store_.get(), authenticator_.get(), log_limiter_.get(),
       call_metrics_.get(), stream_quota_.get(), inflight_.get(),
       decision_pool_.get());
-  audit_service_ =
-      std::make_unique<AuditService>(store_.get(), authenticator_.get(),
-                                     call_metrics_.get(), stream_quota_.get());
+  audit_service_ = std::make_unique<AuditService>(
+      store_.get(), authenticator_.get(), call_metrics_.get(),
+      stream_quota_.get(), log_limiter_.get());
   GH_RETURN_IF_ERROR(StartGrpc(*reflection));
 
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
@@ -309,6 +309,9 @@ absl::Status GatehouseServer::StartGrpc(bool reflection) {
   builder.AddListeningPort(options_.listen, listen_credentials, &port_);
   builder.RegisterService(rate_limiter_service_.get());
   builder.RegisterService(audit_service_.get());
+  // Required by the services' raw streaming methods (request_parser.h);
+  // answers unknown methods UNIMPLEMENTED, as gRPC does without it.
+  builder.RegisterCallbackGenericService(&unknown_methods_);
   builder.SetMaxReceiveMessageSize(1 << 20);
   grpc::ResourceQuota quota("gatehouse");
   quota.SetMaxThreads(options_.max_threads);

@@ -1,6 +1,7 @@
 #ifndef GATEHOUSE_SERVICE_SERVER_GATEHOUSE_SERVER_H_
 #define GATEHOUSE_SERVICE_SERVER_GATEHOUSE_SERVER_H_
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/server.h>
 
 #include <cstdint>
@@ -146,6 +147,7 @@ class GatehouseServer {
   std::unique_ptr<RateLimiterService> rate_limiter_service_;
   std::unique_ptr<AuditService> audit_service_;
   // Outlive the gRPC server, which calls them.
+  grpc::CallbackGenericService unknown_methods_;
   std::unique_ptr<TokenGate> token_gate_;
   std::unique_ptr<ConnectionLimit> connection_limit_;
   std::unique_ptr<grpc::Server> server_;

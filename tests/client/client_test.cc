@@ -341,10 +341,72 @@ TEST_F(ClientWithFakeServerTest, CallerErrorsApplyFailureModeWithoutDegrading) {
       EXPECT_EQ(result.status.error_message(),
                 "subjects[0].policy: no policy 'nope'");
       EXPECT_FALSE(result.degraded);
-      EXPECT_EQ(result.allowed, mode == FailureMode::kFailOpen);
+      EXPECT_TRUE(result.refused);
+      // A request refused for its values is denied whatever the mode.
+      EXPECT_EQ(result.allowed, code != grpc::StatusCode::INVALID_ARGUMENT &&
+                                    mode == FailureMode::kFailOpen);
       EXPECT_TRUE(result.verdicts.empty());
     }
   }
+}
+
+TEST_F(ClientWithFakeServerTest, InvalidRequestModeCanFollowTheFailureMode) {
+  server_.service().SetReply(
+      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "subjects[0]: bad"));
+  for (const FailureMode mode :
+       {FailureMode::kFailOpen, FailureMode::kFailClosed}) {
+    ClientOptions options;
+    options.target = server_.target();
+    options.failure_mode = mode;
+    options.invalid_request_mode = InvalidRequestMode::kFailureMode;
+    const Client::Result result =
+        Client::Create(options)->Check(LoginRequest());
+    EXPECT_TRUE(result.refused);
+    EXPECT_EQ(result.allowed, mode == FailureMode::kFailOpen);
+  }
+}
+
+TEST_F(ClientWithFakeServerTest, InvalidValuesAreDeniedWithoutSending) {
+  const auto client =
+      MakeAnsweredClient(server_.target(), FailureMode::kFailOpen);
+  struct Case {
+    v1::CheckRequest request;
+    std::string field;
+  };
+  std::vector<Case> cases(5);
+  *cases[0].request.add_subjects() =
+      Client::MakeSubject("login", {{"user", "caf\xe9"}});
+  cases[0].field = "subjects[0].key[\"user\"]: value must be UTF-8";
+  *cases[1].request.add_subjects() =
+      Client::MakeSubject("login", {{"user", std::string(321, 'u')}});
+  cases[1].field = "subjects[0].key[\"user\"]: value is 321 bytes, at most 320";
+  *cases[2].request.add_subjects() =
+      Client::MakeSubject("log\xffin", {{"user", "ann"}});
+  cases[2].field = "subjects[0].policy";
+  *cases[3].request.add_subjects() = Client::MakeSubject("login", {{"u", "a"}});
+  (*cases[3].request.mutable_context())["route"] = "/x\x01";
+  cases[3].field = "context[\"route\"]";
+  for (int i = 0; i < 65; ++i) {
+    *cases[4].request.add_subjects() =
+        Client::MakeSubject("login", {{"u", "a"}});
+  }
+  cases[4].field = "subjects: 65 subjects, at most 64";
+  for (const Case& c : cases) {
+    const Client::Result result = client->Check(c.request);
+    EXPECT_EQ(result.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(result.status.error_message(), HasSubstr(c.field));
+    EXPECT_FALSE(result.allowed);
+    EXPECT_TRUE(result.refused);
+    EXPECT_FALSE(result.degraded);
+    EXPECT_EQ(result.attempts, 0);
+  }
+  // 320 bytes is sent.
+  v1::CheckRequest email;
+  *email.add_subjects() =
+      Client::MakeSubject("login", {{"user", std::string(320, 'e')}});
+  EXPECT_EQ(client->Check(email).attempts, 1);
+  EXPECT_EQ(server_.service().calls().size(), 1u);
+  EXPECT_EQ(client->GetStats().cooldowns, 0u);
 }
 
 TEST_F(ClientWithFakeServerTest, ServiceFailuresAreDegraded) {

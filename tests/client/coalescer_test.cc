@@ -115,6 +115,8 @@ class CoalescerTest : public ::testing::Test {
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                              &port_);
     builder.RegisterService(service_.get());
+    // Required by the service's raw streaming method (request_parser.h).
+    builder.RegisterCallbackGenericService(&unknown_methods_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     ASSERT_NE(port_, 0);
@@ -161,6 +163,7 @@ class CoalescerTest : public ::testing::Test {
   metrics::GatehouseMetrics metrics_{&registry_, "test"};
   CallMetrics call_metrics_{&metrics_};
   std::unique_ptr<RateLimiterService> service_;
+  grpc::CallbackGenericService unknown_methods_;  // Outlives server_.
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 };

@@ -169,9 +169,11 @@ class LimiterLimitsTest : public core_test::LimiterFixture {
   }
 };
 
-TEST_F(LimiterLimitsTest, AcceptsAValueOf256Bytes) {
-  const std::string value(kMaxDimensionValueBytes, 'v');
-  EXPECT_EQ(Check(User(value)).count, 1u);
+TEST_F(LimiterLimitsTest, AcceptsAValueOf320Bytes) {
+  // The longest valid e-mail address: 64-byte local part, @, 255-byte domain.
+  const std::string email = std::string(64, 'l') + "@" + std::string(255, 'd');
+  ASSERT_EQ(email.size(), 320u);
+  EXPECT_EQ(Check(User(email)).count, 1u);
 }
 
 TEST_F(LimiterLimitsTest, AcceptsMultiByteUtf8) {

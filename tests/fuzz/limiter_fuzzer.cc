@@ -116,8 +116,8 @@ std::string Value(fuzz::FuzzInput& in) {
   const uint8_t b = in.Byte();
   if (b < 160) return kValues[b % std::size(kValues)];
   if (b < 250) return in.String(255);
-  // 253..258 bytes: either side of the 256-byte limit.
-  return std::string(253 + (b - 250), 'v');
+  // 317..322 bytes: either side of the 320-byte limit.
+  return std::string(kMaxDimensionValueBytes - 3 + (b - 250), 'v');
 }
 
 Request DecodeRequest(fuzz::FuzzInput& in) {

@@ -6,6 +6,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -67,6 +68,12 @@ inline std::unique_ptr<grpc::Server> ServeOnLoopback(
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port);
   builder.RegisterService(service);
+  // Required by the services' raw streaming methods (request_parser.h);
+  // one per server, kept until exit so that it outlives the server.
+  static auto* const unknown_methods =
+      new std::deque<std::unique_ptr<grpc::CallbackGenericService>>();
+  builder.RegisterCallbackGenericService(
+      unknown_methods->emplace_back(new grpc::CallbackGenericService).get());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) return nullptr;
   *channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),

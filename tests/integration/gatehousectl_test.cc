@@ -59,6 +59,16 @@ TEST_F(GatehousectlTest, ServiceErrorsExitOneAndUsageErrorsExitTwo) {
   EXPECT_NE(bad_key.err.find("--key"), std::string::npos) << bad_key.err;
 }
 
+TEST_F(GatehousectlTest, InvalidUtf8ValueIsRefusedNamingTheField) {
+  CommandResult r = Ctl({"check", "--policy", "failed_auth_user_ip", "--key",
+                         "user=caf\xe9,ip=198.51.100.7"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("\"allowed\":false"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("INVALID_ARGUMENT: subjects[0].key[\"user\"]"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(GatehousectlTest, WrongTokenIsUnauthenticated) {
   const std::string wrong = dir_.WriteFile("wrong", "not-the-token\n");
   CommandResult r = RunCommand(

@@ -11,9 +11,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -208,6 +210,48 @@ TEST_P(ClientReliabilityTest, SameClientReachesTheServerRestartedOnItsPort) {
   const Client::Result result = client->Peek(peek);
   EXPECT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_FALSE(result.degraded);
+}
+
+// Issue 20: values an attacker chooses (a login name, a forwarded IP) must
+// neither open the gate nor make the client stop asking, in either failure
+// mode.
+TEST_P(ClientReliabilityTest, HostileValuesAreDeniedAndNeverTripTheBreaker) {
+  const auto client = MakeClient();
+  const std::vector<std::map<std::string, std::string>> hostile = {
+      {{"user", "caf\xe9"}, {"ip", "192.0.2.1"}},              // Latin-1.
+      {{"user", std::string(321, 'u')}, {"ip", "192.0.2.1"}},  // Too long.
+      {{"user", "a\x01b"}, {"ip", "192.0.2.1"}},               // Control.
+      {{"user", "ann"}, {"ip", "not-an-ip"}},                  // Server's.
+  };
+  for (int round = 0; round < 5; ++round) {
+    for (const auto& key : hostile) {
+      v1::CheckRequest request;
+      *request.add_subjects() = Client::MakeSubject("failed_auth_user_ip", key);
+      const Client::Result r = client->Check(request);
+      EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << r.status.error_message();
+      EXPECT_FALSE(r.allowed);
+      EXPECT_TRUE(r.refused);
+      EXPECT_FALSE(r.degraded);
+      EXPECT_FALSE(r.fail_fast);
+    }
+    const Client::Result fine = client->Check(NextCheck());
+    EXPECT_TRUE(fine.status.ok()) << fine.status.error_message();
+    EXPECT_TRUE(fine.allowed);
+    EXPECT_EQ(fine.attempts, 1);
+  }
+  const Client::Stats stats = client->GetStats();
+  EXPECT_EQ(stats.cooldowns, 0u);
+  EXPECT_EQ(stats.failed_fast, 0u);
+  EXPECT_FALSE(stats.cooling_down);
+  // And limiting is on: the sixth attempt of one user is denied.
+  v1::CheckRequest ann;
+  *ann.add_subjects() = Client::MakeSubject(
+      "failed_auth_user_ip", {{"user", "ann"}, {"ip", "192.0.2.1"}});
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(client->Check(ann).allowed);
+  const Client::Result sixth = client->Check(ann);
+  EXPECT_TRUE(sixth.status.ok());
+  EXPECT_FALSE(sixth.allowed);
 }
 
 INSTANTIATE_TEST_SUITE_P(FailureModes, ClientReliabilityTest,
