@@ -26,6 +26,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "service/audit/refusal_aggregator.h"
 #include "service/auth/authenticator.h"
 #include "service/auth/secret_strength.h"
 #include "service/clock/real_clock.h"
@@ -102,6 +103,9 @@ ABSL_FLAG(int64_t, audit_max_mb, 1024,
           "Keep at most about this many MiB of audit events (0 = no limit)");
 ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
           "How often audit retention runs");
+ABSL_FLAG(absl::Duration, refusal_audit_interval, absl::Seconds(10),
+          "Refused calls of one peer, client, rpc and reason within this "
+          "interval are audited as one event with their count");
 ABSL_FLAG(absl::Duration, watch_interval, absl::Seconds(2),
           "How often the policy and credentials files are checked for changes "
           "(reloaded like on SIGHUP); 0 disables watching");
@@ -400,9 +404,20 @@ int Run() {
   if (decision_threads > 0) {
     decision_pool = std::make_unique<DecisionPool>(decision_threads);
   }
+  const absl::Duration refusal_interval =
+      absl::GetFlag(FLAGS_refusal_audit_interval);
+  if (refusal_interval < absl::Seconds(1) ||
+      refusal_interval > absl::Hours(1)) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--refusal_audit_interval: must be from 1s to 1h, got ",
+                     absl::FormatDuration(refusal_interval))));
+  }
+  RefusalAggregatorOptions refusal_options;
+  refusal_options.interval = refusal_interval;
+  RefusalAggregator refusals(db, RealClock::Get(), refusal_options);
   RateLimiterService service(&limiter, db, authenticator.get(), &log_limiter,
                              &call_metrics, &stream_quota, &inflight,
-                             decision_pool.get());
+                             decision_pool.get(), &refusals);
   AuditService audit_service(db, authenticator.get(), &call_metrics,
                              &stream_quota);
 
@@ -483,7 +498,17 @@ int Run() {
     serving = writable;
   };
 
-  // Housekeeping: storage health and the audit head gauge every second,
+  auto flush_refusals = [&](bool all) {
+    absl::StatusOr<uint64_t> flushed = refusals.Flush(all);
+    if (!flushed.ok()) {
+      metrics.storage_errors_total.WithLabels({"write"}).Increment();
+      LogJson(spdlog::level::err, "audit of aggregated refusals failed",
+              {{"error", flushed.status().ToString()}});
+    }
+  };
+
+  // Housekeeping: storage health, aggregated refusals and the audit head
+  // gauge every second,
   // config files every --watch_interval, retention every
   // --retention_interval.
   std::thread retention_thread([&] {
@@ -493,6 +518,7 @@ int Run() {
     absl::Time next_watch = RealClock::Get()->Now() + watch_interval;
     do {
       check_storage();
+      flush_refusals(/*all=*/false);
       metrics.audit_head_sequence.Set(static_cast<double>(db->HeadSequence()));
       if (watch_interval > absl::ZeroDuration() &&
           RealClock::Get()->Now() >= next_watch) {
@@ -551,6 +577,7 @@ int Run() {
   server->Wait();
   stopping.Notify();
   retention_thread.join();
+  flush_refusals(/*all=*/true);
   LogJson(spdlog::level::info, "stopped",
           {{"audit_head", (*store)->HeadSequence()}});
   return 0;
