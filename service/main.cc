@@ -498,7 +498,12 @@ int Run() {
     serving = writable;
   };
 
+  uint64_t aggregated_reported = 0;  // Housekeeping thread, then main.
   auto flush_refusals = [&](bool all) {
+    const uint64_t aggregated = refusals.aggregated_calls();
+    metrics.audit_refusals_aggregated_total.Increment(aggregated -
+                                                      aggregated_reported);
+    aggregated_reported = aggregated;
     absl::StatusOr<uint64_t> flushed = refusals.Flush(all);
     if (!flushed.ok()) {
       metrics.storage_errors_total.WithLabels({"write"}).Increment();
