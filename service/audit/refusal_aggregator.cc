@@ -101,9 +101,16 @@ absl::Status RefusalAggregator::Add(AuditEvent event, absl::string_view peer) {
   writes.audit.push_back(std::move(event));
   absl::Status committed = store_->Commit(writes);
   if (!committed.ok()) {
+    // Counted for the next Flush (the series may have been flushed away
+    // meanwhile).
     absl::MutexLock lock(&mu_);
-    auto it = series_.find(key);
-    if (it != series_.end()) Count(it->second, 1, now_ms, now_ms);
+    auto [it, inserted] = series_.try_emplace(key);
+    if (inserted) {
+      it->second.first = writes.audit[0];
+      it->second.first.context.clear();
+      it->second.window_start_ms = now_ms;
+    }
+    Count(it->second, 1, now_ms, now_ms);
   }
   return committed;
 }

@@ -367,7 +367,7 @@ TEST_F(AuditStreamTest, RefusalFloodKeepsDecisionsAndIsAuditedAggregated) {
   for (std::thread& t : flood) t.join();
   std::cout << "[          ] " << refused.load() << " refused calls in 3 s\n";
   EXPECT_EQ(other.load(), 0u);
-  ASSERT_GT(refused.load(), 3000u) << "the flood did not run";
+  ASSERT_GT(refused.load(), 1000u) << "the flood did not run";
 
   // Replays the log from sequence 1; the sum of refused_calls of its
   // refusal events.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -190,6 +191,32 @@ TEST_F(RefusalAggregatorTest, FlushAllWritesWhatIsPendingBeforeTheInterval) {
   std::vector<AuditEvent> events = ReadAll();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[1].refused_calls, 2u);
+}
+
+TEST_F(RefusalAggregatorTest, ConcurrentAddsAndFlushesCountEachCallOnce) {
+  constexpr int kThreads = 8, kPerThread = 2000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Four series, each added to by two threads.
+        Add("UNAUTHENTICATED: missing token",
+            absl::StrCat("ipv4:203.0.113.", t % 4, ":", 1000 + i));
+      }
+    });
+  }
+  std::thread flusher([this] {
+    for (int i = 0; i < 200; ++i) {
+      clock_.Advance(absl::Seconds(1));
+      Flush();
+    }
+  });
+  for (std::thread& t : threads) t.join();
+  flusher.join();
+  Flush(/*all=*/true);
+  uint64_t calls = 0;
+  for (const AuditEvent& e : ReadAll()) calls += e.refused_calls;
+  EXPECT_EQ(calls, static_cast<uint64_t>(kThreads * kPerThread));
 }
 
 }  // namespace
