@@ -440,20 +440,24 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
     new_oldest = std::max(new_oldest, first_young);
   }
   if (over_budget && head >= oldest) {
-    const std::string begin = SequenceKey(oldest);
-    const std::string end = SequenceKey(head + 1);
-    const rocksdb::Range range(begin, end);
-    uint64_t bytes = 0;
-    GH_RETURN_IF_ERROR(
-        FromRocks(db_->GetApproximateSizes(audit_, &range, 1, &bytes),
-                  "audit retention size"));
+    // Keep about 90% of the budget: the first sequence from which the rest
+    // of the log fits it. Sizes, not event counts: a summary of folded
+    // refusals stands for many sequences in a few bytes.
+    const uint64_t target =
+        static_cast<uint64_t>(0.9 * static_cast<double>(retention.max_bytes));
+    GH_ASSIGN_OR_RETURN(uint64_t bytes, BytesFrom(oldest, head));
     if (bytes > retention.max_bytes) {
-      // Keep about 90% of the budget, assuming events of similar size.
-      const uint64_t events = head - oldest + 1;
-      const double keep_fraction =
-          0.9 * static_cast<double>(retention.max_bytes) / bytes;
-      const uint64_t keep = static_cast<uint64_t>(events * keep_fraction);
-      new_oldest = std::max(new_oldest, head + 1 - keep);
+      uint64_t lo = oldest, hi = head + 1;
+      while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        GH_ASSIGN_OR_RETURN(bytes, BytesFrom(mid, head));
+        if (bytes <= target) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      new_oldest = std::max(new_oldest, lo);
     }
   }
   if (new_oldest <= oldest) return folded;
@@ -487,15 +491,20 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
   return folded + (new_oldest - oldest);
 }
 
-absl::StatusOr<uint64_t> RocksDbCounterStore::RetainedBytes() const {
-  const std::string begin = SequenceKey(OldestSequence());
-  const std::string end = SequenceKey(HeadSequence() + 1);
+absl::StatusOr<uint64_t> RocksDbCounterStore::BytesFrom(uint64_t from,
+                                                        uint64_t head) const {
+  const std::string begin = SequenceKey(from);
+  const std::string end = SequenceKey(head + 1);
   const rocksdb::Range range(begin, end);
   uint64_t bytes = 0;
   GH_RETURN_IF_ERROR(
       FromRocks(db_->GetApproximateSizes(audit_, &range, 1, &bytes),
                 "audit retention size"));
   return bytes;
+}
+
+absl::StatusOr<uint64_t> RocksDbCounterStore::RetainedBytes() const {
+  return BytesFrom(OldestSequence(), HeadSequence());
 }
 
 absl::StatusOr<uint64_t> RocksDbCounterStore::FoldRefusals(

@@ -133,7 +133,9 @@ class RocksDbCounterStore final : public CounterStore, public AuditLog {
   // Adds the counter puts and deletes of `writes` to `batch`.
   absl::Status AddCounters(const WriteSet& writes, rocksdb::WriteBatch& batch);
   uint64_t ApproximateBytes(rocksdb::ColumnFamilyHandle* cf) const;
-  // Bytes on disk of the retained events (flushed ones).
+  // Bytes on disk (flushed events) of sequences `from` to `head`, and of
+  // the retained ones.
+  absl::StatusOr<uint64_t> BytesFrom(uint64_t from, uint64_t head) const;
   absl::StatusOr<uint64_t> RetainedBytes() const;
   // One pass of the refusal folding described at ApplyRetention: folds runs
   // of refusal events from the fold cursor on until about `target_bytes`
