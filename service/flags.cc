@@ -93,6 +93,9 @@ ABSL_FLAG(int64_t, audit_max_mb, 1024,
           "Keep at most about this many MiB of audit events (0 = no limit)");
 ABSL_FLAG(absl::Duration, retention_interval, absl::Minutes(1),
           "How often audit retention runs");
+ABSL_FLAG(absl::Duration, refusal_audit_interval, absl::Seconds(10),
+          "Refused calls of one peer, client, rpc and reason within this "
+          "interval are audited as one event with their count");
 ABSL_FLAG(absl::Duration, watch_interval, absl::Seconds(2),
           "How often the policy and credentials files are checked for changes "
           "(reloaded like on SIGHUP); 0 disables watching");
@@ -137,6 +140,7 @@ GatehouseServerOptions OptionsFromFlags() {
   o.audit_retention = absl::GetFlag(FLAGS_audit_retention);
   o.audit_max_mb = absl::GetFlag(FLAGS_audit_max_mb);
   o.retention_interval = absl::GetFlag(FLAGS_retention_interval);
+  o.refusal_audit_interval = absl::GetFlag(FLAGS_refusal_audit_interval);
   o.watch_interval = absl::GetFlag(FLAGS_watch_interval);
   o.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   o.version = GATEHOUSE_VERSION;

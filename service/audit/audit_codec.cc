@@ -53,6 +53,16 @@ void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
       static_cast<int32_t>((e.window_ms % 1000) * 1000000));
   out->set_hits(e.hits);
   out->set_refusal(e.refusal);
+  out->set_peer(e.peer);
+  out->set_refused_calls(e.refused_calls);
+  if (e.first_refused_ms > 0) {
+    SetTimestamp(e.first_refused_ms, out->mutable_first_refused());
+  }
+  if (e.last_refused_ms > 0) {
+    SetTimestamp(e.last_refused_ms, out->mutable_last_refused());
+  }
+  out->set_truncated(e.truncated);
+  out->set_first_sequence(e.first_sequence);
 }
 
 absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {
@@ -81,6 +91,12 @@ absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {
   e.window_ms = p.window().seconds() * 1000 + p.window().nanos() / 1000000;
   e.hits = p.hits();
   e.refusal = p.refusal();
+  e.peer = p.peer();
+  e.refused_calls = p.refused_calls();
+  e.first_refused_ms = p.has_first_refused() ? ToMillis(p.first_refused()) : 0;
+  e.last_refused_ms = p.has_last_refused() ? ToMillis(p.last_refused()) : 0;
+  e.truncated = p.truncated();
+  e.first_sequence = p.first_sequence();
   return e;
 }
 

@@ -15,6 +15,8 @@ constexpr char kMarker = '\0';
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kFlagShadow = 1;
 constexpr uint8_t kFlagCeilingHit = 2;
+constexpr uint8_t kFlagTruncated = 4;
+constexpr uint8_t kKnownFlags = kFlagShadow | kFlagCeilingHit | kFlagTruncated;
 // Far above anything validation lets in; bounds what a corrupt length can
 // make the decoder allocate.
 constexpr size_t kMaxStringBytes = 1 << 20;
@@ -95,7 +97,8 @@ std::string EncodeAuditEvent(const AuditEvent& e) {
   PutPairs(out, e.key);
   out.push_back(e.decision == Decision::kDeny ? 1 : 0);
   out.push_back(static_cast<char>((e.shadow ? kFlagShadow : 0) |
-                                  (e.ceiling_hit ? kFlagCeilingHit : 0)));
+                                  (e.ceiling_hit ? kFlagCeilingHit : 0) |
+                                  (e.truncated ? kFlagTruncated : 0)));
   out.push_back(e.shadow_decision == Decision::kDeny ? 1 : 0);
   PutVarint(out, e.hits);
   PutVarint(out, e.count);
@@ -104,6 +107,11 @@ std::string EncodeAuditEvent(const AuditEvent& e) {
   PutVarint(out, ZigZag(e.locked_until_ms));
   PutPairs(out, e.context);
   PutBytes(out, e.refusal);
+  PutBytes(out, e.peer);
+  PutVarint(out, e.refused_calls);
+  PutVarint(out, ZigZag(e.first_refused_ms));
+  PutVarint(out, ZigZag(e.last_refused_ms));
+  PutVarint(out, e.first_sequence);
   return out;
 }
 
@@ -126,12 +134,12 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
   }
   uint8_t flags;
   if (!ReadDecision(r, e.decision) || !r.Byte(flags) ||
-      (flags & ~(kFlagShadow | kFlagCeilingHit)) != 0 ||
-      !ReadDecision(r, e.shadow_decision)) {
+      (flags & ~kKnownFlags) != 0 || !ReadDecision(r, e.shadow_decision)) {
     return Corrupt("decision");
   }
   e.shadow = (flags & kFlagShadow) != 0;
   e.ceiling_hit = (flags & kFlagCeilingHit) != 0;
+  e.truncated = (flags & kFlagTruncated) != 0;
   if (!r.Varint(e.hits) || !r.Varint(e.count) || !r.Varint(e.limit) ||
       !r.ZigZagged(e.window_ms) || !r.ZigZagged(e.locked_until_ms)) {
     return Corrupt("counts");
@@ -142,6 +150,11 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
                  }) ||
       !r.Bytes(e.refusal, kMaxStringBytes)) {
     return Corrupt("context");
+  }
+  if (!r.Bytes(e.peer, kMaxStringBytes) || !r.Varint(e.refused_calls) ||
+      !r.ZigZagged(e.first_refused_ms) || !r.ZigZagged(e.last_refused_ms) ||
+      !r.Varint(e.first_sequence)) {
+    return Corrupt("refusal");
   }
   if (!r.done()) return Corrupt("trailing bytes");
   return e;

@@ -10,6 +10,24 @@ Authenticator::Authenticator(std::shared_ptr<const Credentials> credentials,
     : peer_allowlist_(std::move(peer_allowlist)),
       credentials_(std::move(credentials)) {}
 
+const char* AuthFailureName(AuthFailure failure) {
+  switch (failure) {
+    case AuthFailure::kMissingToken:
+      return "missing_token";
+    case AuthFailure::kUnknownToken:
+      return "unknown_token";
+    case AuthFailure::kMissingScope:
+      return "missing_scope";
+    case AuthFailure::kPolicyNotAllowed:
+      return "policy_not_allowed";
+    case AuthFailure::kPeerNotAllowed:
+      return "peer_not_allowed";
+    case AuthFailure::kNone:
+      break;
+  }
+  return "none";
+}
+
 void Authenticator::SetCredentials(
     std::shared_ptr<const Credentials> credentials) {
   absl::MutexLock lock(&mu_);

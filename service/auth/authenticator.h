@@ -36,6 +36,10 @@ enum class AuthFailure {
   kPeerNotAllowed,
 };
 
+// "missing_token", "unknown_token", "missing_scope", "policy_not_allowed",
+// "peer_not_allowed" (the gatehouse_auth_failures_total reasons), "none".
+const char* AuthFailureName(AuthFailure failure);
+
 // Decides whether a bearer token may use a scope on some policies.
 //
 // Thread-safe; the credentials can be replaced while calls are in flight

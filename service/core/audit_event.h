@@ -37,6 +37,17 @@ struct AuditEvent {
   // Set on refused calls (authentication or authorization): the code and
   // reason. Nothing was counted; policy may be empty and key is empty.
   std::string refusal;
+  // Refusal events only (see RefusalAggregator): the caller's address
+  // without its port, how many refused calls the event stands for, the
+  // first and last of them, and whether a string was cut to its bound.
+  std::string peer;
+  uint64_t refused_calls = 0;
+  int64_t first_refused_ms = 0;
+  int64_t last_refused_ms = 0;
+  bool truncated = false;
+  // Set on a summary of a run of refusal events folded by retention: the
+  // run's first sequence; the event stands for first_sequence..sequence.
+  uint64_t first_sequence = 0;
 };
 
 }  // namespace gatehouse

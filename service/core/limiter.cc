@@ -481,6 +481,13 @@ absl::StatusOr<uint64_t> Limiter::AuditRefusal(Operation op,
                                                const Request& request,
                                                absl::string_view reason) {
   WriteSet writes;
+  writes.audit.push_back(RefusalEvent(op, request, reason));
+  GH_RETURN_IF_ERROR(store_->Commit(writes));
+  return writes.audit[0].sequence;
+}
+
+AuditEvent Limiter::RefusalEvent(Operation op, const Request& request,
+                                 absl::string_view reason) const {
   AuditEvent e;
   e.time_ms = absl::ToUnixMillis(clock_->Now());
   e.client_id = request.client_id;
@@ -494,9 +501,10 @@ absl::StatusOr<uint64_t> Limiter::AuditRefusal(Operation op,
   e.decision = Decision::kDeny;
   if (ValidateContext(request.context).ok()) e.context = request.context;
   e.refusal = std::string(reason);
-  writes.audit.push_back(std::move(e));
-  GH_RETURN_IF_ERROR(store_->Commit(writes));
-  return writes.audit[0].sequence;
+  e.refused_calls = 1;
+  e.first_refused_ms = e.time_ms;
+  e.last_refused_ms = e.time_ms;
+  return e;
 }
 
 }  // namespace gatehouse

@@ -73,6 +73,10 @@ class Limiter {
   // sequence, or the store's error.
   absl::StatusOr<uint64_t> AuditRefusal(Operation op, const Request& request,
                                         absl::string_view reason);
+  // The audit event of that refusal, not committed (for RefusalAggregator):
+  // the policy only when it is a known one, the context only when valid.
+  AuditEvent RefusalEvent(Operation op, const Request& request,
+                          absl::string_view reason) const;
 
   // Replaces the policies; counters of policies that keep their name are
   // kept (a changed window re-buckets them).

@@ -78,28 +78,8 @@ void CallMetrics::RecordBatchItem(Operation op, absl::StatusCode code) const {
 }
 
 void CallMetrics::RecordAuthFailure(AuthFailure failure) const {
-  if (m_ == nullptr) return;
-  const char* reason = nullptr;
-  switch (failure) {
-    case AuthFailure::kMissingToken:
-      reason = GatehouseMetrics::kAuthMissingToken;
-      break;
-    case AuthFailure::kUnknownToken:
-      reason = GatehouseMetrics::kAuthUnknownToken;
-      break;
-    case AuthFailure::kMissingScope:
-      reason = GatehouseMetrics::kAuthMissingScope;
-      break;
-    case AuthFailure::kPolicyNotAllowed:
-      reason = GatehouseMetrics::kAuthPolicyNotAllowed;
-      break;
-    case AuthFailure::kPeerNotAllowed:
-      reason = "peer_not_allowed";
-      break;
-    case AuthFailure::kNone:
-      return;
-  }
-  m_->auth_failures_total.WithLabels({reason}).Increment();
+  if (m_ == nullptr || failure == AuthFailure::kNone) return;
+  m_->auth_failures_total.WithLabels({AuthFailureName(failure)}).Increment();
 }
 
 void CallMetrics::RecordStorageError(const absl::Status& status) const {

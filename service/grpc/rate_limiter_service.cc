@@ -154,11 +154,16 @@ void RateLimiterService::Refuse(Operation op, const absl::Status& status,
   }
   // The refusal is audited too (nothing is counted); a failure to write it
   // does not change the answer.
-  absl::StatusOr<uint64_t> audited = limiter_->AuditRefusal(
-      op, refused,
-      absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
-                   status.message()));
-  if (!audited.ok()) metrics_->RecordStorageError(audited.status());
+  const std::string reason = absl::StrCat(
+      absl::StatusCodeToString(status.code()), ": ", status.message());
+  absl::Status audited =
+      refusals_ != nullptr
+          ? refusals_->Add(limiter_->RefusalEvent(op, refused, reason),
+                           context.peer(),
+                           absl::StrCat(absl::StatusCodeToString(status.code()),
+                                        ": ", AuthFailureName(failure)))
+          : limiter_->AuditRefusal(op, refused, reason).status();
+  if (!audited.ok()) metrics_->RecordStorageError(audited);
 }
 
 void RateLimiterService::Observe(Operation op, const std::string& client_id,

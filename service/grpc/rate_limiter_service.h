@@ -2,6 +2,7 @@
 #define GATEHOUSE_SERVICE_GRPC_RATE_LIMITER_SERVICE_H_
 
 #include "gatehouse/v1/ratelimit.grpc.pb.h"
+#include "service/audit/refusal_aggregator.h"
 #include "service/auth/authenticator.h"
 #include "service/core/audit_log.h"
 #include "service/core/limiter.h"
@@ -40,14 +41,17 @@ class RateLimiterService final : public RateLimiterUnaryCallbacks {
   // `inflight` (may be null: no bound) bounds the Check, Peek, Record,
   // Reset and Batch calls worked on (or queued for `pool`) at once; more
   // are refused RESOURCE_EXHAUSTED on arrival. `pool` (may be null: decide
-  // inline) runs the decisions of those calls.
+  // inline) runs the decisions of those calls. `refusals` (may be null:
+  // each refused call is audited as an event of its own) audits refused
+  // calls aggregated per peer, client, rpc and reason.
   RateLimiterService(Limiter* limiter, const AuditLog* audit_log,
                      const Authenticator* authenticator,
                      LogRateLimiter* log_limiter = nullptr,
                      const CallMetrics* metrics = nullptr,
                      StreamQuota* quota = nullptr,
                      InflightLimit* inflight = nullptr,
-                     DecisionPool* pool = nullptr)
+                     DecisionPool* pool = nullptr,
+                     RefusalAggregator* refusals = nullptr)
       : limiter_(limiter),
         audit_log_(audit_log),
         authenticator_(authenticator),
@@ -55,7 +59,8 @@ class RateLimiterService final : public RateLimiterUnaryCallbacks {
         metrics_(metrics != nullptr ? metrics : &no_metrics_),
         quota_(quota != nullptr ? quota : &no_quota_),
         inflight_(inflight != nullptr ? inflight : &no_inflight_),
-        pool_(pool) {
+        pool_(pool),
+        refusals_(refusals) {
     RegisterRawWatchCeilings();
   }
 
@@ -128,6 +133,7 @@ class RateLimiterService final : public RateLimiterUnaryCallbacks {
   InflightLimit no_inflight_{0};
   InflightLimit* const inflight_;
   DecisionPool* const pool_;
+  RefusalAggregator* const refusals_;
 };
 
 }  // namespace gatehouse

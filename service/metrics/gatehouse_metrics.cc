@@ -69,6 +69,12 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
           "gatehouse_auth_failures_total",
           "Calls refused by authentication or authorization, by reason.",
           {"reason"})),
+      audit_refusals_aggregated_total(
+          registry
+              ->AddCounter("gatehouse_audit_refusals_aggregated_total",
+                           "Refused calls audited inside an aggregated audit "
+                           "event rather than as an event of their own.")
+              .WithLabels({})),
       storage_size_bytes(registry
                              ->AddCallbackGauge("gatehouse_storage_size_bytes",
                                                 "Size of the RocksDB state on "

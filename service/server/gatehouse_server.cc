@@ -139,6 +139,12 @@ absl::Status GatehouseServer::Init() {
         absl::StrCat("--max_threads: must be >= 4, got ", o.max_threads));
   }
   GH_RETURN_IF_ERROR(CheckTransportBounds());
+  if (o.refusal_audit_interval < absl::Seconds(1) ||
+      o.refusal_audit_interval > absl::Hours(1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--refusal_audit_interval: must be from 1s to 1h, got ",
+                     absl::FormatDuration(o.refusal_audit_interval)));
+  }
   if (o.decision_threads < -1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--decision_threads: must be >= -1, got ", o.decision_threads));
@@ -162,10 +168,14 @@ absl::Status GatehouseServer::Init() {
   if (decision_threads > 0) {
     decision_pool_ = std::make_unique<DecisionPool>(decision_threads);
   }
+  RefusalAggregatorOptions refusal_options;
+  refusal_options.interval = o.refusal_audit_interval;
+  refusals_ = std::make_unique<RefusalAggregator>(
+      store_.get(), RealClock::Get(), refusal_options);
   rate_limiter_service_ = std::make_unique<RateLimiterService>(
       limiter_.get(), store_.get(), authenticator_.get(), log_limiter_.get(),
       call_metrics_.get(), stream_quota_.get(), inflight_.get(),
-      decision_pool_.get());
+      decision_pool_.get(), refusals_.get());
   audit_service_ = std::make_unique<AuditService>(
       store_.get(), authenticator_.get(), call_metrics_.get(),
       stream_quota_.get(), log_limiter_.get());
@@ -189,7 +199,10 @@ absl::Status GatehouseServer::Init() {
   housekeeping_ = std::make_unique<Housekeeping>(
       RealClock::Get(), store_.get(), store_.get(), housekeeping,
       Housekeeping::Hooks{[this] { Reload(); },
-                          [this](bool writable) { StorageState(writable); }});
+                          [this](bool writable) {
+                            StorageState(writable);
+                            FlushRefusals(/*all=*/false);
+                          }});
   housekeeping_->Start();
   return absl::OkStatus();
 }
@@ -373,6 +386,19 @@ void GatehouseServer::StorageState(bool writable) {
   serving_ = writable;
 }
 
+void GatehouseServer::FlushRefusals(bool all) {
+  const uint64_t aggregated = refusals_->aggregated_calls();
+  metrics_->audit_refusals_aggregated_total.Increment(aggregated -
+                                                      refusals_reported_);
+  refusals_reported_ = aggregated;
+  absl::StatusOr<uint64_t> flushed = refusals_->Flush(all);
+  if (!flushed.ok()) {
+    call_metrics_->RecordStorageError(flushed.status());
+    LogJson(spdlog::level::err, "audit of aggregated refusals failed",
+            {{"error", flushed.status().ToString()}});
+  }
+}
+
 void GatehouseServer::Shutdown() {
   {
     absl::MutexLock lock(&health_mu_);
@@ -391,6 +417,7 @@ void GatehouseServer::Shutdown() {
   server_->Shutdown(give_up);
   server_->Wait();
   housekeeping_->Stop();
+  FlushRefusals(/*all=*/true);
   LogJson(spdlog::level::info, "stopped",
           {{"audit_head", store_->HeadSequence()}});
 }

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "service/audit/refusal_aggregator.h"
 #include "service/auth/authenticator.h"
 #include "service/core/limiter.h"
 #include "service/core/pseudonymizer.h"
@@ -71,6 +72,7 @@ struct GatehouseServerOptions {
   absl::Duration audit_retention = absl::Hours(24 * 30);
   int64_t audit_max_mb = 1024;
   absl::Duration retention_interval = absl::Minutes(1);
+  absl::Duration refusal_audit_interval = absl::Seconds(10);
   absl::Duration watch_interval = absl::Seconds(2);
   absl::Duration shutdown_grace = absl::Seconds(2);
   // Reported in gatehouse_build_info.
@@ -125,6 +127,8 @@ class GatehouseServer {
   absl::Status StartGrpc(bool reflection);
   // Housekeeping's storage check: health and gauges follow writability.
   void StorageState(bool writable);
+  // Writes the aggregated refusal events that are due (all with `all`).
+  void FlushRefusals(bool all);
 
   const GatehouseServerOptions options_;
 
@@ -144,6 +148,10 @@ class GatehouseServer {
   // Outlives the gRPC server: its Shutdown() waits for the calls the pool
   // runs.
   std::unique_ptr<DecisionPool> decision_pool_;
+  std::unique_ptr<RefusalAggregator> refusals_;
+  // Aggregated refusals already added to the metric; housekeeping's thread,
+  // then Shutdown().
+  uint64_t refusals_reported_ = 0;
   std::unique_ptr<RateLimiterService> rate_limiter_service_;
   std::unique_ptr<AuditService> audit_service_;
   // Outlive the gRPC server, which calls them.

@@ -166,7 +166,16 @@ absl::Status RocksDbCounterStore::LoadAuditBounds() {
   it->SeekToLast();
   if (it->Valid()) head = std::max(head, ParseSequenceKey(it->key()));
   it->SeekToFirst();
-  const uint64_t oldest = it->Valid() ? ParseSequenceKey(it->key()) : head + 1;
+  uint64_t oldest = it->Valid() ? ParseSequenceKey(it->key()) : head + 1;
+  if (it->Valid()) {
+    // A summary of folded refusals stands for the sequences before its own.
+    GH_ASSIGN_OR_RETURN(AuditEvent first,
+                        DecodeAuditEvent(absl::string_view(
+                            it->value().data(), it->value().size())));
+    if (first.first_sequence != 0 && first.first_sequence < oldest) {
+      oldest = first.first_sequence;
+    }
+  }
   if (!it->status().ok())
     return FromRocks(it->status(), StorageErrorKind::kRead, "scan audit log");
   absl::MutexLock lock(&bounds_mu_);
@@ -345,7 +354,14 @@ absl::StatusOr<std::vector<AuditEvent>> RocksDbCounterStore::Read(
   for (it->Seek(SequenceKey(from));
        it->Valid() && out.size() < max && expected <= head; it->Next()) {
     const uint64_t seq = ParseSequenceKey(it->key());
-    if (seq != expected) {
+    if (seq > head) break;
+    GH_ASSIGN_OR_RETURN(AuditEvent event,
+                        DecodeAuditEvent(absl::string_view(
+                            it->value().data(), it->value().size())));
+    // A summary of folded refusals stands for first_sequence..seq.
+    const uint64_t covers_from =
+        event.first_sequence != 0 ? event.first_sequence : seq;
+    if (covers_from > expected) {
       if (expected < OldestSequence()) {
         return absl::OutOfRangeError(absl::StrCat(
             "sequence ", expected,
@@ -357,12 +373,9 @@ absl::StatusOr<std::vector<AuditEvent>> RocksDbCounterStore::Read(
           StorageErrorKind::kCorrupt,
           absl::StrCat("audit log has a gap at sequence ", expected));
     }
-    GH_ASSIGN_OR_RETURN(AuditEvent event,
-                        DecodeAuditEvent(absl::string_view(
-                            it->value().data(), it->value().size())));
     event.sequence = seq;
     out.push_back(std::move(event));
-    ++expected;
+    expected = seq + 1;
   }
   if (!it->status().ok())
     return FromRocks(it->status(), StorageErrorKind::kRead, "read audit log");
@@ -402,12 +415,25 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
   // more on every run. So it only says whether to look closer: flushed (not
   // under commit_mu_, so commits go on), the retained range's size on disk
   // is the real figure.
+  absl::MutexLock retention_lock(&retention_mu_);
   const bool over_budget =
       retention.max_bytes > 0 && ApproximateAuditBytes() > retention.max_bytes;
+  uint64_t folded = 0;
   if (over_budget) {
     GH_RETURN_IF_ERROR(FromRocks(db_->Flush(rocksdb::FlushOptions(), audit_),
                                  StorageErrorKind::kWrite,
                                  "audit retention flush"));
+    // Refusal events give way first. Each pass aims at the excess in
+    // encoded bytes, which compress on disk, so it may fall short: measure
+    // again and go on while refusal events are left.
+    for (int pass = 0; pass < 8; ++pass) {
+      GH_ASSIGN_OR_RETURN(const uint64_t bytes, RetainedBytes());
+      if (bytes <= retention.max_bytes) break;
+      const uint64_t target =
+          bytes - static_cast<uint64_t>(0.9 * retention.max_bytes);
+      GH_ASSIGN_OR_RETURN(const uint64_t saved, FoldRefusals(target, &folded));
+      if (saved == 0) break;
+    }
   }
   absl::ReleasableMutexLock commit(&commit_mu_);
   // No new group starts while commit_mu_ is held; wait for one in flight.
@@ -421,23 +447,27 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
     new_oldest = std::max(new_oldest, first_young);
   }
   if (over_budget && head >= oldest) {
-    const std::string begin = SequenceKey(oldest);
-    const std::string end = SequenceKey(head + 1);
-    const rocksdb::Range range(begin, end);
-    uint64_t bytes = 0;
-    GH_RETURN_IF_ERROR(
-        FromRocks(db_->GetApproximateSizes(audit_, &range, 1, &bytes),
-                  StorageErrorKind::kRead, "audit retention size"));
+    // Keep about 90% of the budget: the first sequence from which the rest
+    // of the log fits it. Sizes, not event counts: a summary of folded
+    // refusals stands for many sequences in a few bytes.
+    const uint64_t target =
+        static_cast<uint64_t>(0.9 * static_cast<double>(retention.max_bytes));
+    GH_ASSIGN_OR_RETURN(uint64_t bytes, BytesFrom(oldest, head));
     if (bytes > retention.max_bytes) {
-      // Keep about 90% of the budget, assuming events of similar size.
-      const uint64_t events = head - oldest + 1;
-      const double keep_fraction =
-          0.9 * static_cast<double>(retention.max_bytes) / bytes;
-      const uint64_t keep = static_cast<uint64_t>(events * keep_fraction);
-      new_oldest = std::max(new_oldest, head + 1 - keep);
+      uint64_t lo = oldest, hi = head + 1;
+      while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        GH_ASSIGN_OR_RETURN(bytes, BytesFrom(mid, head));
+        if (bytes <= target) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      new_oldest = std::max(new_oldest, lo);
     }
   }
-  if (new_oldest <= oldest) return 0;
+  if (new_oldest <= oldest) return folded;
   // Publish the new bound first so readers stop before the deleted range.
   {
     absl::MutexLock lock(&bounds_mu_);
@@ -465,7 +495,127 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
   GH_RETURN_IF_ERROR(
       FromRocks(db_->CompactRange(compact, audit_, &begin_slice, &end_slice),
                 StorageErrorKind::kWrite, "audit retention compaction"));
-  return new_oldest - oldest;
+  return folded + (new_oldest - oldest);
+}
+
+absl::StatusOr<uint64_t> RocksDbCounterStore::BytesFrom(uint64_t from,
+                                                        uint64_t head) const {
+  const std::string begin = SequenceKey(from);
+  const std::string end = SequenceKey(head + 1);
+  const rocksdb::Range range(begin, end);
+  uint64_t bytes = 0;
+  GH_RETURN_IF_ERROR(
+      FromRocks(db_->GetApproximateSizes(audit_, &range, 1, &bytes),
+                StorageErrorKind::kRead, "audit retention size"));
+  return bytes;
+}
+
+absl::StatusOr<uint64_t> RocksDbCounterStore::RetainedBytes() const {
+  return BytesFrom(OldestSequence(), HeadSequence());
+}
+
+absl::StatusOr<uint64_t> RocksDbCounterStore::FoldRefusals(
+    uint64_t target_bytes, uint64_t* removed) {
+  const uint64_t head = HeadSequence();
+  const uint64_t oldest = OldestSequence();
+  // From the event before the cursor: a summary there joins the next run.
+  uint64_t next = std::max(oldest, fold_cursor_ > 0 ? fold_cursor_ - 1 : 0);
+  // A run of consecutive refusal events, as the summary that replaces it.
+  struct Run {
+    uint64_t first_key = 0;
+    uint64_t events = 0;
+    uint64_t encoded_bytes = 0;
+    bool lone_summary = false;
+    AuditEvent summary;
+  } run;
+  rocksdb::WriteBatch batch;
+  uint64_t saved = 0;
+  uint64_t compact_from = 0, compact_to = 0;
+  auto close_run = [&]() -> absl::Status {
+    Run done = std::move(run);
+    run = Run{};
+    // A summary alone is already folded.
+    if (done.events == 0 || (done.events == 1 && done.lone_summary)) {
+      return absl::OkStatus();
+    }
+    const std::string encoded = EncodeAuditEvent(done.summary);
+    const uint64_t last = done.summary.sequence;
+    GH_RETURN_IF_ERROR(
+        FromRocks(batch.DeleteRange(audit_, SequenceKey(done.first_key),
+                                    SequenceKey(last)),
+                  StorageErrorKind::kWrite, "fold refusals"));
+    GH_RETURN_IF_ERROR(FromRocks(batch.Put(audit_, SequenceKey(last), encoded),
+                                 StorageErrorKind::kWrite, "fold refusals"));
+    if (compact_from == 0) compact_from = done.first_key;
+    compact_to = last;
+    *removed += done.events - 1;
+    if (done.encoded_bytes > encoded.size()) {
+      saved += done.encoded_bytes - encoded.size();
+    }
+    return absl::OkStatus();
+  };
+  bool stopped = false;
+  while (next <= head && !stopped) {
+    GH_ASSIGN_OR_RETURN(std::vector<AuditEvent> events, Read(next, 1024));
+    if (events.empty()) break;
+    for (const AuditEvent& e : events) {
+      if (e.sequence > head) break;
+      if (e.refusal.empty()) {
+        GH_RETURN_IF_ERROR(close_run());
+        if (saved >= target_bytes) {
+          fold_cursor_ = e.sequence;
+          stopped = true;
+          break;
+        }
+        continue;
+      }
+      AuditEvent& s = run.summary;
+      const uint64_t calls = std::max<uint64_t>(e.refused_calls, 1);
+      const int64_t first_ms =
+          e.first_refused_ms > 0 ? e.first_refused_ms : e.time_ms;
+      const int64_t last_ms =
+          e.last_refused_ms > 0 ? e.last_refused_ms : e.time_ms;
+      if (run.events == 0) {
+        run.first_key = e.sequence;
+        run.lone_summary = e.first_sequence != 0;
+        s.first_sequence =
+            e.first_sequence != 0 ? e.first_sequence : e.sequence;
+        s.decision = Decision::kDeny;
+        s.refusal = "refused calls folded by audit retention";
+        s.first_refused_ms = first_ms;
+      }
+      ++run.events;
+      run.encoded_bytes += EncodeAuditEvent(e).size();
+      s.sequence = e.sequence;
+      s.time_ms = e.time_ms;
+      s.op = e.op;
+      s.refused_calls += calls;
+      s.first_refused_ms = std::min(s.first_refused_ms, first_ms);
+      s.last_refused_ms = std::max(s.last_refused_ms, last_ms);
+    }
+    next = events.back().sequence + 1;
+  }
+  if (!stopped) {
+    GH_RETURN_IF_ERROR(close_run());
+    fold_cursor_ = next;
+  }
+  if (batch.Count() == 0) return 0;
+  // Something was folded: report progress even if it saved little.
+  saved = std::max<uint64_t>(saved, 1);
+  rocksdb::WriteOptions options;
+  options.sync = sync_;
+  GH_RETURN_IF_ERROR(Written(db_->Write(options, &batch), "fold refusals"));
+  const std::string begin = SequenceKey(compact_from);
+  const std::string end = SequenceKey(compact_to + 1);
+  const rocksdb::Slice begin_slice(begin);
+  const rocksdb::Slice end_slice(end);
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForceOptimized;
+  GH_RETURN_IF_ERROR(
+      FromRocks(db_->CompactRange(compact, audit_, &begin_slice, &end_slice),
+                StorageErrorKind::kWrite, "fold refusals compaction"));
+  return saved;
 }
 
 uint64_t RocksDbCounterStore::ApproximateBytes(

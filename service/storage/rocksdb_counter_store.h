@@ -78,6 +78,15 @@ class RocksDbCounterStore final : public CounterStore,
 
   // StoreMaintenance. Retention also compacts the deleted range to reclaim
   // the space.
+  //
+  // Over the size budget, refusal events give way first, so that refused
+  // calls (which anyone who reaches the port can make) never evict a
+  // decision: runs of consecutive refusal events, oldest first, are folded
+  // into one summary each (AuditEvent::first_sequence; the sum of their
+  // refused calls and their first/last times) until the log fits or none is
+  // left; only then are the oldest events deleted. Summaries number at most
+  // one more than the decision events between them. Folded events count as
+  // deleted.
   absl::StatusOr<uint64_t> ApplyRetention(
       const AuditRetention& retention) override;
   bool writable() const override {
@@ -118,6 +127,18 @@ class RocksDbCounterStore final : public CounterStore,
   // Adds the counter puts and deletes of `writes` to `batch`.
   absl::Status AddCounters(const WriteSet& writes, rocksdb::WriteBatch& batch);
   uint64_t ApproximateBytes(rocksdb::ColumnFamilyHandle* cf) const;
+  // Bytes on disk (flushed events) of sequences `from` to `head`, and of
+  // the retained ones.
+  absl::StatusOr<uint64_t> BytesFrom(uint64_t from, uint64_t head) const;
+  absl::StatusOr<uint64_t> RetainedBytes() const;
+  // One pass of the refusal folding described at ApplyRetention: folds runs
+  // of refusal events from the fold cursor on until about `target_bytes`
+  // (encoded) are saved or the head is reached, and compacts their range.
+  // Returns the encoded bytes saved (0: nothing left to fold) and adds the
+  // number of events folded away to *removed.
+  absl::StatusOr<uint64_t> FoldRefusals(uint64_t target_bytes,
+                                        uint64_t* removed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(retention_mu_);
 
   // Constant after construction. The filter must outlive the DB, so it is
   // declared first.
@@ -139,6 +160,12 @@ class RocksDbCounterStore final : public CounterStore,
   // Held by the leader while its group is written (with commit_mu_
   // released, so the next commits can queue up), and by retention.
   absl::Mutex write_mu_;
+
+  // One retention run at a time.
+  absl::Mutex retention_mu_ ABSL_ACQUIRED_BEFORE(commit_mu_);
+  // Every refusal event before this sequence is folded (the event just
+  // before it may be a summary that the next run extends); 0 at opening.
+  uint64_t fold_cursor_ ABSL_GUARDED_BY(retention_mu_) = 0;
 
   mutable absl::Mutex bounds_mu_;
   uint64_t head_ ABSL_GUARDED_BY(bounds_mu_) = 0;

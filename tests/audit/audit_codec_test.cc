@@ -36,6 +36,12 @@ AuditEvent FullEvent() {
   e.locked_until_ms = 1'700'000'900'456;
   e.context = {{"route", "/login \"quoted\""}, {"ua", "J\xc3\xb6rg/1.0"}};
   e.refusal = "PERMISSION_DENIED: no scope";
+  e.peer = "ipv4:198.51.100.7";
+  e.refused_calls = 41;
+  e.first_refused_ms = 1'700'000'000'001;
+  e.last_refused_ms = 1'700'000'009'999;
+  e.truncated = true;
+  e.first_sequence = 123456789000ull;
   return e;
 }
 
@@ -57,6 +63,12 @@ void ExpectSameEvent(const AuditEvent& want, const AuditEvent& got) {
   EXPECT_EQ(got.locked_until_ms, want.locked_until_ms);
   EXPECT_EQ(got.context, want.context);
   EXPECT_EQ(got.refusal, want.refusal);
+  EXPECT_EQ(got.peer, want.peer);
+  EXPECT_EQ(got.refused_calls, want.refused_calls);
+  EXPECT_EQ(got.first_refused_ms, want.first_refused_ms);
+  EXPECT_EQ(got.last_refused_ms, want.last_refused_ms);
+  EXPECT_EQ(got.truncated, want.truncated);
+  EXPECT_EQ(got.first_sequence, want.first_sequence);
 }
 
 AuditEvent RoundTrip(const AuditEvent& e) {

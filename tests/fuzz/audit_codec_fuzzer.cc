@@ -23,7 +23,11 @@ bool SameEvent(const AuditEvent& a, const AuditEvent& b) {
          a.count == b.count && a.limit == b.limit &&
          a.window_ms == b.window_ms && a.ceiling_hit == b.ceiling_hit &&
          a.locked_until_ms == b.locked_until_ms && a.context == b.context &&
-         a.refusal == b.refusal;
+         a.refusal == b.refusal && a.peer == b.peer &&
+         a.refused_calls == b.refused_calls &&
+         a.first_refused_ms == b.first_refused_ms &&
+         a.last_refused_ms == b.last_refused_ms && a.truncated == b.truncated &&
+         a.first_sequence == b.first_sequence;
 }
 
 }  // namespace

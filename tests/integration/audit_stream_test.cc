@@ -6,6 +6,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -418,6 +420,133 @@ TEST_F(AuditStreamTest, LogIsOneJsonObjectPerLineAndRateLimited) {
   EXPECT_GT(lines, 2);
   EXPECT_GE(ceiling_lines, 1);
   EXPECT_LE(ceiling_lines, 20 * 2) << "ceiling-hit lines are rate-limited";
+}
+
+TEST_F(AuditStreamTest, RefusalFloodKeepsDecisionsAndIsAuditedAggregated) {
+  // The attack of issue 20: refused calls, each with a 1 KB policy name
+  // (and ~1 KB of context), as fast as loopback allows, against a 1 MiB
+  // audit budget with retention every second. Calls without a known token
+  // no longer reach the audit log (the token gate refuses them first), so
+  // the flood comes from a known client refused for the policy.
+  ASSERT_EQ(server_->Stop(), 0);
+  constexpr char kFlooderToken[] = "it-flooder-9d8c7b6a5f4e3d2c1b0a9f8e7d6c";
+  credentials_ =
+      dir_.WriteFile("credentials.yaml",
+                     "clients:\n  - id: it\n    token_sha256: [" +
+                         HexEncode(Sha256(kTestToken)) +
+                         "]\n    scopes: [check, peek, record, reset, audit]\n"
+                         "  - id: flooder\n    token_sha256: [" +
+                         HexEncode(Sha256(kFlooderToken)) +
+                         "]\n    scopes: [check]\n    policies: [login_ip]\n");
+  StartServer({"--audit_max_mb=1", "--retention_interval=1s",
+               "--refusal_audit_interval=1s"});
+  constexpr int kDecisions = 200;
+  for (int i = 0; i < kDecisions; ++i) {
+    ASSERT_EQ(RecordFailure("user" + std::to_string(i) + "@example.com",
+                            "203.0.113.9"),
+              static_cast<uint64_t>(i + 1));
+  }
+
+  constexpr int kThreads = 6;
+  const auto stop = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  std::atomic<uint64_t> refused{0}, other{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < kThreads; ++t) {
+    flood.emplace_back([&, t] {
+      // A channel each: connections from distinct ports of one address.
+      grpc::ChannelArguments args;
+      args.SetInt("flood", t);
+      auto stub = v1::RateLimiter::NewStub(grpc::CreateCustomChannel(
+          server_->address(), grpc::InsecureChannelCredentials(), args));
+      std::mt19937_64 rng(t);
+      auto letters = [&rng](size_t n) {
+        std::string out(n, 'a');
+        for (char& c : out) c = static_cast<char>('a' + rng() % 26);
+        return out;
+      };
+      for (int i = 0; i < 100000 && std::chrono::steady_clock::now() < stop;
+           ++i) {
+        v1::CheckRequest request;
+        *request.add_subjects() =
+            Client::MakeSubject(letters(1024), {{"ip", "10.9.8.7"}});
+        for (int c = 0; c < 4; ++c) {
+          (*request.mutable_context())["k" + std::to_string(c)] = letters(250);
+        }
+        v1::CheckResponse response;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(5));
+        ctx.AddMetadata("authorization",
+                        std::string("Bearer ") + kFlooderToken);
+        grpc::Status status = stub->Check(&ctx, request, &response);
+        if (status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+          ++refused;
+        } else {
+          ++other;
+        }
+      }
+    });
+  }
+  for (std::thread& t : flood) t.join();
+  std::cout << "[          ] " << refused.load() << " refused calls in 3 s\n";
+  EXPECT_EQ(other.load(), 0u);
+  ASSERT_GT(refused.load(), 1000u) << "the flood did not run";
+
+  // Replays the log from sequence 1; the sum of refused_calls of its
+  // refusal events.
+  auto stub = v1::Audit::NewStub(Channel());
+  auto replay = [&](std::vector<v1::AuditEvent>* events) {
+    events->clear();
+    grpc::ClientContext ctx;
+    Authorize(ctx);
+    v1::StreamRequest request;
+    request.set_from_sequence(1);
+    auto reader = stub->Stream(&ctx, request);
+    v1::AuditEvent event;
+    uint64_t calls = 0;
+    while (reader->Read(&event)) {
+      events->push_back(event);
+      calls += event.refused_calls();
+    }
+    grpc::Status status = reader->Finish();
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return calls;
+  };
+  // Every refused call is accounted for once the last interval is flushed;
+  // retention (every second) then runs a few times over the result.
+  std::vector<v1::AuditEvent> events;
+  const auto give_up =
+      std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (replay(&events) < refused.load() &&
+         std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(replay(&events), refused.load());
+
+  // The decisions made before the flood are all still there, from 1.
+  ASSERT_GE(events.size(), static_cast<size_t>(kDecisions));
+  for (int i = 0; i < kDecisions; ++i) {
+    EXPECT_EQ(events[i].sequence(), static_cast<uint64_t>(i + 1));
+    EXPECT_EQ(events[i].rpc(), "Record");
+    EXPECT_TRUE(events[i].refusal().empty());
+  }
+  // The flood is a handful of events with counts, its strings bounded.
+  const size_t refusal_events = events.size() - kDecisions;
+  std::cout << "[          ] audited as " << refusal_events << " events\n";
+  EXPECT_LE(refusal_events, 20u);
+  uint64_t largest = 0;
+  for (size_t i = kDecisions; i < events.size(); ++i) {
+    const v1::AuditEvent& e = events[i];
+    EXPECT_EQ(e.sequence(), i + 1);
+    EXPECT_EQ(e.refusal().rfind("PERMISSION_DENIED: ", 0), 0u) << e.refusal();
+    EXPECT_EQ(e.client_id(), "flooder");
+    EXPECT_EQ(e.peer(), "ipv4:127.0.0.1");
+    EXPECT_TRUE(e.policy().empty()) << "an unknown policy name is not kept";
+    EXPECT_LE(e.first_refused().seconds(), e.last_refused().seconds());
+    largest = std::max<uint64_t>(largest, e.refused_calls());
+  }
+  EXPECT_GT(largest, 100u);
 }
 
 }  // namespace

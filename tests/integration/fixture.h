@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "client/client.h"
 #include "service/auth/credentials.h"
@@ -48,12 +49,16 @@ class ServerTest : public ::testing::Test {
     StartServer();
   }
 
-  void StartServer() {
-    server_ = std::make_unique<ServerProcess>(std::vector<std::string>{
-        "--data_dir=" + dir_.path() + "/data", "--policies=" + policies_,
-        "--credentials=" + credentials_,
-        "--pseudonym_key_file=" + pseudonym_key_, "--shutdown_grace=200ms",
-        "--max_streams_per_client=64"});
+  // `extra` flags are added to the usual ones.
+  void StartServer(const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"--data_dir=" + dir_.path() + "/data",
+                                     "--policies=" + policies_,
+                                     "--credentials=" + credentials_,
+                                     "--pseudonym_key_file=" + pseudonym_key_,
+                                     "--shutdown_grace=200ms",
+                                     "--max_streams_per_client=64"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<ServerProcess>(std::move(args));
     ASSERT_TRUE(server_->Start()) << server_->stderr_text();
     ClientOptions options;
     options.target = server_->address();

@@ -3,6 +3,8 @@
 // Prometheus server scraping it, and series that stay bounded however many
 // IPs and users are seen.
 
+#include <grpcpp/grpcpp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "gatehouse/v1/ratelimit.grpc.pb.h"
 #include "tests/integration/fixture.h"
 #include "tests/metrics/prometheus_process.h"
 #include "tests/metrics/test_support.h"
@@ -389,6 +392,37 @@ TEST_F(MetricsTest, ScrapeCountsExactlyTheTrafficAndPassesPromtool) {
   EXPECT_EQ(check.exit_code, 0) << PROMTOOL_BIN << " check metrics said:\n"
                                 << check.output << "\non:\n"
                                 << s.body();
+}
+
+TEST_F(MetricsTest, RepeatedRefusalsAreCountedExactlyAndShownAggregated) {
+  // 50 Checks from a client without the check scope, from one address: one
+  // series, audited as its first event and one event counting the other 49.
+  // (Calls without a known token are refused before any handler, by the
+  // token gate, and only counted.)
+  auto stub = v1::RateLimiter::NewStub(grpc::CreateChannel(
+      server_->address(), grpc::InsecureChannelCredentials()));
+  for (int i = 0; i < 50; ++i) {
+    v1::CheckRequest request;
+    *request.add_subjects() =
+        Client::MakeSubject("login_ip", {{"ip", "192.0.2.10"}});
+    v1::CheckResponse response;
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", std::string("Bearer ") + kReaderToken);
+    ASSERT_EQ(stub->Check(&ctx, request, &response).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // The aggregated count is published every second.
+  const std::string kAggregated = "gatehouse_audit_refusals_aggregated_total";
+  const auto deadline = SteadyClock::now() + std::chrono::seconds(10);
+  Scrape s = ScrapeMetrics();
+  while (s.Value(kAggregated) != 49 && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    s = ScrapeMetrics();
+  }
+  EXPECT_EQ(s.Value(kAggregated), 49) << s.body();
+  EXPECT_EQ(
+      s.Count("gatehouse_auth_failures_total", {{"reason", "missing_scope"}}),
+      50);
 }
 
 TEST_F(MetricsTest, PrometheusScrapesTheServerAndSeesTheAllowedChecks) {

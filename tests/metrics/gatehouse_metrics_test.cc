@@ -29,6 +29,7 @@ TEST(GatehouseMetricsTest, NamesAreTheContractWithTheChart) {
             (std::vector<std::string>{
                 "gatehouse_audit_consumer_lag_events",
                 "gatehouse_audit_head_sequence",
+                "gatehouse_audit_refusals_aggregated_total",
                 "gatehouse_audit_stream_consumers",
                 "gatehouse_auth_failures_total",
                 "gatehouse_batch_items_total",

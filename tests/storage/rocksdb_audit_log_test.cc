@@ -75,6 +75,41 @@ std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
   return out;
 }
 
+// A refusal event as RefusalAggregator writes it: `calls` refused calls,
+// incompressible reason text so bytes on disk follow the number of events.
+AuditEvent Refusal(std::mt19937_64& rng, int64_t time_ms, uint64_t calls) {
+  AuditEvent e;
+  e.time_ms = time_ms;
+  e.op = Operation::kCheck;
+  e.decision = Decision::kDeny;
+  e.refusal = "UNAUTHENTICATED: missing token " + RandomLetters(rng, 200);
+  e.peer = "ipv4:203.0.113.7";
+  e.refused_calls = calls;
+  e.first_refused_ms = time_ms - 5;
+  e.last_refused_ms = time_ms;
+  return e;
+}
+
+// Every sequence from `from` to the last event is covered exactly once,
+// a summary standing for first_sequence..sequence (the first one may begin
+// before `from`).
+void ExpectContiguousCoverage(const std::vector<AuditEvent>& events,
+                              uint64_t from) {
+  uint64_t expected = from;
+  for (const AuditEvent& e : events) {
+    const uint64_t first =
+        e.first_sequence != 0 ? e.first_sequence : e.sequence;
+    // The first may be a summary that began before `from`.
+    if (expected == from) {
+      EXPECT_LE(first, expected) << "event " << e.sequence;
+    } else {
+      EXPECT_EQ(first, expected) << "event " << e.sequence;
+    }
+    EXPECT_GE(e.sequence, first);
+    expected = e.sequence + 1;
+  }
+}
+
 class RocksDbAuditLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -495,6 +530,154 @@ TEST_F(RocksDbAuditLogTest, AwaitAfterTimesOutFalseWhenNothingComes) {
   Commit({}, {{"c-one", State(1)}});
   EXPECT_FALSE(store_->AwaitAfter(1, absl::ZeroDuration()));
   EXPECT_TRUE(store_->AwaitAfter(0, absl::Milliseconds(20)));
+}
+
+TEST_F(RocksDbAuditLogTest, RefusalFloodIsFoldedBeforeAnyDecisionIsEvicted) {
+  std::mt19937_64 rng(7);
+  // 100 decisions, then a flood of 4,000 refusal events (3 calls each),
+  // ten times the decisions' size, against a budget of twice the decisions.
+  uint64_t decision_bytes = 0;
+  for (int i = 0; i < 100; ++i) {
+    AuditEvent e = Event("login_ip", kStartMs + i);
+    e.context = {{"noise", RandomLetters(rng, 200)}};
+    decision_bytes += EncodeAuditEvent(e).size();
+    Commit({std::move(e)});
+  }
+  for (int i = 0; i < 4000; ++i) {
+    Commit({Refusal(rng, kStartMs + 1000 + i, 3)});
+  }
+  AuditRetention retention;
+  retention.max_bytes = 2 * decision_bytes;
+  EXPECT_GE(Retain(retention), 3000u);
+
+  // Nothing was evicted: every decision is still read from sequence 1 ...
+  EXPECT_EQ(store_->OldestSequence(), 1u);
+  EXPECT_EQ(store_->HeadSequence(), 4100u);
+  std::vector<AuditEvent> events = ReadAll(1);
+  ASSERT_GE(events.size(), 101u);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(events[i].sequence, static_cast<uint64_t>(i + 1));
+    EXPECT_TRUE(events[i].refusal.empty());
+  }
+  ExpectContiguousCoverage(events, 1);
+  // ... and every refused call is still counted, the oldest folded first.
+  uint64_t calls = 0;
+  for (const AuditEvent& e : events) calls += e.refused_calls;
+  EXPECT_EQ(calls, 12000u);
+  EXPECT_EQ(events[100].first_sequence, 101u);
+  EXPECT_EQ(events[100].first_refused_ms, kStartMs + 1000 - 5);
+  EXPECT_EQ(events.back().sequence, 4100u);
+  // The log fits its budget again.
+  absl::StatusOr<std::vector<AuditEvent>> middle = store_->Read(150, 1);
+  ASSERT_TRUE(middle.ok()) << middle.status();
+  ASSERT_EQ(middle->size(), 1u);
+  EXPECT_EQ((*middle)[0].first_sequence, 101u) << "150 is in the summary";
+  ASSERT_TRUE(store_->CompactAll().ok());
+  EXPECT_LE(store_->ApproximateAuditBytes(), retention.max_bytes);
+
+  // Bounds and summaries survive reopening.
+  Reopen();
+  EXPECT_EQ(store_->OldestSequence(), 1u);
+  EXPECT_EQ(store_->HeadSequence(), 4100u);
+  EXPECT_EQ(ReadAll(1).size(), events.size());
+}
+
+TEST_F(RocksDbAuditLogTest, RefusalRunsBetweenDecisionsFoldOneSummaryEach) {
+  std::mt19937_64 rng(8);
+  uint64_t decision_bytes = 0;
+  for (int round = 0; round < 5; ++round) {
+    AuditEvent e = Event("login_ip", kStartMs + round * 1000);
+    decision_bytes += EncodeAuditEvent(e).size();
+    Commit({std::move(e)});
+    for (int i = 0; i < 200; ++i) {
+      Commit({Refusal(rng, kStartMs + round * 1000 + 1 + i, 1)});
+    }
+  }
+  AuditRetention retention;
+  retention.max_bytes = 4 * decision_bytes + 1024;
+  Retain(retention);
+  EXPECT_EQ(store_->OldestSequence(), 1u);
+  std::vector<AuditEvent> events = ReadAll(1);
+  ExpectContiguousCoverage(events, 1);
+  // Five decisions, each followed by one summary of its 200 refusals.
+  ASSERT_EQ(events.size(), 10u);
+  for (int round = 0; round < 5; ++round) {
+    EXPECT_TRUE(events[2 * round].refusal.empty());
+    EXPECT_EQ(events[2 * round].sequence, 1u + 201u * round);
+    EXPECT_EQ(events[2 * round + 1].refused_calls, 200u);
+  }
+}
+
+TEST_F(RocksDbAuditLogTest, LaterRefusalsExtendTheLastSummary) {
+  std::mt19937_64 rng(9);
+  Commit({Event("login_ip", kStartMs)});
+  AuditRetention retention;
+  retention.max_bytes = 4096;
+  for (int batch = 0; batch < 3; ++batch) {
+    for (int i = 0; i < 500; ++i) {
+      Commit({Refusal(rng, kStartMs + batch * 1000 + i + 1, 2)});
+    }
+    Retain(retention);
+  }
+  std::vector<AuditEvent> events = ReadAll(1);
+  ASSERT_EQ(events.size(), 2u) << "one summary, not one per run";
+  EXPECT_EQ(events[0].sequence, 1u);
+  EXPECT_EQ(events[1].first_sequence, 2u);
+  EXPECT_EQ(events[1].sequence, 1501u);
+  EXPECT_EQ(events[1].refused_calls, 3000u);
+}
+
+TEST_F(RocksDbAuditLogTest, DecisionsAloneOverBudgetAreStillEvictedOldest) {
+  std::mt19937_64 rng(10);
+  uint64_t encoded = 0;
+  for (int i = 0; i < 500; ++i) {
+    AuditEvent e = Event("bulk", kStartMs + i);
+    e.context = {{"noise", RandomLetters(rng, 200)}};
+    encoded += EncodeAuditEvent(e).size();
+    Commit({std::move(e)});
+    if (i % 50 == 0) Commit({Refusal(rng, kStartMs + i, 1)});
+  }
+  AuditRetention retention;
+  retention.max_bytes = encoded / 2;
+  EXPECT_GT(Retain(retention), 0u);
+  const uint64_t oldest = store_->OldestSequence();
+  EXPECT_GT(oldest, 100u);
+  std::vector<AuditEvent> events = ReadAll(oldest);
+  ExpectContiguousCoverage(events, oldest);
+  EXPECT_EQ(events.back().sequence, store_->HeadSequence());
+}
+
+TEST_F(RocksDbAuditLogTest, EvictionCountsBytesNotTheSequencesASummaryCovers) {
+  std::mt19937_64 rng(11);
+  uint64_t decision_bytes = 0;
+  auto decide = [&](int64_t time_ms) {
+    AuditEvent e = Event("login_ip", time_ms);
+    e.context = {{"noise", RandomLetters(rng, 200)}};
+    decision_bytes += EncodeAuditEvent(e).size();
+    Commit({std::move(e)});
+  };
+  // 200 decisions, 5,000 refusals (folded into one summary), 200 decisions.
+  for (int i = 0; i < 200; ++i) decide(kStartMs + i);
+  for (int i = 0; i < 5000; ++i) Commit({Refusal(rng, kStartMs + 1000 + i, 1)});
+  for (int i = 0; i < 200; ++i) decide(kStartMs + 10000 + i);
+  // A first run folds the refusals (the decisions fit).
+  AuditRetention retention;
+  retention.max_bytes = decision_bytes;
+  Retain(retention);
+  ASSERT_EQ(store_->OldestSequence(), 1u);
+  ASSERT_EQ(ReadAll(1).size(), 401u);
+  // Then room on disk for about three quarters of what is left.
+  ASSERT_TRUE(store_->CompactAll().ok());
+  retention.max_bytes = store_->ApproximateAuditBytes() * 3 / 4;
+  Retain(retention);
+  std::vector<AuditEvent> events = ReadAll(store_->OldestSequence());
+  ExpectContiguousCoverage(events, store_->OldestSequence());
+  uint64_t decisions = 0;
+  for (const AuditEvent& e : events) decisions += e.refusal.empty() ? 1 : 0;
+  // Only the oldest decisions beyond the budget went (about 90% of it is
+  // kept), not every decision older than the summary's range.
+  EXPECT_GE(decisions, 250u);
+  EXPECT_LE(decisions, 300u);
 }
 
 }  // namespace
