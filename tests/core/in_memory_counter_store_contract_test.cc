@@ -15,6 +15,7 @@ namespace {
 class InMemoryEnv {
  public:
   static constexpr bool kDurable = false;
+  static constexpr bool kCanFail = false;
 
   CounterStore& store() { return store_; }
   AuditLog& log() { return store_; }

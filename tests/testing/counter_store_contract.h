@@ -25,8 +25,8 @@
 //                                  InMemoryEnv);
 //
 // "A failed Commit applies nothing and uses no sequence number" needs the
-// implementation's own storage to fail: RocksDbDiskFullTest does that on a
-// full tmpfs; an in-memory Commit cannot fail.
+// implementation's own storage to fail (Env::BreakStorage); an in-memory
+// Commit cannot fail, so that test is skipped for it.
 namespace gatehouse::testing {
 
 template <typename Env>
@@ -280,13 +280,61 @@ TYPED_TEST_P(CounterStoreContractTest, StatesAndSequencesSurviveReopening) {
   }
 }
 
+// Storage failing under a multi-key commit with events: UNAVAILABLE, no
+// counter change and no event, neither at once nor once storage works
+// again, and the next commit takes the very next sequence.
+TYPED_TEST_P(CounterStoreContractTest, FailedCommitLeavesNothing) {
+  if constexpr (!TypeParam::kCanFail) {
+    GTEST_SKIP() << "this store's Commit cannot fail";
+  } else {
+    WriteSet before;
+    before.puts.emplace_back("kept", ContractState(1));
+    before.puts.emplace_back("deleted", ContractState(2));
+    before.audit.push_back(ContractEvent("before", EventTimeMs(1)));
+    ASSERT_NO_FATAL_FAILURE(this->Commit(before));
+
+    ASSERT_NO_FATAL_FAILURE(this->env_.BreakStorage());
+    WriteSet failed;
+    failed.puts.emplace_back("kept", ContractState(10));
+    failed.puts.emplace_back("new", ContractState(11));
+    failed.deletes = {"deleted"};
+    failed.audit.push_back(ContractEvent("failed-0", EventTimeMs(2)));
+    failed.audit.push_back(ContractEvent("failed-1", EventTimeMs(2)));
+    const absl::Status status = this->store().Commit(failed);
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+    auto expect_unchanged = [this] {
+      EXPECT_EQ(this->ReadState("kept"), ContractState(1));
+      EXPECT_EQ(this->ReadState("deleted"), ContractState(2));
+      EXPECT_EQ(this->ReadState("new"), std::nullopt);
+      EXPECT_EQ(this->log().HeadSequence(), 1u);
+      absl::StatusOr<std::vector<AuditEvent>> events = this->log().Read(1, 10);
+      ASSERT_TRUE(events.ok()) << events.status();
+      ASSERT_EQ(events->size(), 1u);
+      EXPECT_EQ((*events)[0].client_id, "before");
+    };
+    {
+      SCOPED_TRACE("while storage fails");
+      expect_unchanged();
+    }
+    ASSERT_NO_FATAL_FAILURE(this->env_.RepairStorage());
+    {
+      SCOPED_TRACE("once storage works again");
+      expect_unchanged();
+    }
+    const std::vector<AuditEvent> after =
+        CommitEvents(this->store(), "after", 1, EventTimeMs(3));
+    ASSERT_EQ(after.size(), 1u);
+    EXPECT_EQ(after[0].sequence, 2u);
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     CounterStoreContractTest, UnknownKeyReadsAsAbsent,
     ReadsBackEveryFieldOfACommittedState, PutReplacesTheWholeState,
     DeleteRemovesAStateAndAbsentKeysAreFine, MultiKeyCommitAppliesEveryChange,
     ReadersNeverSeeHalfACommit, CommitNumbersItsEventsConsecutivelyAfterTheHead,
     CommitWithoutEventsUsesNoSequence, ConcurrentCommitsShareOneGapFreeSequence,
-    StatesAndSequencesSurviveReopening);
+    StatesAndSequencesSurviveReopening, FailedCommitLeavesNothing);
 
 }  // namespace gatehouse::testing
 

@@ -26,6 +26,13 @@
 //                             // through the implementation's own retention
 //                             // (event i has time_ms = EventTimeMs(i) in
 //                             // the suites, so by age works too)
+//   static constexpr bool kCanFail;
+//                             // whether its storage can be made to fail:
+//   void BreakStorage();      // kCanFail only: from now on writes fail in
+//                             // the implementation's own storage (not in a
+//                             // wrapper), as a failing disk would
+//   void RepairStorage();     // kCanFail only: storage works again; the
+//                             // store is reopened if it needs that
 //
 // The suites live in headers (type-parameterised: TYPED_TEST_P) so that
 // each layer instantiates them in its own test binary: core tests without
