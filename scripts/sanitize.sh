@@ -47,13 +47,16 @@ JOBS=$(nproc)
 # that hold them: only these are built in build-tsan, so a new concurrency
 # test needs its program listed here. The integration ones run the
 # TSan-built server under load from many client threads.
-TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|UnderLoad|Reconnecting|Watcher|Sighup|CoalescerTest|DecisionPoolTest|PoolQueues'}
+TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|ReadersNeverSeeHalf|UnderLoad|Reconnecting|Watcher|Sighup|CoalescerTest|DecisionPoolTest|PoolQueues'}
 TSAN_TEST_DIRS="core;storage;metrics;grpc;client;integration;reliability"
 TSAN_TARGETS=(
   core_limiter_concurrency_test  # LimiterConcurrencyTest.*
   storage_rocksdb_limiter_test   # ConcurrentRecordsAreAllCounted
   storage_rocksdb_audit_log_test # ConcurrentCommits..., AwaitAfterWakes...
   storage_refusal_aggregator_test # ConcurrentAddsAndFlushes...
+  core_in_memory_counter_store_contract_test    # CounterStore and AuditLog
+  storage_rocksdb_counter_store_contract_test   # contracts: Concurrent...,
+                                                # ReadersNeverSeeHalf...
   metrics_concurrency_test       # metrics ConcurrencyTest.*
   integration_sign_in_flow_test  # ConcurrentRecordsFromManyClients...
   integration_audit_stream_test  # ReconnectingConsumer..., Watcher...

@@ -31,6 +31,8 @@
 #include "service/metrics/gatehouse_metrics.h"
 #include "service/metrics/registry.h"
 #include "tests/client/fake_rate_limiter.h"
+#include "tests/testing/fault_injecting_counter_store.h"
+#include "tests/testing/in_process_server.h"
 #include "tests/testing/loopback_port.h"
 
 namespace gatehouse {
@@ -55,43 +57,6 @@ constexpr char kReaderToken[] =
 // about deadlines set short ones explicitly.
 constexpr absl::Duration kLongDeadline = absl::Seconds(30);
 
-// An in-memory store whose commits wait while the gate is closed, to hold a
-// batch in flight. Thread-safe.
-class GatedStore final : public CounterStore {
- public:
-  absl::StatusOr<std::optional<CounterState>> Read(
-      absl::string_view key) override {
-    return inner_.Read(key);
-  }
-  absl::Status Commit(WriteSet& writes) override {
-    {
-      absl::MutexLock lock(&mu_);
-      ++waiting_;
-      mu_.Await(absl::Condition(&open_));
-      --waiting_;
-    }
-    return inner_.Commit(writes);
-  }
-
-  void SetOpen(bool open) {
-    absl::MutexLock lock(&mu_);
-    open_ = open;
-  }
-  // Blocks until a commit waits at the closed gate.
-  void AwaitWaitingCommit() {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
-        +[](int* waiting) { return *waiting > 0; }, &waiting_));
-  }
-  InMemoryCounterStore& inner() { return inner_; }
-
- private:
-  InMemoryCounterStore inner_;
-  absl::Mutex mu_;
-  bool open_ ABSL_GUARDED_BY(mu_) = true;
-  int waiting_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
 class CoalescerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -108,22 +73,15 @@ class CoalescerTest : public ::testing::Test {
         "test");
     ASSERT_TRUE(credentials.ok()) << credentials.status();
     authenticator_ = std::make_unique<Authenticator>(*credentials);
-    service_ = std::make_unique<RateLimiterService>(
-        limiter_.get(), &store_.inner(), authenticator_.get(), nullptr,
-        &call_metrics_);
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port_);
-    builder.RegisterService(service_.get());
-    // Required by the service's raw streaming method (request_parser.h).
-    builder.RegisterCallbackGenericService(&unknown_methods_);
-    server_ = builder.BuildAndStart();
+    service_ = std::make_unique<RateLimiterService>(limiter_.get(), &memory_,
+                                                    authenticator_.get(),
+                                                    nullptr, &call_metrics_);
+    server_ = testing::InProcessServer::Start({service_.get()});
     ASSERT_NE(server_, nullptr);
-    ASSERT_NE(port_, 0);
   }
 
   void TearDown() override {
-    store_.SetOpen(true);
+    store_.SetCommitGateOpen(true);
     if (server_) server_->Shutdown();
   }
 
@@ -133,8 +91,7 @@ class CoalescerTest : public ::testing::Test {
                                      FailureMode mode = FailureMode::kFailOpen,
                                      std::string target = "") {
     ClientOptions options;
-    options.target =
-        target.empty() ? absl::StrCat("127.0.0.1:", port_) : target;
+    options.target = target.empty() ? server_->address() : target;
     options.token = std::move(token);
     options.deadline = kLongDeadline;
     options.failure_mode = mode;
@@ -156,16 +113,16 @@ class CoalescerTest : public ::testing::Test {
   }
 
   SimulatedClock clock_;
-  GatedStore store_;
+  InMemoryCounterStore memory_;
+  // Commits wait at its gate while closed, to hold a batch in flight.
+  testing::FaultInjectingCounterStore store_{&memory_};
   std::unique_ptr<Limiter> limiter_;
   std::unique_ptr<Authenticator> authenticator_;
   metrics::Registry registry_;
   metrics::GatehouseMetrics metrics_{&registry_, "test"};
   CallMetrics call_metrics_{&metrics_};
   std::unique_ptr<RateLimiterService> service_;
-  grpc::CallbackGenericService unknown_methods_;  // Outlives server_.
-  std::unique_ptr<grpc::Server> server_;
-  int port_ = 0;
+  std::unique_ptr<testing::InProcessServer> server_;
 };
 
 TEST_F(CoalescerTest, SixtyFourThreadsGetUnaryAnswersFromFewerRpcs) {
@@ -293,7 +250,7 @@ TEST_F(CoalescerTest, ErrorsGiveTheSameResultsAsUnaryCalls) {
       EXPECT_TRUE(coalesced.verdicts.empty());
     }
   }
-  EXPECT_EQ(store_.inner().size(), 0u);
+  EXPECT_EQ(memory_.size(), 0u);
   EXPECT_GT(Rpcs("Batch"), 0u);
 }
 
@@ -319,7 +276,7 @@ TEST_F(CoalescerTest, CallerWhoseDeadlinePassesGivesUpWhileItsBatchGoesOn) {
   // store until the first has given up.
   const auto client = MakeClient(absl::Hours(1), /*max_batch=*/2, kToken,
                                  FailureMode::kFailClosed);
-  store_.SetOpen(false);
+  store_.SetCommitGateOpen(false);
   v1::RecordRequest impatient, patient;
   *impatient.add_subjects() = UserIp("impatient");
   *patient.add_subjects() = UserIp("patient");
@@ -328,13 +285,13 @@ TEST_F(CoalescerTest, CallerWhoseDeadlinePassesGivesUpWhileItsBatchGoesOn) {
       [&] { short_result = client->Record(impatient, absl::Seconds(1)); });
   std::thread long_caller(
       [&] { long_result = client->Record(patient, kLongDeadline); });
-  store_.AwaitWaitingCommit();
+  store_.AwaitCommitAtGate();
   short_caller.join();  // Returns at its deadline, the batch still held.
   EXPECT_EQ(short_result.status.error_code(),
             grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_TRUE(short_result.degraded);
   EXPECT_FALSE(short_result.allowed);  // Fail closed.
-  store_.SetOpen(true);
+  store_.SetCommitGateOpen(true);
   long_caller.join();
   ASSERT_TRUE(long_result.status.ok()) << long_result.status.error_message();
   EXPECT_TRUE(long_result.allowed);
@@ -353,21 +310,21 @@ TEST_F(CoalescerTest, QueuedCallerWhoseDeadlinePassesIsNeverSent) {
   EXPECT_TRUE(result.allowed);                       // Fail open.
   const auto not_sent = MakeClient(absl::Hours(1));  // Another one, idle.
   EXPECT_EQ(Rpcs("Batch"), 0u);
-  EXPECT_EQ(store_.inner().HeadSequence(), 0u);
+  EXPECT_EQ(memory_.HeadSequence(), 0u);
 }
 
 TEST_F(CoalescerTest, DestroyingTheClientWithABatchStillInFlightReturns) {
   auto client = MakeClient(absl::Hours(1), /*max_batch=*/1);
-  store_.SetOpen(false);
+  store_.SetCommitGateOpen(false);
   v1::RecordRequest record;
   *record.add_subjects() = UserIp("alice");
   const Client::Result result = client->Record(record, absl::Milliseconds(200));
   EXPECT_EQ(result.status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-  store_.AwaitWaitingCommit();
+  store_.AwaitCommitAtGate();
   // The batch is still held by the server (its caller gave up): the
   // destructor cancels it and waits for its callback, without hanging.
   client.reset();
-  store_.SetOpen(true);
+  store_.SetCommitGateOpen(true);
 }
 
 TEST(CoalescingOptionsTest, RejectsNegativeLingerAndBatchSizeOutOfRange) {

@@ -2,10 +2,7 @@
 
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server_builder.h"
 
 namespace gatehouse {
 
@@ -85,20 +82,13 @@ grpc::Status FakeRateLimiter::Reset(grpc::ServerContext* context,
   return Handle("Reset", *context, *request, *response);
 }
 
-FakeServer::FakeServer() {
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port_);
-  builder.RegisterService(&service_);
-  server_ = builder.BuildAndStart();
-}
+FakeServer::FakeServer()
+    : server_(testing::InProcessServer::Start({&service_})) {}
 
-FakeServer::~FakeServer() {
-  if (server_ != nullptr) server_->Shutdown();
-}
+FakeServer::~FakeServer() = default;
 
 std::string FakeServer::target() const {
-  return absl::StrCat("127.0.0.1:", port_);
+  return server_ == nullptr ? "" : server_->address();
 }
 
 }  // namespace gatehouse

@@ -13,6 +13,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
+#include "tests/testing/in_process_server.h"
 
 namespace gatehouse {
 
@@ -84,15 +85,14 @@ class FakeServer {
   ~FakeServer();
 
   // False when the server could not start.
-  bool ok() const { return server_ != nullptr && port_ > 0; }
+  bool ok() const { return server_ != nullptr; }
   // "127.0.0.1:<port>", for ClientOptions::target.
   std::string target() const;
   FakeRateLimiter& service() { return service_; }
 
  private:
   FakeRateLimiter service_;
-  int port_ = 0;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<testing::InProcessServer> server_;
 };
 
 }  // namespace gatehouse

@@ -26,6 +26,7 @@
 #include "service/auth/credentials.h"
 #include "service/auth/secret_strength.h"
 #include "tests/client/fake_rate_limiter.h"
+#include "tests/testing/temp_dir.h"
 
 extern char** environ;
 
@@ -56,16 +57,7 @@ std::string ReadFile(const std::string& path) {
 // A fresh directory per test, for the child's output and token files.
 class GatehousectlTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(server_.ok());
-    std::string pattern = ::testing::TempDir() + "gatehousectl_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << std::strerror(errno);
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    for (const std::string& file : files_) std::remove(file.c_str());
-    if (!dir_.empty()) rmdir(dir_.c_str());
-  }
+  void SetUp() override { ASSERT_TRUE(server_.ok()); }
 
   std::string WriteFile(const std::string& name, const std::string& text) {
     const std::string path = Path(name);
@@ -114,11 +106,7 @@ class GatehousectlTest : public ::testing::Test {
   FakeServer server_;
 
  private:
-  std::string Path(const std::string& name) {
-    std::string path = absl::StrCat(dir_, "/", name);
-    files_.push_back(path);
-    return path;
-  }
+  std::string Path(const std::string& name) { return dir_.Sub(name); }
 
   static std::vector<char*> Pointers(std::vector<std::string>& strings) {
     std::vector<char*> pointers;
@@ -127,8 +115,7 @@ class GatehousectlTest : public ::testing::Test {
     return pointers;
   }
 
-  std::string dir_;
-  std::vector<std::string> files_;
+  testing::TempDir dir_;
 };
 
 v1::Verdict DenyVerdict() {

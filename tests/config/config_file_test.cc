@@ -7,26 +7,20 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
 namespace {
 
 class ConfigFileTest : public ::testing::Test {
  protected:
-  ConfigFileTest() {
-    std::string tmpl = ::testing::TempDir() + "/gatehouse-config-XXXXXX";
-    dir_ = mkdtemp(tmpl.data()) != nullptr ? tmpl : "";
-    path_ = dir_ + "/policies.yaml";
-  }
-  ~ConfigFileTest() override {
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
+  ConfigFileTest() : path_(dir_.Sub("policies.yaml")) {}
   void Write(const std::string& contents) {
     std::ofstream(path_, std::ios::trunc) << contents;
   }
 
-  std::string dir_, path_;
+  testing::TempDir dir_;
+  const std::string path_;
 };
 
 TEST_F(ConfigFileTest, ReadsTheWholeFileUpToTheBound) {

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "service/config/config_file.h"
 #include "service/core/policy.h"
+#include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
 namespace {
@@ -458,30 +459,17 @@ INSTANTIATE_TEST_SUITE_P(
       return info.param.case_name;
     });
 
-// A temporary file holding `text`, removed when destroyed.
+// A file holding `text` in a fresh TempDir, removed with it.
 class TempFile {
  public:
-  explicit TempFile(const std::string& text) {
-    std::string pattern = ::testing::TempDir() + "/gatehouse-policy-XXXXXX";
-    const int fd = ::mkstemp(pattern.data());
-    if (fd < 0) {
-      ADD_FAILURE() << "mkstemp failed for " << pattern;
-      return;
-    }
-    ::close(fd);
-    path_ = pattern;
-    std::ofstream(path_) << text;
-  }
-  ~TempFile() {
-    if (!path_.empty()) ::unlink(path_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
+  explicit TempFile(const std::string& text)
+      : path_(dir_.WriteFile("policies.yaml", text)) {}
 
   const std::string& path() const { return path_; }
 
  private:
-  std::string path_;
+  testing::TempDir dir_;
+  const std::string path_;
 };
 
 TEST(LoadPolicyFileTest, MissingFileIsNotFoundNamingThePath) {

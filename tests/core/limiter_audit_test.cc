@@ -27,6 +27,7 @@
 #include "service/core/request.h"
 #include "service/core/verdict.h"
 #include "tests/core/limiter_test_util.h"
+#include "tests/testing/fault_injecting_counter_store.h"
 
 namespace gatehouse {
 namespace {
@@ -36,32 +37,11 @@ using core_test::MakePolicy;
 using core_test::MakeRequest;
 using core_test::Subject;
 using core_test::ToString;
-using core_test::TrackingCounterStore;
+using testing::FaultInjectingCounterStore;
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
 const int64_t kStartMs = absl::ToUnixMillis(AlignedStart());
-
-// Forwards to a TrackingCounterStore; while fail_ is set, Commit fails with
-// UNAVAILABLE and applies nothing, as a broken disk would.
-class FailingCounterStore final : public CounterStore {
- public:
-  absl::StatusOr<std::optional<CounterState>> Read(
-      absl::string_view key) override {
-    return inner_.Read(key);
-  }
-  absl::Status Commit(WriteSet& writes) override {
-    if (fail_) return absl::UnavailableError("disk on fire");
-    return inner_.Commit(writes);
-  }
-
-  void set_fail(bool fail) { fail_ = fail; }
-  TrackingCounterStore& inner() { return inner_; }
-
- private:
-  TrackingCounterStore inner_;
-  bool fail_ = false;
-};
 
 class LimiterAuditTest : public ::testing::Test {
  protected:
@@ -89,7 +69,7 @@ class LimiterAuditTest : public ::testing::Test {
 
   // The whole audit log of store_, which must start at sequence 1.
   std::vector<AuditEvent> Events() const {
-    const InMemoryCounterStore& log = store_.inner();
+    const InMemoryCounterStore& log = memory_;
     EXPECT_EQ(log.OldestSequence(), 1u);
     absl::StatusOr<std::vector<AuditEvent>> events = log.Read(1, 100000);
     EXPECT_TRUE(events.ok()) << events.status();
@@ -97,7 +77,8 @@ class LimiterAuditTest : public ::testing::Test {
   }
 
   SimulatedClock clock_{AlignedStart()};
-  TrackingCounterStore store_;
+  InMemoryCounterStore memory_;
+  FaultInjectingCounterStore store_{&memory_};
   std::unique_ptr<Limiter> limiter_;
 };
 
@@ -153,14 +134,14 @@ TEST_F(LimiterAuditTest, DeniedCheckAppendsDenyEventsAndCountsNothing) {
   const SubjectRequest user = Subject("per_user", {{"user", "bob"}});
   Run(Operation::kCheck, MakeRequest({ip}));
   const auto before = store_.Snapshot();
-  const int commits_before = store_.commits();
+  const int commits_before = store_.counter_commits();
 
   clock_.Advance(absl::Seconds(2));
   const Response denied = Run(Operation::kCheck, MakeRequest({ip, user}));
   EXPECT_FALSE(denied.allowed);
   // Nothing counted: the allowed subject of a denied request neither.
   EXPECT_EQ(store_.Snapshot(), before);
-  EXPECT_EQ(store_.commits(), commits_before);
+  EXPECT_EQ(store_.counter_commits(), commits_before);
 
   const std::vector<AuditEvent> events = Events();
   ASSERT_EQ(events.size(), 3u);
@@ -191,7 +172,7 @@ TEST_F(LimiterAuditTest, PeekAppendsEventsOnlyForDeniedSubjects) {
   ASSERT_EQ(allowed.verdicts.size(), 2u);
   EXPECT_EQ(allowed.verdicts[0].audit_sequence, 0u);
   EXPECT_EQ(allowed.verdicts[1].audit_sequence, 0u);
-  EXPECT_EQ(store_.inner().HeadSequence(), 0u);
+  EXPECT_EQ(memory_.HeadSequence(), 0u);
 
   Run(Operation::kCheck, MakeRequest({ip}));  // Sequence 1.
   const Response denied = Run(Operation::kPeek, MakeRequest({user, ip}));
@@ -289,7 +270,7 @@ TEST_F(LimiterAuditTest, SequencesHaveNoGapsAndMatchEveryVerdict) {
 
   const std::vector<AuditEvent> events = Events();
   ASSERT_EQ(events.size(), expected.size());
-  ASSERT_EQ(store_.inner().HeadSequence(), events.size());
+  ASSERT_EQ(memory_.HeadSequence(), events.size());
   uint64_t want = 1;
   for (const AuditEvent& e : events) {
     EXPECT_EQ(e.sequence, want);
@@ -356,7 +337,7 @@ TEST_F(LimiterAuditTest, PersonalValuesArePseudonymisedInStorageAndEvents) {
   ASSERT_EQ(pseudonym.size(), 28u);
 
   // The counter was stored (Reset deleted it, so look at every key written).
-  ASSERT_EQ(store_.commits(), 3);
+  ASSERT_EQ(store_.counter_commits(), 3);
   Run(Operation::kRecord, MakeRequest({subject}));
   const auto snapshot = store_.Snapshot();
   ASSERT_EQ(snapshot.size(), 1u);
@@ -421,17 +402,19 @@ TEST_F(LimiterAuditTest, KeyNamedTwiceGetsCeilingHitOnExactlyOneEvent) {
 }
 
 TEST_F(LimiterAuditTest, FailedCommitLeavesAuditLogUnchangedAndPropagates) {
-  FailingCounterStore failing;
+  InMemoryCounterStore memory;
+  FaultInjectingCounterStore failing(&memory);
   Install({MakePolicy("login_ip", {"ip"}, 1, absl::Minutes(1))},
           PolicySet::DefaultPersonalDimensions(), nullptr, &failing);
-  const InMemoryCounterStore& log = failing.inner().inner();
+  const InMemoryCounterStore& log = memory;
   const Request request =
       MakeRequest({Subject("login_ip", {{"ip", "203.0.113.7"}})});
   ASSERT_TRUE(limiter_->Check(request).ok());
   ASSERT_EQ(log.HeadSequence(), 1u);
-  const auto before = failing.inner().Snapshot();
+  const auto before = failing.Snapshot();
 
-  failing.set_fail(true);
+  // As a broken disk would: nothing applied.
+  failing.FailCommits(absl::UnavailableError("disk on fire"));
   for (Operation op :
        {Operation::kCheck, Operation::kRecord, Operation::kReset}) {
     SCOPED_TRACE(OperationName(op));
@@ -449,10 +432,10 @@ TEST_F(LimiterAuditTest, FailedCommitLeavesAuditLogUnchangedAndPropagates) {
   EXPECT_EQ(peek->verdicts[0].audit_sequence, 0u);
   EXPECT_EQ(peek->audit_status.code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(log.HeadSequence(), 1u);
-  EXPECT_EQ(failing.inner().Snapshot(), before);
+  EXPECT_EQ(failing.Snapshot(), before);
 
   // The next commit continues the log without a gap.
-  failing.set_fail(false);
+  failing.ClearFaults();
   const absl::StatusOr<Response> reset = limiter_->Reset(request);
   ASSERT_TRUE(reset.ok()) << reset.status();
   EXPECT_EQ(reset->verdicts[0].audit_sequence, 2u);

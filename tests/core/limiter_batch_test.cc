@@ -7,8 +7,10 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "service/core/in_memory_counter_store.h"
 #include "service/core/limiter.h"
 #include "tests/core/limiter_test_util.h"
+#include "tests/testing/fault_injecting_counter_store.h"
 
 namespace gatehouse {
 namespace {
@@ -16,30 +18,6 @@ namespace {
 using core_test::MakePolicy;
 using core_test::MakeRequest;
 using core_test::Subject;
-
-// Counts every commit (also audit-only ones) and fails them while fail_ is
-// set, applying nothing.
-class CountingStore final : public CounterStore {
- public:
-  absl::StatusOr<std::optional<CounterState>> Read(
-      absl::string_view key) override {
-    return inner_.Read(key);
-  }
-  absl::Status Commit(WriteSet& writes) override {
-    ++commits_;
-    if (fail_) return absl::UnavailableError("commit: disk on fire");
-    return inner_.Commit(writes);
-  }
-
-  int commits() const { return commits_; }
-  void set_fail(bool fail) { fail_ = fail; }
-  const InMemoryCounterStore& inner() const { return inner_; }
-
- private:
-  InMemoryCounterStore inner_;
-  int commits_ = 0;
-  bool fail_ = false;
-};
 
 class LimiterBatchTest : public ::testing::Test {
  protected:
@@ -67,7 +45,9 @@ class LimiterBatchTest : public ::testing::Test {
   }
 
   SimulatedClock clock_{core_test::AlignedStart()};
-  CountingStore store_;
+  InMemoryCounterStore memory_;
+  // Counts every commit (also audit-only ones) and fails them on request.
+  testing::FaultInjectingCounterStore store_{&memory_};
   std::unique_ptr<Limiter> limiter_;
 };
 
@@ -136,8 +116,8 @@ TEST_F(LimiterBatchTest, AuditSequencesFollowItemOrderWithoutGaps) {
   EXPECT_EQ(results[1]->verdicts[0].audit_sequence, 0u);
   EXPECT_EQ(results[2]->verdicts[0].audit_sequence, 2u);
   EXPECT_EQ(results[3]->verdicts[0].audit_sequence, 3u);
-  EXPECT_EQ(store_.inner().HeadSequence(), 3u);
-  absl::StatusOr<std::vector<AuditEvent>> events = store_.inner().Read(1, 10);
+  EXPECT_EQ(memory_.HeadSequence(), 3u);
+  absl::StatusOr<std::vector<AuditEvent>> events = memory_.Read(1, 10);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 3u);
   EXPECT_EQ((*events)[0].op, Operation::kRecord);
@@ -165,7 +145,7 @@ TEST_F(LimiterBatchTest, InvalidItemFailsAloneAndCountsNothing) {
   // The invalid Record's valid first subject counted nothing: 2, not 3.
   EXPECT_EQ(results[3]->verdicts[0].count, 2u);
   EXPECT_TRUE(results[3]->allowed);
-  EXPECT_EQ(store_.inner().HeadSequence(), 2u);
+  EXPECT_EQ(memory_.HeadSequence(), 2u);
 }
 
 TEST_F(LimiterBatchTest, RecordThenResetLeavesNoCounterResetThenRecordOne) {
@@ -176,7 +156,7 @@ TEST_F(LimiterBatchTest, RecordThenResetLeavesNoCounterResetThenRecordOne) {
                            {Operation::kRecord, Login("bob")}});
   for (const auto& r : results) ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(results[1]->verdicts[0].count, 2u);
-  EXPECT_EQ(store_.inner().size(), 1u);  // Only bob's counter is stored.
+  EXPECT_EQ(memory_.size(), 1u);  // Only bob's counter is stored.
   const absl::StatusOr<Response> alice =
       limiter_->Run(Operation::kPeek, Login("alice"));
   const absl::StatusOr<Response> bob =
@@ -205,7 +185,7 @@ TEST_F(LimiterBatchTest, CeilingAndLockoutCrossedOnceInsideABatch) {
 }
 
 TEST_F(LimiterBatchTest, FailedCommitFailsEveryDecidedItemAndWritesNothing) {
-  store_.set_fail(true);
+  store_.FailCommits(absl::UnavailableError("commit: disk on fire"));
   Request unknown = MakeRequest({Subject("nope", {{"ip", "10.0.0.1"}})});
   const auto results = RunBatch({{Operation::kRecord, Login("alice")},
                                  {Operation::kCheck, unknown},
@@ -222,8 +202,8 @@ TEST_F(LimiterBatchTest, FailedCommitFailsEveryDecidedItemAndWritesNothing) {
   // ... but not one that saw the Record that was never written.
   EXPECT_EQ(results[3].status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(store_.commits(), 1);
-  EXPECT_EQ(store_.inner().size(), 0u);
-  EXPECT_EQ(store_.inner().HeadSequence(), 0u);
+  EXPECT_EQ(memory_.size(), 0u);
+  EXPECT_EQ(memory_.HeadSequence(), 0u);
 }
 
 TEST_F(LimiterBatchTest, BatchOfOnlyInvalidItemsCommitsNothing) {

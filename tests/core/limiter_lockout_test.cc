@@ -187,7 +187,7 @@ TEST_F(LimiterLockoutTest, ResetClearsCountersLockoutAndOffences) {
   EXPECT_FALSE(reset.locked_until.has_value());
   EXPECT_EQ(reset.reset_after, absl::ZeroDuration());
   EXPECT_FALSE(Stored().has_value());
-  EXPECT_EQ(store_.size(), 0u);
+  EXPECT_EQ(memory_.size(), 0u);
 
   const Verdict v = Check(Login());
   EXPECT_EQ(v.decision, Decision::kAllow);

@@ -58,10 +58,10 @@ class LimiterTest : public core_test::LimiterFixture {
   // Peeks and asserts that nothing in the store changed.
   Verdict PeekChangesNothing(const SubjectRequest& s) {
     const auto before = store_.Snapshot();
-    const int commits = store_.commits();
+    const int commits = store_.counter_commits();
     Verdict v = Peek(s);
     EXPECT_EQ(store_.Snapshot(), before);
-    EXPECT_EQ(store_.commits(), commits);
+    EXPECT_EQ(store_.counter_commits(), commits);
     return v;
   }
 };
@@ -124,7 +124,7 @@ TEST_F(LimiterTest, CheckCountsNothingWhenAnySubjectDenies) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(Check(Ip("203.0.113.7")).decision, Decision::kAllow);
   }
-  const int commits = store_.commits();
+  const int commits = store_.counter_commits();
   const Response r =
       Run(Operation::kCheck,
           MakeRequest({Api("alice"), Ip("203.0.113.7"), Api("bob", 4)}));
@@ -136,7 +136,7 @@ TEST_F(LimiterTest, CheckCountsNothingWhenAnySubjectDenies) {
   EXPECT_EQ(r.verdicts[1].count, 3u);
   EXPECT_EQ(r.verdicts[2].decision, Decision::kAllow);
   EXPECT_EQ(r.verdicts[2].count, 0u);
-  EXPECT_EQ(store_.commits(), commits);
+  EXPECT_EQ(store_.counter_commits(), commits);
   EXPECT_EQ(Peek(Api("alice")).count, 0u);
   EXPECT_EQ(Peek(Api("bob")).count, 0u);
   EXPECT_EQ(Peek(Ip("203.0.113.7")).count, 3u);
@@ -194,7 +194,7 @@ TEST_F(LimiterTest, PeekAnswersLikeCheckAndChangesNothing) {
   Verdict v = PeekChangesNothing(Api("alice", 3));
   EXPECT_EQ(v.decision, Decision::kAllow);
   EXPECT_EQ(v.count, 0u);
-  EXPECT_EQ(store_.size(), 0u);
+  EXPECT_EQ(memory_.size(), 0u);
 
   ASSERT_EQ(Check(Api("alice", 9)).count, 9u);
   At(absl::Seconds(20));
@@ -323,7 +323,7 @@ TEST_F(LimiterTest, ResetClearsTheCounter) {
   EXPECT_EQ(v.reset_after, absl::ZeroDuration());
   EXPECT_EQ(Peek(Api("alice")).count, 0u);
   EXPECT_EQ(Peek(Api("bob")).count, 4u);
-  EXPECT_EQ(store_.size(), 1u);
+  EXPECT_EQ(memory_.size(), 1u);
 }
 
 // A wall-clock jump backwards must neither crash, nor report negative

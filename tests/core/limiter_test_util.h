@@ -21,9 +21,10 @@
 #include "service/core/policy.h"
 #include "service/core/request.h"
 #include "service/core/verdict.h"
+#include "tests/testing/fault_injecting_counter_store.h"
 
-// Shared by the Limiter tests: a store that can be snapshotted whole, a
-// fixture owning clock, store and limiter, and request builders.
+// Shared by the Limiter tests: a fixture owning clock, store and limiter,
+// and request builders.
 namespace gatehouse {
 namespace core_test {
 
@@ -32,60 +33,6 @@ namespace core_test {
 inline absl::Time AlignedStart() {
   return absl::FromUnixSeconds(1'700'006'400);
 }
-
-// Forwards to an InMemoryCounterStore and remembers every key ever written
-// and how many commits changed counters, so a test can compare the whole store
-// before and after an operation. Thread-safe.
-class TrackingCounterStore final : public CounterStore {
- public:
-  absl::StatusOr<std::optional<CounterState>> Read(
-      absl::string_view key) override {
-    return inner_.Read(key);
-  }
-
-  // Counts only commits that change counters: denied Checks and Peeks
-  // commit audit events alone.
-  absl::Status Commit(WriteSet& writes) override {
-    {
-      absl::MutexLock lock(&mu_);
-      if (!writes.puts.empty() || !writes.deletes.empty()) ++commits_;
-      for (const auto& put : writes.puts) keys_.insert(put.first);
-      for (const std::string& key : writes.deletes) keys_.insert(key);
-    }
-    return inner_.Commit(writes);
-  }
-
-  // The audit log written so far.
-  const InMemoryCounterStore& inner() const { return inner_; }
-
-  // Every stored state, by key.
-  std::map<std::string, CounterState> Snapshot() {
-    std::set<std::string> keys;
-    {
-      absl::MutexLock lock(&mu_);
-      keys = keys_;
-    }
-    std::map<std::string, CounterState> out;
-    for (const std::string& key : keys) {
-      absl::StatusOr<std::optional<CounterState>> state = inner_.Read(key);
-      EXPECT_TRUE(state.ok()) << state.status();
-      if (state.ok() && state->has_value()) out.emplace(key, **state);
-    }
-    return out;
-  }
-
-  int commits() const {
-    absl::MutexLock lock(&mu_);
-    return commits_;
-  }
-  size_t size() const { return inner_.size(); }
-
- private:
-  InMemoryCounterStore inner_;
-  mutable absl::Mutex mu_;
-  std::set<std::string> keys_ ABSL_GUARDED_BY(mu_);
-  int commits_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 inline Policy MakePolicy(std::string name, std::vector<std::string> dimensions,
                          uint64_t limit, absl::Duration window,
@@ -119,8 +66,10 @@ inline std::string ToString(Decision d) {
   return d == Decision::kAllow ? "ALLOW" : "DENY";
 }
 
-// Owns a simulated clock at AlignedStart(), a TrackingCounterStore and a
-// Limiter over the policies given to Install().
+// Owns a simulated clock at AlignedStart(), an in-memory store (memory_)
+// seen through a FaultInjectingCounterStore (store_, which counts commits
+// and snapshots every key written) and a Limiter over store_ with the
+// policies given to Install().
 class LimiterFixture : public ::testing::Test {
  protected:
   // Creates the limiter on first use, then reloads its policies.
@@ -166,7 +115,8 @@ class LimiterFixture : public ::testing::Test {
   }
 
   SimulatedClock clock_{AlignedStart()};
-  TrackingCounterStore store_;
+  InMemoryCounterStore memory_;
+  testing::FaultInjectingCounterStore store_{&memory_};
   std::unique_ptr<Limiter> limiter_;
 };
 

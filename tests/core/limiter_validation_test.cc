@@ -140,7 +140,7 @@ TEST_P(LimiterValidationTest, RejectsNamingTheFieldAndCountsNothing) {
   request.context["route"] = "/login";
   c.spoil(request);
   const auto before = store_.Snapshot();
-  const int commits = store_.commits();
+  const int commits = store_.counter_commits();
   for (Operation op : {Operation::kCheck, Operation::kPeek, Operation::kRecord,
                        Operation::kReset}) {
     SCOPED_TRACE(OperationName(op));
@@ -151,7 +151,7 @@ TEST_P(LimiterValidationTest, RejectsNamingTheFieldAndCountsNothing) {
     EXPECT_THAT(std::string(r.status().message()), Not(HasSubstr(kSecret)));
   }
   EXPECT_EQ(store_.Snapshot(), before);
-  EXPECT_EQ(store_.commits(), commits);
+  EXPECT_EQ(store_.counter_commits(), commits);
   EXPECT_EQ(Peek(Alice()).count, 3u);
 }
 
@@ -194,7 +194,7 @@ TEST_F(LimiterLimitsTest, AcceptsSixtyFourSubjects) {
   const Response r = Run(Operation::kCheck, MakeRequest(subjects));
   EXPECT_TRUE(r.allowed);
   EXPECT_EQ(r.verdicts.size(), kMaxSubjects);
-  EXPECT_EQ(store_.size(), kMaxSubjects);
+  EXPECT_EQ(memory_.size(), kMaxSubjects);
 }
 
 TEST_F(LimiterLimitsTest, AcceptsContextAtItsLimits) {

@@ -250,15 +250,14 @@ TEST_F(BatchServiceTest, OverloadedServerShedsTheWholeCallCountingNothing) {
   v1::BatchRequest request;
   *request.add_items()->mutable_record() =
       Make<v1::RecordRequest>("login_ip", {{"ip", "10.0.0.1"}});
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<grpc::Server> server =
-      grpc_test::ServeOnLoopback(&shedding, &channel);
+  std::unique_ptr<testing::InProcessServer> server =
+      testing::InProcessServer::Start({&shedding});
   ASSERT_NE(server, nullptr);
   grpc::ClientContext context;
   context.AddMetadata("authorization", std::string("Bearer ") + kFullToken);
   v1::BatchResponse response;
-  const grpc::Status status =
-      v1::RateLimiter::NewStub(channel)->Batch(&context, request, &response);
+  const grpc::Status status = v1::RateLimiter::NewStub(server->channel())
+                                  ->Batch(&context, request, &response);
   server->Shutdown();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_EQ(response.results_size(), 0);

@@ -21,7 +21,7 @@
 #include "service/core/limiter.h"
 #include "service/grpc/decision_pool.h"
 #include "service/grpc/rate_limiter_service.h"
-#include "tests/grpc/service_fixture.h"
+#include "tests/testing/in_process_server.h"
 
 namespace gatehouse {
 namespace {
@@ -95,17 +95,16 @@ class InflightLimitServiceTest : public ::testing::Test {
     service_ = std::make_unique<RateLimiterService>(
         limiter_.get(), &store_, /*authenticator=*/nullptr, nullptr, nullptr,
         nullptr, inflight, pool);
-    std::shared_ptr<grpc::Channel> channel;
-    server_ = grpc_test::ServeOnLoopback(service_.get(), &channel);
+    server_ = testing::InProcessServer::Start({service_.get()});
     ASSERT_NE(server_, nullptr);
-    stub_ = v1::RateLimiter::NewStub(channel);
+    stub_ = v1::RateLimiter::NewStub(server_->channel());
   }
 
   SimulatedClock clock_;
   InMemoryCounterStore store_;
   std::unique_ptr<Limiter> limiter_;
   std::unique_ptr<RateLimiterService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<testing::InProcessServer> server_;
   std::unique_ptr<v1::RateLimiter::Stub> stub_;
   v1::RecordRequest request_;
 };

@@ -164,7 +164,7 @@ TEST_F(RateLimiterServiceTest, ClientWithoutScopeOrPolicyIsPermissionDenied) {
 }
 
 TEST_F(RateLimiterServiceTest, HealthCheckServesWithoutToken) {
-  server_->GetHealthCheckService()->SetServingStatus(true);
+  server_->server().GetHealthCheckService()->SetServingStatus(true);
   grpc::ClientContext ctx;
   // grpc.health.v1.HealthCheckRequest{service: ""} encodes as empty bytes.
   grpc::Slice empty("");

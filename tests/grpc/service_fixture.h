@@ -21,6 +21,7 @@
 #include "service/grpc/rate_limiter_service.h"
 #include "service/metrics/gatehouse_metrics.h"
 #include "service/metrics/registry.h"
+#include "tests/testing/in_process_server.h"
 
 // The RateLimiter service in-process on port 0 over an in-memory store, with
 // two callers and metrics, shared by the service tests.
@@ -59,28 +60,6 @@ inline std::string CredentialsYaml() {
          "    policies: [login_ip]\n";
 }
 
-// Serves `service` on a free loopback port, in process, and sets *channel
-// to it; null if the server does not start.
-inline std::unique_ptr<grpc::Server> ServeOnLoopback(
-    grpc::Service* service, std::shared_ptr<grpc::Channel>* channel) {
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                           &port);
-  builder.RegisterService(service);
-  // Required by the services' raw streaming methods (request_parser.h);
-  // one per server, kept until exit so that it outlives the server.
-  static auto* const unknown_methods =
-      new std::deque<std::unique_ptr<grpc::CallbackGenericService>>();
-  builder.RegisterCallbackGenericService(
-      unknown_methods->emplace_back(new grpc::CallbackGenericService).get());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) return nullptr;
-  *channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                                 grpc::InsecureChannelCredentials());
-  return server;
-}
-
 class RateLimiterServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -95,8 +74,9 @@ class RateLimiterServiceTest : public ::testing::Test {
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-    server_ = ServeOnLoopback(service_.get(), &channel_);
+    server_ = testing::InProcessServer::Start({service_.get()});
     ASSERT_NE(server_, nullptr);
+    channel_ = server_->channel();
     stub_ = v1::RateLimiter::NewStub(channel_);
   }
 
@@ -134,7 +114,7 @@ class RateLimiterServiceTest : public ::testing::Test {
   std::unique_ptr<Limiter> limiter_;
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<RateLimiterService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<testing::InProcessServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::RateLimiter::Stub> stub_;
 };

@@ -45,40 +45,11 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
 
 }  // namespace
 
-TempDir::TempDir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "gatehouse-it-XXXXXX").string();
-  char* made = mkdtemp(pattern.data());
-  if (made == nullptr) std::abort();
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string TempDir::WriteFile(const std::string& name,
-                               const std::string& contents) const {
-  const std::string full = path_ + "/" + name;
-  std::ofstream(full, std::ios::trunc) << contents;
-  return full;
-}
-
 ServerProcess::ServerProcess(std::vector<std::string> args)
-    : args_(std::move(args)) {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "gatehouse-proc-XXXXXX")
-          .string();
-  char* made = mkdtemp(pattern.data());
-  if (made == nullptr) std::abort();
-  scratch_ = made;
-}
+    : args_(std::move(args)) {}
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Kill();
-  std::error_code ec;
-  std::filesystem::remove_all(scratch_, ec);
 }
 
 bool ServerProcess::Start() { return StartOn(0); }
@@ -89,14 +60,14 @@ bool ServerProcess::Restart() {
 }
 
 bool ServerProcess::StartOn(int port) {
-  const std::string port_file = scratch_ + "/port";
+  const std::string port_file = scratch_.path() + "/port";
   std::filesystem::remove(port_file);
   std::vector<std::string> argv = {
       GATEHOUSE_BIN, "--listen=127.0.0.1:" + std::to_string(port),
       "--port_file=" + port_file, "--metrics_listen=127.0.0.1:0",
-      "--metrics_port_file=" + scratch_ + "/metrics_port"};
+      "--metrics_port_file=" + scratch_.path() + "/metrics_port"};
   argv.insert(argv.end(), args_.begin(), args_.end());
-  pid_ = Spawn(argv, scratch_ + "/stdout", scratch_ + "/stderr");
+  pid_ = Spawn(argv, scratch_.path() + "/stdout", scratch_.path() + "/stderr");
   const auto give_up =
       std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < give_up) {
@@ -108,7 +79,8 @@ bool ServerProcess::StartOn(int port) {
     const std::string text = ReadAll(port_file);
     if (!text.empty()) {
       port_ = std::atoi(text.c_str());
-      metrics_port_ = std::atoi(ReadAll(scratch_ + "/metrics_port").c_str());
+      metrics_port_ =
+          std::atoi(ReadAll(scratch_.path() + "/metrics_port").c_str());
       return port_ > 0;
     }
     // Polling for a child process's readiness, not waiting for time.
@@ -139,7 +111,7 @@ void ServerProcess::Signal(int sig) {
 }
 
 std::string ServerProcess::stderr_text() const {
-  return ReadAll(scratch_ + "/stderr");
+  return ReadAll(scratch_.path() + "/stderr");
 }
 
 CommandResult RunCommand(const std::vector<std::string>& argv) {

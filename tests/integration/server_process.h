@@ -6,24 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/temp_dir.h"
+
 namespace gatehouse::testing {
-
-// A scratch directory removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // Writes `contents` to path()/name and returns the full path.
-  std::string WriteFile(const std::string& name,
-                        const std::string& contents) const;
-
- private:
-  std::string path_;
-};
 
 // The real `gatehouse` binary as a child process, on 127.0.0.1 port 0; the
 // bound port is read from its --port_file. Not thread-safe.
@@ -60,7 +45,7 @@ class ServerProcess {
   bool StartOn(int port);
 
   std::vector<std::string> args_;
-  std::string scratch_;
+  TempDir scratch_;  // port files, stdout, stderr
   pid_t pid_ = -1;
   int port_ = 0;
   int metrics_port_ = 0;

@@ -51,27 +51,6 @@ int ExitCode(int status) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "gatehouse-metrics-XXXXXX")
-          .string();
-  char* made = mkdtemp(pattern.data());
-  if (made == nullptr) std::abort();
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-std::string TempDir::WriteFile(const std::string& name,
-                               const std::string& contents) const {
-  const std::string full = path_ + "/" + name;
-  std::ofstream(full, std::ios::trunc) << contents;
-  return full;
-}
-
 HttpResponse HttpRequest(int port, const std::string& method,
                          const std::string& target, int timeout_ms) {
   HttpResponse response;

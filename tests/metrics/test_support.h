@@ -6,24 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing/temp_dir.h"
+
 namespace gatehouse::metrics::testing {
 
-// A scratch directory removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  // Writes `contents` to path()/name and returns the full path.
-  std::string WriteFile(const std::string& name,
-                        const std::string& contents) const;
-
- private:
-  std::string path_;
-};
+// Kept under this namespace's name for the metrics tests.
+using ::gatehouse::testing::TempDir;
 
 struct HttpResponse {
   int status = 0;       // 0 when no response could be read

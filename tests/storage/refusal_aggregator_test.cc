@@ -17,12 +17,12 @@
 #include "service/clock/simulated_clock.h"
 #include "service/core/audit_event.h"
 #include "service/storage/rocksdb_counter_store.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
 namespace {
 
-using storage_test::TempDir;
+using ::gatehouse::testing::TempDir;
 
 constexpr int64_t kStartMs = 1'700'000'000'000;
 

@@ -14,12 +14,12 @@
 #include "service/audit/audit_storage_codec.h"
 #include "service/clock/simulated_clock.h"
 #include "service/storage/rocksdb_counter_store.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
 namespace {
 
-using storage_test::TempDir;
+using ::gatehouse::testing::TempDir;
 
 class RocksDbAuditCompatTest : public ::testing::Test {
  protected:

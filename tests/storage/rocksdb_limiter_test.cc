@@ -21,12 +21,12 @@
 #include "service/core/subject_key.h"
 #include "service/core/verdict.h"
 #include "service/storage/rocksdb_counter_store.h"
-#include "tests/storage/temp_dir.h"
+#include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
 namespace {
 
-using storage_test::TempDir;
+using ::gatehouse::testing::TempDir;
 
 Policy FailedAuthPolicy() {
   Policy p;
