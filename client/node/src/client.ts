@@ -21,6 +21,7 @@
 //    check, record and reset never are, since they count.
 
 import {
+  type ClientReadableStream,
   type ChannelCredentials,
   type ClientOptions as GrpcChannelOptions,
   credentials as grpcCredentials,
@@ -37,7 +38,18 @@ import {
   RateLimiterClient,
   type Verdict as ProtoVerdict,
 } from "./gen/gatehouse/v1/ratelimit.js";
+import { AuditClient } from "./gen/gatehouse/v1/audit.js";
+import type { CeilingEvent as ProtoCeilingEvent } from "./gen/gatehouse/v1/ratelimit.js";
 import { type GatehouseClientOptions, type ResolvedOptions, resolveOptions } from "./options.js";
+import {
+  type AuditEvent,
+  type AuditStreamOptions,
+  auditStream,
+  type CeilingEvent,
+  type StreamHost,
+  watchCeilings,
+  type WatchCeilingsOptions,
+} from "./streams.js";
 import {
   type BatchEntry,
   type CallOptions,
@@ -110,6 +122,7 @@ function channelCredentials(options: ResolvedOptions): ChannelCredentials {
 export class GatehouseClient {
   readonly #options: ResolvedOptions;
   readonly #stub: RateLimiterClient;
+  #auditStub: AuditClient | null = null;
   readonly #breaker: CircuitBreaker;
   readonly #coalescer: Coalescer | null;
   #retries = 0;
@@ -206,6 +219,39 @@ export class GatehouseClient {
       if (result === undefined) throw new Error("batch: an entry got no result");
       return result;
     });
+  }
+
+  /**
+   * The audit trail (Audit.Stream) as an async iterator that reconnects and
+   * resumes after the last sequence delivered: each event once, in order.
+   */
+  auditStream(options?: AuditStreamOptions): AsyncGenerator<AuditEvent> {
+    this.#checkOpen();
+    return auditStream(this.#streamHost(), options);
+  }
+
+  /**
+   * Ceiling events (RateLimiter.WatchCeilings) as an async iterator. After
+   * a reconnect, the crossings missed meanwhile are replayed from the audit
+   * log, so that each is delivered once (from the first event seen on).
+   */
+  watchCeilings(options?: WatchCeilingsOptions): AsyncGenerator<CeilingEvent> {
+    this.#checkOpen();
+    return watchCeilings(this.#streamHost(), options);
+  }
+
+  #streamHost(): StreamHost {
+    // The Audit service over the same channel.
+    this.#auditStub ??= new AuditClient(this.#options.address, channelCredentials(this.#options), {
+      channelOverride: this.#stub.getChannel(),
+    });
+    const auditStub = this.#auditStub;
+    return {
+      auditStub,
+      metadata: (waitForReady) => this.metadata(waitForReady),
+      watchCeilingsCall: (policies, metadata): ClientReadableStream<ProtoCeilingEvent> =>
+        this.#stub.watchCeilings({ policies: [...policies] }, metadata),
+    };
   }
 
   stats(): ClientStats {

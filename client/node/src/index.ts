@@ -28,3 +28,10 @@ export {
 } from "./sign-in.js";
 export { expressMiddleware, type ExpressMiddleware } from "./middleware/express.js";
 export { httpAnswer, type HttpAnswer, type MiddlewareOptions } from "./middleware/headers.js";
+export type {
+  AuditEvent,
+  AuditStreamOptions,
+  CeilingEvent,
+  ReconnectOptions,
+  WatchCeilingsOptions,
+} from "./streams.js";

@@ -147,3 +147,9 @@ export class GatehouseServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+export const STREAM_POLICIES = `${POLICIES}  - name: ceiling1
+    dimensions: [user]
+    limit: 1
+    window: 1h
+`;
