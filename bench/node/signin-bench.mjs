@@ -4,6 +4,7 @@
 //   node signin-bench.mjs --target=gatehouse|rlf --addr=HOST:PORT
 //       --server_pid=PID --label=L --out=results.jsonl [--token_file=F]
 //       [--keys=N] [--inflight=64] [--duration=10] [--warmup=2]
+//       [--linger_ms=0] [--max_batch=64]   (the client's coalesce options)
 //
 // gatehouse: SignInGuard.before({user, ip}) of @gatehouse/client (a Peek of
 //   failed_auth_user_ip and a Check of login_ip: 2 decisions), coalescing on
@@ -58,7 +59,12 @@ let close;
 if (target === "gatehouse") {
   const { GatehouseClient, SignInGuard } = await import("../../client/node/dist/index.js");
   const token = readFileSync(args.token_file, "utf8").trim();
-  const client = new GatehouseClient({ address: args.addr, token, deadlineMs: 2000 });
+  const client = new GatehouseClient({
+    address: args.addr,
+    token,
+    deadlineMs: 2000,
+    coalesce: { lingerMs: Number(args.linger_ms ?? 0), maxBatch: Number(args.max_batch ?? 64) },
+  });
   const guard = new SignInGuard({ client });
   decide = async () => {
     const i = Math.floor(random() * keys);
