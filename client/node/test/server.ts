@@ -37,6 +37,18 @@ policies:
     window: 1m
 `;
 
+// Servers still running when this test process ends (a failed or timed-out
+// test, the runner's SIGTERM) are killed with it, never left behind.
+const running = new Set<ChildProcess>();
+function killRunning(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
+process.once("exit", killRunning);
+process.once("SIGTERM", () => {
+  killRunning();
+  process.exit(143);
+});
+
 export interface ServerOptions {
   readonly policies?: string;
   /** Extra flags, e.g. TLS. */
@@ -99,9 +111,11 @@ export class GatehouseServer {
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     this.#child = child;
+    running.add(child);
     let exited = false;
     child.once("exit", () => {
       exited = true;
+      running.delete(child);
     });
     const giveUp = Date.now() + 20_000;
     // Polling for the child's readiness (the port file appears once it
