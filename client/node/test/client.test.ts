@@ -22,7 +22,13 @@ async function withClient<T>(
   options: Partial<ConstructorParameters<typeof GatehouseClient>[0]>,
   body: (client: GatehouseClient) => Promise<T>,
 ): Promise<T> {
-  const client = new GatehouseClient({ address: server.address, token: server.token, ...options });
+  // A generous deadline unless the test sets one: the machine may be loaded.
+  const client = new GatehouseClient({
+    address: server.address,
+    token: server.token,
+    deadlineMs: 10_000,
+    ...options,
+  });
   try {
     return await body(client);
   } finally {
@@ -77,7 +83,7 @@ describe("answers", () => {
   test("the token comes from GATEHOUSE_TOKEN when the option is absent", async () => {
     process.env["GATEHOUSE_TOKEN"] = server.token;
     try {
-      const client = new GatehouseClient({ address: server.address });
+      const client = new GatehouseClient({ address: server.address, deadlineMs: 10_000 });
       const result = await client.peek(one("login_ip", { ip: "198.51.100.3" }));
       await client.close();
       assert.equal(result.status, undefined);

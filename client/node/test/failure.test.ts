@@ -146,8 +146,9 @@ describe("service hung", () => {
         cooldownJitter: 0,
         now: clock.now,
       });
-      assert.equal((await c.check(roomy("hung"))).status, undefined);
-      server.signal("SIGSTOP");
+      // Connected first (a generous deadline: the machine may be loaded).
+      assert.equal((await c.check(roomy("hung"), { deadlineMs: 10_000 })).status, undefined);
+      await server.hang();
       for (let i = 0; i < 2; ++i) {
         const started = performance.now();
         const result = await c.check(roomy("hung"));
@@ -176,7 +177,8 @@ describe("service hung", () => {
     assert.equal(none.attempts, 0);
     assert.equal(none.degraded, false);
     assert.equal(c.stats().coolingDown, false);
-    server.signal("SIGSTOP");
+    assert.equal((await c.check(roomy("deadline"))).status, undefined);
+    await server.hang();
     const result = await c.check(roomy("deadline"), { deadlineMs: 100 });
     assert.equal(result.status?.name, "DEADLINE_EXCEEDED");
     server.signal("SIGCONT");

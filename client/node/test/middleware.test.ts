@@ -31,7 +31,13 @@ interface App {
 // An app with /login throttled by `api_ip` (2 per minute) on the peer's
 // address, or on the X-Test-Ip header when keyed that way.
 async function startApp(kind: AppKind, options: Partial<GatehouseClientOptions>, keyOnHeader: boolean): Promise<App> {
-  const client = new GatehouseClient({ address: gatehouse.address, token: gatehouse.token, ...options });
+  // A generous deadline unless the test sets one: the machine may be loaded.
+  const client = new GatehouseClient({
+    address: gatehouse.address,
+    token: gatehouse.token,
+    deadlineMs: 10_000,
+    ...options,
+  });
   let server: Server;
   if (kind === "express") {
     const app = express();

@@ -5,7 +5,7 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -154,6 +154,28 @@ export class GatehouseServer {
 
   signal(signal: NodeJS.Signals): void {
     this.#child?.kill(signal);
+  }
+
+  /**
+   * SIGSTOP, then waits until every thread of the server is stopped (state
+   * T in /proc): on a loaded machine a thread already running may still
+   * answer a call for a moment after the signal is sent.
+   */
+  async hang(): Promise<void> {
+    const pid = this.#child?.pid;
+    if (pid === undefined) throw new Error("hang: not running");
+    this.#child?.kill("SIGSTOP");
+    const giveUp = Date.now() + 10_000;
+    while (Date.now() < giveUp) {
+      const tasks = readdirSync(`/proc/${pid}/task`);
+      const states = tasks.map((task) => {
+        const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+        return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      });
+      if (states.every((state) => state === "T" || state === "t")) return;
+      await sleep(5);
+    }
+    throw new Error("hang: the server's threads did not all stop");
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ let server: GatehouseServer;
 let client: GatehouseClient;
 before(async () => {
   server = await GatehouseServer.start();
-  client = new GatehouseClient({ address: server.address, token: server.token });
+  client = new GatehouseClient({ address: server.address, token: server.token, deadlineMs: 10_000 });
 });
 after(async () => {
   await client.close();
