@@ -485,17 +485,22 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::ApplyRetention(
   commit.Release();
   // Reclaim the space now: keys only grow, so RocksDB would otherwise leave
   // the deleted events' files alone for a long time.
-  const std::string begin = SequenceKey(oldest);
-  const std::string end = SequenceKey(new_oldest);
+  GH_RETURN_IF_ERROR(
+      CompactAudit(oldest, new_oldest, "audit retention compaction"));
+  return folded + (new_oldest - oldest);
+}
+
+absl::Status RocksDbCounterStore::CompactAudit(uint64_t from, uint64_t to,
+                                               absl::string_view what) {
+  const std::string begin = SequenceKey(from);
+  const std::string end = SequenceKey(to);
   const rocksdb::Slice begin_slice(begin);
   const rocksdb::Slice end_slice(end);
   rocksdb::CompactRangeOptions compact;
   compact.bottommost_level_compaction =
       rocksdb::BottommostLevelCompaction::kForceOptimized;
-  GH_RETURN_IF_ERROR(
-      FromRocks(db_->CompactRange(compact, audit_, &begin_slice, &end_slice),
-                StorageErrorKind::kWrite, "audit retention compaction"));
-  return folded + (new_oldest - oldest);
+  return FromRocks(db_->CompactRange(compact, audit_, &begin_slice, &end_slice),
+                   StorageErrorKind::kWrite, what);
 }
 
 absl::StatusOr<uint64_t> RocksDbCounterStore::BytesFrom(uint64_t from,
@@ -605,16 +610,8 @@ absl::StatusOr<uint64_t> RocksDbCounterStore::FoldRefusals(
   rocksdb::WriteOptions options;
   options.sync = sync_;
   GH_RETURN_IF_ERROR(Written(db_->Write(options, &batch), "fold refusals"));
-  const std::string begin = SequenceKey(compact_from);
-  const std::string end = SequenceKey(compact_to + 1);
-  const rocksdb::Slice begin_slice(begin);
-  const rocksdb::Slice end_slice(end);
-  rocksdb::CompactRangeOptions compact;
-  compact.bottommost_level_compaction =
-      rocksdb::BottommostLevelCompaction::kForceOptimized;
   GH_RETURN_IF_ERROR(
-      FromRocks(db_->CompactRange(compact, audit_, &begin_slice, &end_slice),
-                StorageErrorKind::kWrite, "fold refusals compaction"));
+      CompactAudit(compact_from, compact_to + 1, "fold refusals compaction"));
   return saved;
 }
 

@@ -129,6 +129,9 @@ class RocksDbCounterStore final : public CounterStore,
   uint64_t ApproximateBytes(rocksdb::ColumnFamilyHandle* cf) const;
   // Bytes on disk (flushed events) of sequences `from` to `head`, and of
   // the retained ones.
+  // Compacts the audit events [from, to) now, to reclaim what was deleted
+  // or folded there.
+  absl::Status CompactAudit(uint64_t from, uint64_t to, absl::string_view what);
   absl::StatusOr<uint64_t> BytesFrom(uint64_t from, uint64_t head) const;
   absl::StatusOr<uint64_t> RetainedBytes() const;
   // One pass of the refusal folding described at ApplyRetention: folds runs

@@ -126,7 +126,9 @@ function auditEventOf(e: ProtoAuditEvent): AuditEvent {
   };
 }
 
-function ceilingEventOf(e: ProtoCeilingEvent): CeilingEvent {
+// A crossing as WatchCeilings sends it, or as read back from the audit log
+// (the same fields).
+function ceilingEventOf(e: ProtoCeilingEvent | ProtoAuditEvent): CeilingEvent {
   return {
     sequence: e.sequence,
     time: e.time ?? null,
@@ -140,20 +142,6 @@ function ceilingEventOf(e: ProtoCeilingEvent): CeilingEvent {
   };
 }
 
-// The same crossing as read back from the audit log.
-function ceilingFromAudit(e: ProtoAuditEvent): CeilingEvent {
-  return {
-    sequence: e.sequence,
-    time: e.time ?? null,
-    policy: e.policy,
-    key: e.key,
-    count: e.count,
-    limit: e.limit,
-    windowMs: durationMs(e.window),
-    lockedUntil: e.lockedUntil ?? null,
-    rpc: e.rpc,
-  };
-}
 
 class Backoff {
   readonly #initial: number;
@@ -276,7 +264,7 @@ export async function* watchCeilings(host: StreamHost, options: WatchCeilingsOpt
         for await (const event of iterate(replay, options.signal)) {
           if (event.sequence <= last) continue;
           last = event.sequence;
-          yield ceilingFromAudit(event);
+          yield ceilingEventOf(event);
         }
       }
       for await (const event of iterate(live, options.signal)) {
