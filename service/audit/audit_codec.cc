@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "service/core/status_macros.h"
 
 namespace gatehouse {
 namespace {
@@ -17,8 +18,39 @@ void SetTimestamp(int64_t ms, google::protobuf::Timestamp* out) {
   out->set_nanos(static_cast<int32_t>(millis * 1000000));
 }
 
-int64_t ToMillis(const google::protobuf::Timestamp& t) {
+// The ranges protobuf defines for Timestamp (years 1 to 9999) and
+// Duration; anything outside is not a time, and would overflow below.
+constexpr int64_t kMinTimestampSeconds = -62'135'596'800;
+constexpr int64_t kMaxTimestampSeconds = 253'402'300'799;
+constexpr int64_t kMaxDurationSeconds = 315'576'000'000;
+constexpr int32_t kMaxNanos = 999'999'999;
+
+absl::Status NotValid(absl::string_view field, absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(field, ": not a valid ", what));
+}
+
+// `t` in milliseconds since the epoch, or 0 when `present` is false.
+absl::StatusOr<int64_t> ToMillis(const google::protobuf::Timestamp& t,
+                                 bool present, absl::string_view field) {
+  if (!present) return 0;
+  if (t.seconds() < kMinTimestampSeconds ||
+      t.seconds() > kMaxTimestampSeconds || t.nanos() < 0 ||
+      t.nanos() > kMaxNanos) {
+    return NotValid(field, "timestamp");
+  }
   return t.seconds() * 1000 + t.nanos() / 1000000;
+}
+
+absl::StatusOr<int64_t> ToMillis(const google::protobuf::Duration& d,
+                                 absl::string_view field) {
+  if (d.seconds() < -kMaxDurationSeconds || d.seconds() > kMaxDurationSeconds ||
+      d.nanos() < -kMaxNanos || d.nanos() > kMaxNanos ||
+      (d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
+    return NotValid(field, "duration");
+  }
+  return d.seconds() * 1000 + d.nanos() / 1000000;
 }
 
 v1::Verdict::Decision ToProtoDecision(Decision d) {
@@ -68,7 +100,7 @@ void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
 absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {
   AuditEvent e;
   e.sequence = p.sequence();
-  e.time_ms = ToMillis(p.time());
+  GH_ASSIGN_OR_RETURN(e.time_ms, ToMillis(p.time(), true, "time"));
   e.client_id = p.client_id();
   const std::optional<Operation> op = OperationFromName(p.rpc());
   if (!op.has_value()) {
@@ -87,14 +119,20 @@ absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {
   e.shadow = p.shadow();
   e.shadow_decision = FromProtoDecision(p.shadow_decision());
   e.context.insert(p.context().begin(), p.context().end());
-  e.locked_until_ms = p.has_locked_until() ? ToMillis(p.locked_until()) : 0;
-  e.window_ms = p.window().seconds() * 1000 + p.window().nanos() / 1000000;
+  GH_ASSIGN_OR_RETURN(
+      e.locked_until_ms,
+      ToMillis(p.locked_until(), p.has_locked_until(), "locked_until"));
+  GH_ASSIGN_OR_RETURN(e.window_ms, ToMillis(p.window(), "window"));
   e.hits = p.hits();
   e.refusal = p.refusal();
   e.peer = p.peer();
   e.refused_calls = p.refused_calls();
-  e.first_refused_ms = p.has_first_refused() ? ToMillis(p.first_refused()) : 0;
-  e.last_refused_ms = p.has_last_refused() ? ToMillis(p.last_refused()) : 0;
+  GH_ASSIGN_OR_RETURN(
+      e.first_refused_ms,
+      ToMillis(p.first_refused(), p.has_first_refused(), "first_refused"));
+  GH_ASSIGN_OR_RETURN(
+      e.last_refused_ms,
+      ToMillis(p.last_refused(), p.has_last_refused(), "last_refused"));
   e.truncated = p.truncated();
   e.first_sequence = p.first_sequence();
   return e;

@@ -13,7 +13,7 @@ namespace gatehouse {
 // gatehouse.v1.AuditEvent (the stored form is audit_storage_codec.h's).
 void ToProto(const AuditEvent& event, v1::AuditEvent* out);
 // INVALID_ARGUMENT naming the field when `event` holds what no domain event
-// can (an unknown rpc).
+// can (an unknown rpc, a time or duration outside protobuf's ranges).
 absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& event);
 
 }  // namespace gatehouse

@@ -229,6 +229,26 @@ TEST(AuditCodecTest, UnknownVersionAndTrailingBytesAreDataLoss) {
             absl::StatusCode::kDataLoss);
 }
 
+TEST(AuditCodecTest, TimesOutsideProtobufsRangesAreRefusedNotOverflowed) {
+  // Found by fuzzing: seconds * 1000 overflowed (undefined behaviour).
+  v1::AuditEvent proto;
+  ToProto(FullEvent(), &proto);
+  proto.mutable_time()->set_seconds(3'543'492'328'579'920'128);
+  absl::StatusOr<AuditEvent> e = FromProto(proto);
+  EXPECT_EQ(e.status().message(), "time: not a valid timestamp");
+  EXPECT_EQ(DecodeAuditEvent(proto.SerializeAsString()).status().code(),
+            absl::StatusCode::kDataLoss);
+
+  ToProto(FullEvent(), &proto);
+  proto.mutable_window()->set_seconds(-INT64_MAX);
+  EXPECT_EQ(FromProto(proto).status().message(),
+            "window: not a valid duration");
+  ToProto(FullEvent(), &proto);
+  proto.mutable_locked_until()->set_nanos(-1);
+  EXPECT_EQ(FromProto(proto).status().message(),
+            "locked_until: not a valid timestamp");
+}
+
 TEST(AuditCodecTest, WireEventWithUnknownRpcIsRefusedNamingTheField) {
   v1::AuditEvent proto;
   proto.set_rpc("Frobnicate");
