@@ -100,6 +100,8 @@ class GatedPlaintextCredentials final : public grpc::ServerCredentials {
 grpc::Status TokenGate::Check(absl::string_view path,
                               absl::string_view authorization) const {
   if (Unchecked(path)) return grpc::Status::OK;
+  // Pairs with Guard()'s release; always true here.
+  guarded_.load(std::memory_order_acquire);
   AuthFailure failure = AuthFailure::kNone;
   absl::StatusOr<Caller> caller =
       authenticator_->Authenticate(authorization, &failure);
@@ -117,6 +119,7 @@ grpc::Status TokenGate::Check(absl::string_view path,
 
 std::shared_ptr<grpc::ServerCredentials> TokenGate::Guard(
     std::shared_ptr<grpc::ServerCredentials> credentials, bool tls) {
+  guarded_.store(true, std::memory_order_release);
   if (!tls) return std::make_shared<GatedPlaintextCredentials>(this);
   credentials->SetAuthMetadataProcessor(std::make_shared<GateProcessor>(this));
   return credentials;
