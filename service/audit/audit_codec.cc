@@ -2,21 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "service/audit/proto_time.h"
 #include "service/core/status_macros.h"
 
 namespace gatehouse {
 namespace {
-
-void SetTimestamp(int64_t ms, google::protobuf::Timestamp* out) {
-  int64_t seconds = ms / 1000;
-  int64_t millis = ms % 1000;
-  if (millis < 0) {
-    millis += 1000;
-    seconds -= 1;
-  }
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(millis * 1000000));
-}
 
 // The ranges protobuf defines for Timestamp (years 1 to 9999) and
 // Duration; anything outside is not a time, and would overflow below.
@@ -65,7 +55,7 @@ Decision FromProtoDecision(v1::Verdict::Decision d) {
 
 void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
   out->set_sequence(e.sequence);
-  SetTimestamp(e.time_ms, out->mutable_time());
+  SetTimestampMillis(e.time_ms, out->mutable_time());
   out->set_client_id(e.client_id);
   out->set_rpc(OperationName(e.op));
   out->set_policy(e.policy);
@@ -78,23 +68,35 @@ void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
   if (e.shadow) out->set_shadow_decision(ToProtoDecision(e.shadow_decision));
   for (const auto& [k, v] : e.context) (*out->mutable_context())[k] = v;
   if (e.locked_until_ms > 0) {
-    SetTimestamp(e.locked_until_ms, out->mutable_locked_until());
+    SetTimestampMillis(e.locked_until_ms, out->mutable_locked_until());
   }
-  out->mutable_window()->set_seconds(e.window_ms / 1000);
-  out->mutable_window()->set_nanos(
-      static_cast<int32_t>((e.window_ms % 1000) * 1000000));
+  SetDurationMillis(e.window_ms, out->mutable_window());
   out->set_hits(e.hits);
   out->set_refusal(e.refusal);
   out->set_peer(e.peer);
   out->set_refused_calls(e.refused_calls);
   if (e.first_refused_ms > 0) {
-    SetTimestamp(e.first_refused_ms, out->mutable_first_refused());
+    SetTimestampMillis(e.first_refused_ms, out->mutable_first_refused());
   }
   if (e.last_refused_ms > 0) {
-    SetTimestamp(e.last_refused_ms, out->mutable_last_refused());
+    SetTimestampMillis(e.last_refused_ms, out->mutable_last_refused());
   }
   out->set_truncated(e.truncated);
   out->set_first_sequence(e.first_sequence);
+}
+
+void ToCeilingEvent(const AuditEvent& e, v1::CeilingEvent* out) {
+  out->set_policy(e.policy);
+  for (const auto& [dim, value] : e.key) (*out->mutable_key())[dim] = value;
+  out->set_count(e.count);
+  out->set_limit(e.limit);
+  SetDurationMillis(e.window_ms, out->mutable_window());
+  if (e.locked_until_ms > 0) {
+    SetTimestampMillis(e.locked_until_ms, out->mutable_locked_until());
+  }
+  out->set_sequence(e.sequence);
+  SetTimestampMillis(e.time_ms, out->mutable_time());
+  out->set_rpc(OperationName(e.op));
 }
 
 absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {

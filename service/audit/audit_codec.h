@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "gatehouse/v1/audit.pb.h"
+#include "gatehouse/v1/ratelimit.pb.h"
 #include "service/core/audit_event.h"
 
 namespace gatehouse {
@@ -12,6 +13,8 @@ namespace gatehouse {
 // The one mapping between the domain AuditEvent and the wire
 // gatehouse.v1.AuditEvent (the stored form is audit_storage_codec.h's).
 void ToProto(const AuditEvent& event, v1::AuditEvent* out);
+// The ceiling hit recorded by `event`, as WatchCeilings pushes it.
+void ToCeilingEvent(const AuditEvent& event, v1::CeilingEvent* out);
 // INVALID_ARGUMENT naming the field when `event` holds what no domain event
 // can (an unknown rpc, a time or duration outside protobuf's ranges).
 absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& event);

@@ -1,13 +1,9 @@
 #include "service/grpc/proto_convert.h"
 
+#include "service/audit/proto_time.h"
+
 namespace gatehouse {
 namespace {
-
-void SetDuration(absl::Duration d, google::protobuf::Duration* out) {
-  const int64_t seconds = absl::IDivDuration(d, absl::Seconds(1), &d);
-  out->set_seconds(seconds);
-  out->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(d)));
-}
 
 v1::Verdict::Decision ToProto(Decision d) {
   return d == Decision::kAllow ? v1::Verdict::ALLOW : v1::Verdict::DENY;
@@ -45,10 +41,8 @@ void ToProto(const Verdict& v, v1::Verdict* out) {
   if (v.shadow) out->set_shadow_decision(ToProto(v.shadow_decision));
   out->set_audit_sequence(v.audit_sequence);
   if (v.locked_until.has_value()) {
-    const int64_t ms = absl::ToUnixMillis(*v.locked_until);
-    out->mutable_locked_until()->set_seconds(ms / 1000);
-    out->mutable_locked_until()->set_nanos(static_cast<int32_t>(ms % 1000) *
-                                           1000000);
+    SetTimestampMillis(absl::ToUnixMillis(*v.locked_until),
+                       out->mutable_locked_until());
   }
 }
 

@@ -172,13 +172,24 @@ absl::Status GatehouseServer::Init() {
   refusal_options.interval = o.refusal_audit_interval;
   refusals_ = std::make_unique<RefusalAggregator>(
       store_.get(), RealClock::Get(), refusal_options);
-  rate_limiter_service_ = std::make_unique<RateLimiterService>(
-      limiter_.get(), store_.get(), authenticator_.get(), log_limiter_.get(),
-      call_metrics_.get(), stream_quota_.get(), inflight_.get(),
-      decision_pool_.get(), refusals_.get());
-  audit_service_ = std::make_unique<AuditService>(
-      store_.get(), authenticator_.get(), call_metrics_.get(),
-      stream_quota_.get(), log_limiter_.get());
+  CallPipelineOptions pipeline;
+  pipeline.limiter = limiter_.get();
+  pipeline.authenticator = authenticator_.get();
+  pipeline.log_limiter = log_limiter_.get();
+  pipeline.metrics = call_metrics_.get();
+  pipeline.inflight = inflight_.get();
+  pipeline.pool = decision_pool_.get();
+  pipeline.refusals = refusals_.get();
+  pipeline_ = std::make_unique<CallPipeline>(pipeline);
+  AuditStreamOptions streams;
+  streams.log = store_.get();
+  streams.authenticator = authenticator_.get();
+  streams.metrics = call_metrics_.get();
+  streams.quota = stream_quota_.get();
+  streams.log_limiter = log_limiter_.get();
+  rate_limiter_service_ =
+      std::make_unique<RateLimiterService>(pipeline_.get(), streams);
+  audit_service_ = std::make_unique<AuditService>(streams);
   GH_RETURN_IF_ERROR(StartGrpc(*reflection));
 
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));

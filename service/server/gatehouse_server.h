@@ -152,6 +152,7 @@ class GatehouseServer {
   // Aggregated refusals already added to the metric; housekeeping's thread,
   // then Shutdown().
   uint64_t refusals_reported_ = 0;
+  std::unique_ptr<CallPipeline> pipeline_;
   std::unique_ptr<RateLimiterService> rate_limiter_service_;
   std::unique_ptr<AuditService> audit_service_;
   // Outlive the gRPC server, which calls them.

@@ -73,9 +73,16 @@ class CoalescerTest : public ::testing::Test {
         "test");
     ASSERT_TRUE(credentials.ok()) << credentials.status();
     authenticator_ = std::make_unique<Authenticator>(*credentials);
-    service_ = std::make_unique<RateLimiterService>(limiter_.get(), &memory_,
-                                                    authenticator_.get(),
-                                                    nullptr, &call_metrics_);
+    CallPipelineOptions pipeline;
+    pipeline.limiter = limiter_.get();
+    pipeline.authenticator = authenticator_.get();
+    pipeline.metrics = &call_metrics_;
+    pipeline_ = std::make_unique<CallPipeline>(pipeline);
+    AuditStreamOptions streams;
+    streams.log = &memory_;
+    streams.authenticator = authenticator_.get();
+    streams.metrics = &call_metrics_;
+    service_ = std::make_unique<RateLimiterService>(pipeline_.get(), streams);
     server_ = testing::InProcessServer::Start({service_.get()});
     ASSERT_NE(server_, nullptr);
   }
@@ -121,6 +128,7 @@ class CoalescerTest : public ::testing::Test {
   metrics::Registry registry_;
   metrics::GatehouseMetrics metrics_{&registry_, "test"};
   CallMetrics call_metrics_{&metrics_};
+  std::unique_ptr<CallPipeline> pipeline_;
   std::unique_ptr<RateLimiterService> service_;
   std::unique_ptr<testing::InProcessServer> server_;
 };

@@ -243,8 +243,13 @@ TEST_F(BatchServiceTest,
 
 TEST_F(BatchServiceTest, OverloadedServerShedsTheWholeCallCountingNothing) {
   InflightLimit limit(1);
-  RateLimiterService shedding(limiter_.get(), &store_, authenticator_.get(),
-                              nullptr, &call_metrics_, nullptr, &limit);
+  CallPipelineOptions options;
+  options.limiter = limiter_.get();
+  options.authenticator = authenticator_.get();
+  options.metrics = &call_metrics_;
+  options.inflight = &limit;
+  const CallPipeline pipeline(options);
+  RateLimiterService shedding(&pipeline, StreamOptions());
   const InflightLimit::Permit busy = limit.TryAcquire();
   ASSERT_TRUE(busy);
   v1::BatchRequest request;

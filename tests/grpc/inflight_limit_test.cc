@@ -92,9 +92,14 @@ class InflightLimitServiceTest : public ::testing::Test {
   // Serves the limiter bounded by `inflight`, deciding on `pool` (null:
   // inline); sets server_ and stub_.
   void Serve(InflightLimit* inflight, DecisionPool* pool = nullptr) {
-    service_ = std::make_unique<RateLimiterService>(
-        limiter_.get(), &store_, /*authenticator=*/nullptr, nullptr, nullptr,
-        nullptr, inflight, pool);
+    CallPipelineOptions options;
+    options.limiter = limiter_.get();
+    options.inflight = inflight;
+    options.pool = pool;
+    pipeline_ = std::make_unique<CallPipeline>(options);
+    AuditStreamOptions streams;
+    streams.log = &store_;
+    service_ = std::make_unique<RateLimiterService>(pipeline_.get(), streams);
     server_ = testing::InProcessServer::Start({service_.get()});
     ASSERT_NE(server_, nullptr);
     stub_ = v1::RateLimiter::NewStub(server_->channel());
@@ -103,6 +108,7 @@ class InflightLimitServiceTest : public ::testing::Test {
   SimulatedClock clock_;
   InMemoryCounterStore store_;
   std::unique_ptr<Limiter> limiter_;
+  std::unique_ptr<CallPipeline> pipeline_;
   std::unique_ptr<RateLimiterService> service_;
   std::unique_ptr<testing::InProcessServer> server_;
   std::unique_ptr<v1::RateLimiter::Stub> stub_;

@@ -69,8 +69,13 @@ class RateLimiterServiceTest : public ::testing::Test {
     auto credentials = Credentials::Parse(CredentialsYaml(), "test");
     ASSERT_TRUE(credentials.ok()) << credentials.status();
     authenticator_ = std::make_unique<Authenticator>(*credentials);
-    service_ = std::make_unique<RateLimiterService>(
-        limiter_.get(), &store_, authenticator_.get(), nullptr, &call_metrics_);
+    CallPipelineOptions pipeline;
+    pipeline.limiter = limiter_.get();
+    pipeline.authenticator = authenticator_.get();
+    pipeline.metrics = &call_metrics_;
+    pipeline_ = std::make_unique<CallPipeline>(pipeline);
+    service_ =
+        std::make_unique<RateLimiterService>(pipeline_.get(), StreamOptions());
 
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -100,6 +105,15 @@ class RateLimiterServiceTest : public ::testing::Test {
     s->set_hits(hits);
   }
 
+  // The audit streams over store_, for authenticator_'s callers.
+  AuditStreamOptions StreamOptions() {
+    AuditStreamOptions streams;
+    streams.log = &store_;
+    streams.authenticator = authenticator_.get();
+    streams.metrics = &call_metrics_;
+    return streams;
+  }
+
   // A counter's value; creates the series (at 0) when absent.
   uint64_t Counter(metrics::Family<metrics::Counter>& family,
                    const std::vector<std::string>& labels) {
@@ -113,6 +127,7 @@ class RateLimiterServiceTest : public ::testing::Test {
   CallMetrics call_metrics_{&metrics_};
   std::unique_ptr<Limiter> limiter_;
   std::unique_ptr<Authenticator> authenticator_;
+  std::unique_ptr<CallPipeline> pipeline_;
   std::unique_ptr<RateLimiterService> service_;
   std::unique_ptr<testing::InProcessServer> server_;
   std::shared_ptr<grpc::Channel> channel_;

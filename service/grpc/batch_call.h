@@ -1,0 +1,24 @@
+#ifndef GATEHOUSE_SERVICE_GRPC_BATCH_CALL_H_
+#define GATEHOUSE_SERVICE_GRPC_BATCH_CALL_H_
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include "gatehouse/v1/ratelimit.pb.h"
+#include "service/grpc/call_pipeline.h"
+
+namespace gatehouse {
+
+// The handler of gatehouse.v1.RateLimiter/Batch, run by
+// CallPipeline::Serve: authenticates the call once, checks its limits
+// (INVALID_ARGUMENT naming `items`), permits each item on its own (a refused
+// item gets its status, the others still run) and decides the permitted
+// items together (Limiter::RunBatch). Results are in request order.
+grpc::Status HandleBatch(const CallPipeline& pipeline,
+                         const grpc::ServerContextBase& context,
+                         const v1::BatchRequest& request,
+                         v1::BatchResponse* response);
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_GRPC_BATCH_CALL_H_

@@ -1,0 +1,153 @@
+#ifndef GATEHOUSE_SERVICE_GRPC_CALL_PIPELINE_H_
+#define GATEHOUSE_SERVICE_GRPC_CALL_PIPELINE_H_
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/server_callback.h>
+#include <grpcpp/support/status.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "service/audit/refusal_aggregator.h"
+#include "service/auth/authenticator.h"
+#include "service/core/limiter.h"
+#include "service/grpc/call_metrics.h"
+#include "service/grpc/decision_pool.h"
+#include "service/grpc/inflight_limit.h"
+#include "service/grpc/request_parser.h"
+#include "service/logging/log_rate_limiter.h"
+
+namespace gatehouse {
+
+// What a CallPipeline works with. Everything pointed to must outlive the
+// pipeline; only the limiter is required.
+struct CallPipelineOptions {
+  Limiter* limiter = nullptr;
+  // Null disables authentication (--allow_unauthenticated on loopback, and
+  // tests): every caller is anonymous with every scope and policy.
+  const Authenticator* authenticator = nullptr;
+  // Paces the log lines of ceiling hits, refusals, storage errors and shed
+  // calls. Null: log every one.
+  LogRateLimiter* log_limiter = nullptr;
+  // Null: record nothing.
+  const CallMetrics* metrics = nullptr;
+  // Bounds the calls worked on (or queued for `pool`) at once; more are
+  // refused RESOURCE_EXHAUSTED on arrival (--max_inflight_calls). Null: no
+  // bound.
+  InflightLimit* inflight = nullptr;
+  // Runs the decisions (--decision_threads). Null: decide inline on the
+  // gRPC thread that read the call.
+  DecisionPool* pool = nullptr;
+  // Audits refused calls aggregated per peer, client, rpc and reason. Null:
+  // each refused call is audited as an event of its own.
+  RefusalAggregator* refusals = nullptr;
+};
+
+// The one path of every unary call that decides through the Limiter, on
+// gRPC's callback API with the request body taken raw:
+//
+//   Serve: admission (shed before any work) -> parse (INVALID_ARGUMENT
+//     naming the field) -> the method's handler, inline or on the pool ->
+//     serialize; the call's code and latency recorded.
+//   The handler: Authorize (authentication, then scope and policies; a
+//     refusal is counted, logged and audited, nothing counted) -> Decide
+//     (the Limiter; verdicts, ceiling hits and storage errors recorded and
+//     logged) -> convert back.
+//
+// A method is then a few lines: see rate_limiter_service.cc. Thread-safe.
+class CallPipeline {
+ public:
+  explicit CallPipeline(const CallPipelineOptions& options);
+  CallPipeline(const CallPipeline&) = delete;
+  CallPipeline& operator=(const CallPipeline&) = delete;
+
+  // Serves one unary call of `method` whose body is a RequestProto: admits
+  // it, parses `body`, runs `handle(const RequestProto&, ResponseProto*)`
+  // (returning the call's status) and serializes the response into `out`
+  // when OK.
+  template <typename RequestProto, typename ResponseProto, typename Handler>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  const char* method,
+                                  const grpc::ByteBuffer* body,
+                                  grpc::ByteBuffer* out, Handler handle) const {
+    // Parsed once admitted: a flood is shed before any work.
+    return Admitted(context, method, [=] {
+      RequestProto request;
+      const absl::Status parsed = ParseRequest(*body, &request);
+      if (!parsed.ok()) {
+        return RefuseUnparsable(log_limiter_, method, parsed, *context);
+      }
+      ResponseProto response;
+      grpc::Status status = handle(request, &response);
+      bool own_buffer;
+      if (status.ok()) {
+        status = grpc::SerializationTraits<ResponseProto>::Serialize(
+            response, out, &own_buffer);
+      }
+      return status;
+    });
+  }
+
+  // The caller of `context`, permitted `op` on the policies of `request`.
+  // A refusal (UNAUTHENTICATED, PERMISSION_DENIED) is counted, logged and
+  // audited as a refusal of `op` on `request`, and returned.
+  absl::StatusOr<Caller> Authorize(const grpc::ServerContextBase& context,
+                                   Operation op, const Request& request) const;
+  // The first half of Authorize, for a call that carries several
+  // operations (Batch): who calls. A refusal is audited once, as one of
+  // `op` on `first` (the call's first operation).
+  absl::StatusOr<Caller> Authenticate(const grpc::ServerContextBase& context,
+                                      Operation op, const Request& first) const;
+  // The second half: `caller` may run `op` on the policies of `request`.
+  absl::Status Permit(const grpc::ServerContextBase& context,
+                      const Caller& caller, Operation op,
+                      const Request& request) const;
+
+  // Runs `op` through the Limiter (request.client_id set) and records what
+  // it did: verdicts, ceiling hits (logged), storage errors.
+  absl::StatusOr<Response> Decide(Operation op, const Request& request) const;
+  // Runs independent operations together (Limiter::RunBatch), each
+  // recorded as Decide does and counted as a Batch item.
+  std::vector<absl::StatusOr<Response>> DecideBatch(
+      const std::vector<BatchItem>& items, const std::string& client_id) const;
+
+  const CallMetrics& metrics() const { return *metrics_; }
+
+ private:
+  using Answer = absl::AnyInvocable<grpc::Status()>;
+
+  // Admits the call (or answers RESOURCE_EXHAUSTED at once) and answers it
+  // with decide()'s status, inline or on the pool; keeps the call's
+  // metrics.
+  grpc::ServerUnaryReactor* Admitted(grpc::CallbackServerContext* context,
+                                     const char* method, Answer decide) const;
+  // A permit under --max_inflight_calls; when overloaded an empty one, and
+  // *refused is the RESOURCE_EXHAUSTED to answer (logged, rate-limited).
+  InflightLimit::Permit Admit(const char* method, grpc::Status* refused) const;
+  // Counts, logs (rate-limited) and audits the refusal of `op` on
+  // `refused` with `status`; nothing is counted.
+  void Refuse(Operation op, const absl::Status& status, AuthFailure failure,
+              const grpc::ServerContextBase& context,
+              const Request& refused) const;
+  // Records the metrics and log lines of one operation the limiter ran.
+  void Observe(Operation op, const std::string& client_id,
+               const absl::StatusOr<Response>& result) const;
+
+  const CallMetrics no_metrics_{nullptr};
+  mutable InflightLimit no_inflight_{0};
+  Limiter* const limiter_;
+  const Authenticator* const authenticator_;
+  LogRateLimiter* const log_limiter_;
+  const CallMetrics* const metrics_;
+  InflightLimit* const inflight_;
+  DecisionPool* const pool_;
+  RefusalAggregator* const refusals_;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_GRPC_CALL_PIPELINE_H_
