@@ -57,7 +57,7 @@ void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
   out->set_sequence(e.sequence);
   SetTimestampMillis(e.time_ms, out->mutable_time());
   out->set_client_id(e.client_id);
-  out->set_rpc(OperationName(e.op));
+  out->set_rpc(std::string(RpcOf(e)));
   out->set_policy(e.policy);
   for (const auto& [dim, value] : e.key) (*out->mutable_key())[dim] = value;
   out->set_decision(ToProtoDecision(e.decision));
@@ -96,7 +96,7 @@ void ToCeilingEvent(const AuditEvent& e, v1::CeilingEvent* out) {
   }
   out->set_sequence(e.sequence);
   SetTimestampMillis(e.time_ms, out->mutable_time());
-  out->set_rpc(OperationName(e.op));
+  out->set_rpc(std::string(RpcOf(e)));
 }
 
 absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {

@@ -12,7 +12,9 @@ namespace gatehouse {
 namespace {
 
 constexpr char kMarker = '\0';
-constexpr uint8_t kVersion = 1;
+// Version 2 appends rpc; version 1 (without it) still decodes.
+constexpr uint8_t kVersion = 2;
+constexpr uint8_t kVersionWithoutRpc = 1;
 constexpr uint8_t kFlagShadow = 1;
 constexpr uint8_t kFlagCeilingHit = 2;
 constexpr uint8_t kFlagTruncated = 4;
@@ -112,6 +114,7 @@ std::string EncodeAuditEvent(const AuditEvent& e) {
   PutVarint(out, ZigZag(e.first_refused_ms));
   PutVarint(out, ZigZag(e.last_refused_ms));
   PutVarint(out, e.first_sequence);
+  PutBytes(out, e.rpc);
   return out;
 }
 
@@ -120,7 +123,10 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
   ByteReader r(bytes.substr(1));
   AuditEvent e;
   uint8_t version;
-  if (!r.Byte(version) || version != kVersion) return Corrupt("version");
+  if (!r.Byte(version) ||
+      (version != kVersion && version != kVersionWithoutRpc)) {
+    return Corrupt("version");
+  }
   if (!r.Varint(e.sequence) || !r.ZigZagged(e.time_ms) ||
       !r.Bytes(e.client_id, kMaxStringBytes)) {
     return Corrupt("header");
@@ -155,6 +161,9 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
       !r.ZigZagged(e.first_refused_ms) || !r.ZigZagged(e.last_refused_ms) ||
       !r.Varint(e.first_sequence)) {
     return Corrupt("refusal");
+  }
+  if (version >= kVersion && !r.Bytes(e.rpc, kMaxStringBytes)) {
+    return Corrupt("rpc");
   }
   if (!r.done()) return Corrupt("trailing bytes");
   return e;

@@ -62,10 +62,10 @@ absl::Status RefusalAggregator::Add(AuditEvent event, absl::string_view peer,
   event.first_refused_ms = now_ms;
   event.last_refused_ms = now_ms;
 
-  std::string key = absl::StrCat(
-      event.peer, std::string(1, '\0'), event.client_id, std::string(1, '\0'),
-      OperationName(event.op), std::string(1, '\0'),
-      series_reason.empty() ? event.refusal : series_reason);
+  std::string key =
+      absl::StrCat(event.peer, std::string(1, '\0'), event.client_id,
+                   std::string(1, '\0'), RpcOf(event), std::string(1, '\0'),
+                   series_reason.empty() ? event.refusal : series_reason);
   {
     absl::MutexLock lock(&mu_);
     auto it = series_.find(key);
@@ -74,6 +74,7 @@ absl::Status RefusalAggregator::Add(AuditEvent event, absl::string_view peer,
       // of its own.
       AuditEvent other;
       other.op = event.op;
+      other.rpc = event.rpc;
       other.decision = Decision::kDeny;
       other.peer = kOverflowPeer;
       other.refusal =

@@ -91,6 +91,85 @@ absl::StatusOr<LockoutSpec> ParseLockout(const YAML::Node& node,
   return spec;
 }
 
+constexpr size_t kMaxEnvoyEntries = 16;
+constexpr size_t kMaxEnvoyStringBytes = 256;
+
+// A non-empty string of at most kMaxEnvoyStringBytes.
+absl::StatusOr<std::string> EnvoyString(const YAML::Node& node,
+                                        const std::string& where,
+                                        absl::string_view field) {
+  if (!node) return FieldError(where, field, "required");
+  if (!node.IsScalar() || node.Scalar().empty() ||
+      node.Scalar().size() > kMaxEnvoyStringBytes) {
+    return FieldError(where, field, "must be a string of 1..256 bytes");
+  }
+  return node.Scalar();
+}
+
+// The `envoy` section of policy `p` (dimensions already parsed).
+absl::StatusOr<EnvoyMapping> ParseEnvoy(const YAML::Node& node, const Policy& p,
+                                        const std::string& where) {
+  const std::string ew = where + ".envoy";
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(ew, ": must be a map {domain, descriptor}"));
+  }
+  GH_RETURN_IF_ERROR(CheckKnownFields(node, ew, {"domain", "descriptor"}));
+  EnvoyMapping m;
+  GH_ASSIGN_OR_RETURN(m.domain, EnvoyString(node["domain"], ew, "domain"));
+  const YAML::Node list = node["descriptor"];
+  if (!list || !list.IsSequence() || list.size() == 0 ||
+      list.size() > kMaxEnvoyEntries) {
+    return FieldError(ew, "descriptor",
+                      "required: a list of 1..16 entries {key, value} or "
+                      "{key, dimension}");
+  }
+  std::set<std::string> mapped;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node entry = list[i];
+    const std::string iw = absl::StrCat(ew, ".descriptor[", i, "]");
+    if (!entry.IsMap()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(iw, ": must be a map {key, value} or {key, dimension}"));
+    }
+    GH_RETURN_IF_ERROR(
+        CheckKnownFields(entry, iw, {"key", "value", "dimension"}));
+    EnvoyEntryMapping e;
+    GH_ASSIGN_OR_RETURN(e.key, EnvoyString(entry["key"], iw, "key"));
+    if (entry["value"] && entry["dimension"]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(iw, ": value and dimension exclude each other"));
+    }
+    if (entry["value"]) {
+      GH_ASSIGN_OR_RETURN(e.value, EnvoyString(entry["value"], iw, "value"));
+    } else {
+      GH_ASSIGN_OR_RETURN(e.dimension,
+                          EnvoyString(entry["dimension"], iw, "dimension"));
+      if (!std::binary_search(p.dimensions.begin(), p.dimensions.end(),
+                              e.dimension)) {
+        return FieldError(iw, "dimension",
+                          absl::StrCat("\"", e.dimension,
+                                       "\" is not a dimension of the policy"));
+      }
+      if (!mapped.insert(e.dimension).second) {
+        return FieldError(
+            iw, "dimension",
+            absl::StrCat("\"", e.dimension,
+                         "\" is already mapped by another entry"));
+      }
+    }
+    m.entries.push_back(std::move(e));
+  }
+  for (const std::string& dim : p.dimensions) {
+    if (mapped.count(dim) == 0) {
+      return FieldError(
+          ew, "descriptor",
+          absl::StrCat("no entry maps dimension \"", dim, "\" of the policy"));
+    }
+  }
+  return m;
+}
+
 absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
                                    std::string where) {
   if (!node.IsMap()) {
@@ -108,7 +187,7 @@ absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
   GH_RETURN_IF_ERROR(
       CheckKnownFields(node, where,
                        {"name", "description", "dimensions", "limit", "window",
-                        "buckets", "lockout", "mode", "ip_prefix"}));
+                        "buckets", "lockout", "mode", "ip_prefix", "envoy"}));
 
   const YAML::Node dims = node["dimensions"];
   if (!dims || !dims.IsSequence() || dims.size() == 0) {
@@ -191,6 +270,10 @@ absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
       return FieldError(where, "mode", "must be enforce or shadow");
     }
   }
+
+  if (node["envoy"]) {
+    GH_ASSIGN_OR_RETURN(p.envoy, ParseEnvoy(node["envoy"], p, where));
+  }
   return p;
 }
 
@@ -228,6 +311,8 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
   }
   std::vector<Policy> policies;
   std::set<std::string> names;
+  std::vector<std::pair<std::string, EnvoyMapping>> envoy;
+  std::vector<std::string> envoy_where;
   for (size_t i = 0; i < list.size(); ++i) {
     GH_ASSIGN_OR_RETURN(
         Policy p, ParsePolicy(list[i], i, absl::StrCat("policies[", i, "]")));
@@ -235,8 +320,14 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
       return absl::InvalidArgumentError(absl::StrCat(
           "policies[", i, "] (", p.name, ").name: duplicate policy name"));
     }
+    if (p.envoy.has_value()) {
+      envoy.emplace_back(p.name, *p.envoy);
+      envoy_where.push_back(
+          absl::StrCat("policies[", i, "] (", p.name, ").envoy"));
+    }
     policies.push_back(std::move(p));
   }
+  GH_RETURN_IF_ERROR(CheckEnvoyMappings(envoy, envoy_where));
   return std::make_shared<const PolicySet>(std::move(policies),
                                            std::move(personal));
 }

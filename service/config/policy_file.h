@@ -22,6 +22,14 @@ namespace gatehouse {
 //       lockout: {duration: 15m, multiplier: 2, max: 24h, forget_after: 24h}
 //       mode: enforce                 # or shadow
 //       ip_prefix: {ipv4: 24, ipv6: 64}  # optional: count per network
+//       envoy:                        # optional: reached by Envoy's RLS v3
+//         domain: edge
+//         descriptor:                 # the route's entries, in order
+//           - {key: generic_key, value: login}   # must have this value
+//           - {key: remote_address, dimension: ip}  # value -> dimension
+//
+// Every dimension is mapped by exactly one entry; two policies whose
+// mappings one descriptor could match are an error.
 //
 // Unknown fields are errors, so a typo never silently disables a limit.
 // INVALID_ARGUMENT naming the policy and field (e.g.

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "service/core/request.h"
 #include "service/core/verdict.h"
 
@@ -21,6 +22,9 @@ struct AuditEvent {
   int64_t time_ms = 0;
   std::string client_id;
   Operation op = Operation::kCheck;
+  // The RPC the caller made when it is not `op`'s own (Request::rpc);
+  // empty otherwise. See RpcOf().
+  std::string rpc;
   std::string policy;
   std::vector<std::pair<std::string, std::string>> key;
   Decision decision = Decision::kAllow;
@@ -49,6 +53,12 @@ struct AuditEvent {
   // run's first sequence; the event stands for first_sequence..sequence.
   uint64_t first_sequence = 0;
 };
+
+// The RPC an event records: Request::rpc when set, else the operation's.
+inline absl::string_view RpcOf(const AuditEvent& event) {
+  return event.rpc.empty() ? absl::string_view(OperationName(event.op))
+                           : absl::string_view(event.rpc);
+}
 
 }  // namespace gatehouse
 

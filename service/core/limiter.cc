@@ -457,6 +457,7 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
       e.time_ms = now_ms;
       e.client_id = request.client_id;
       e.op = op;
+      e.rpc = request.rpc;
       e.policy = p.name;
       e.key = targets[i].stored_values;
       e.decision = v.decision;
@@ -492,6 +493,7 @@ AuditEvent Limiter::RefusalEvent(Operation op, const Request& request,
   e.time_ms = absl::ToUnixMillis(clock_->Now());
   e.client_id = request.client_id;
   e.op = op;
+  e.rpc = request.rpc;
   // Whatever the caller sent is untrusted: keep the policy name only when
   // it is one we know.
   if (!request.subjects.empty() &&

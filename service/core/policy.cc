@@ -47,10 +47,13 @@ const std::set<std::string>& PolicySet::DefaultPersonalDimensions() {
 PolicySet::PolicySet(std::vector<Policy> policies,
                      std::set<std::string> personal_dimensions)
     : personal_dimensions_(std::move(personal_dimensions)) {
+  std::vector<std::pair<std::string, EnvoyMapping>> mappings;
   for (Policy& p : policies) {
+    if (p.envoy.has_value()) mappings.emplace_back(p.name, *p.envoy);
     std::string name = p.name;
     policies_.emplace(std::move(name), std::move(p));
   }
+  envoy_ = EnvoyIndex(mappings);
 }
 
 const Policy* PolicySet::Find(const std::string& name) const {

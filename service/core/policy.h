@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "service/core/envoy_mapping.h"
 
 namespace gatehouse {
 
@@ -45,6 +46,8 @@ struct Policy {
   // storing (32 / 128 keep the full address).
   int ipv4_prefix = 32;
   int ipv6_prefix = 128;
+  // How Envoy's rate limit API reaches this policy; unset: it does not.
+  std::optional<EnvoyMapping> envoy;
 
   // Width of one bucket in milliseconds: window / buckets rounded up, at
   // least 1.
@@ -71,10 +74,13 @@ class PolicySet {
   const std::set<std::string>& personal_dimensions() const {
     return personal_dimensions_;
   }
+  // The policies with an `envoy` mapping.
+  const EnvoyIndex& envoy() const { return envoy_; }
 
  private:
   std::map<std::string, Policy> policies_;
   std::set<std::string> personal_dimensions_;
+  EnvoyIndex envoy_;
 };
 
 }  // namespace gatehouse

@@ -49,6 +49,10 @@ struct Request {
   std::map<std::string, std::string> context;
   // Who asked (the credentials file's client id), for the audit log.
   std::string client_id;
+  // The RPC the caller made when it is not the operation's own (e.g.
+  // "ShouldRateLimit" deciding as a Check); empty otherwise. Kept in the
+  // audit log.
+  std::string rpc;
 };
 
 // One operation of a batch (Limiter::RunBatch): a view, the request is not

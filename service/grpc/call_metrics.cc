@@ -82,6 +82,12 @@ void CallMetrics::RecordAuthFailure(AuthFailure failure) const {
   m_->auth_failures_total.WithLabels({AuthFailureName(failure)}).Increment();
 }
 
+void CallMetrics::RecordUnmatchedDescriptors(const std::string& domain,
+                                             uint64_t n) const {
+  if (m_ == nullptr || n == 0) return;
+  m_->envoy_unmatched_descriptors_total.WithLabels({domain}).Increment(n);
+}
+
 void CallMetrics::RecordStorageError(const absl::Status& status) const {
   if (m_ == nullptr) return;
   // Corrupt data is found by reading it. A failure the store did not

@@ -47,6 +47,9 @@ class CallMetrics {
   // One item of a Batch call finished with `code`.
   void RecordBatchItem(Operation op, absl::StatusCode code) const;
   void RecordAuthFailure(AuthFailure failure) const;
+  // `n` descriptors of a ShouldRateLimit call in `domain` matched no
+  // policy (answered OK, no limit).
+  void RecordUnmatchedDescriptors(const std::string& domain, uint64_t n) const;
   // Counts a storage failure (UNAVAILABLE / DATA_LOSS from the store).
   void RecordStorageError(const absl::Status& status) const;
 

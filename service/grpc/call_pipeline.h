@@ -116,6 +116,11 @@ class CallPipeline {
       const std::vector<BatchItem>& items, const std::string& client_id) const;
 
   const CallMetrics& metrics() const { return *metrics_; }
+  // The policies in force now (they may be replaced by a reload at any
+  // time; the snapshot stays valid).
+  std::shared_ptr<const PolicySet> policies() const {
+    return limiter_->policies();
+  }
 
  private:
   using Answer = absl::AnyInvocable<grpc::Status()>;

@@ -69,6 +69,11 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
           "gatehouse_auth_failures_total",
           "Calls refused by authentication or authorization, by reason.",
           {"reason"})),
+      envoy_unmatched_descriptors_total(registry->AddCounter(
+          "gatehouse_envoy_unmatched_descriptors_total",
+          "Descriptors of Envoy's ShouldRateLimit that no policy maps "
+          "(answered OK, no limit), by domain.",
+          {"domain"})),
       audit_refusals_aggregated_total(
           registry
               ->AddCounter("gatehouse_audit_refusals_aggregated_total",

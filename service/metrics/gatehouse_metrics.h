@@ -78,6 +78,9 @@ struct GatehouseMetrics {
   Family<Gauge>& config_last_reload_success_timestamp_seconds;
   // {reason: missing_token|unknown_token|missing_scope|policy_not_allowed}
   Family<Counter>& auth_failures_total;
+  // Descriptors of Envoy's ShouldRateLimit that matched no policy, by domain
+  // ("(unmapped)" for a domain no policy maps).
+  Family<Counter>& envoy_unmatched_descriptors_total;
   // Refused calls audited inside an aggregated event (with refused_calls)
   // instead of an event of their own; each is in auth_failures_total too.
   Counter& audit_refusals_aggregated_total;

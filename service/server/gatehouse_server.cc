@@ -190,6 +190,7 @@ absl::Status GatehouseServer::Init() {
   rate_limiter_service_ =
       std::make_unique<RateLimiterService>(pipeline_.get(), streams);
   audit_service_ = std::make_unique<AuditService>(streams);
+  envoy_service_ = std::make_unique<EnvoyRateLimitService>(pipeline_.get());
   GH_RETURN_IF_ERROR(StartGrpc(*reflection));
 
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
@@ -333,6 +334,7 @@ absl::Status GatehouseServer::StartGrpc(bool reflection) {
   builder.AddListeningPort(options_.listen, listen_credentials, &port_);
   builder.RegisterService(rate_limiter_service_.get());
   builder.RegisterService(audit_service_.get());
+  builder.RegisterService(envoy_service_.get());
   // Required by the services' raw streaming methods (request_parser.h);
   // answers unknown methods UNIMPLEMENTED, as gRPC does without it.
   builder.RegisterCallbackGenericService(&unknown_methods_);

@@ -22,6 +22,7 @@
 #include "service/grpc/call_metrics.h"
 #include "service/grpc/connection_limit.h"
 #include "service/grpc/decision_pool.h"
+#include "service/grpc/envoy_rls_service.h"
 #include "service/grpc/inflight_limit.h"
 #include "service/grpc/rate_limiter_service.h"
 #include "service/grpc/stream_quota.h"
@@ -155,6 +156,7 @@ class GatehouseServer {
   std::unique_ptr<CallPipeline> pipeline_;
   std::unique_ptr<RateLimiterService> rate_limiter_service_;
   std::unique_ptr<AuditService> audit_service_;
+  std::unique_ptr<EnvoyRateLimitService> envoy_service_;
   // Outlive the gRPC server, which calls them.
   grpc::CallbackGenericService unknown_methods_;
   std::unique_ptr<TokenGate> token_gate_;

@@ -50,6 +50,7 @@ void ExpectSameEvent(const AuditEvent& want, const AuditEvent& got) {
   EXPECT_EQ(got.time_ms, want.time_ms);
   EXPECT_EQ(got.client_id, want.client_id);
   EXPECT_EQ(got.op, want.op);
+  EXPECT_EQ(got.rpc, want.rpc);
   EXPECT_EQ(got.policy, want.policy);
   EXPECT_EQ(got.key, want.key);
   EXPECT_EQ(got.decision, want.decision);
@@ -187,7 +188,34 @@ TEST(AuditCodecTest, StoredFormIsVersionedNotTheWireMessage) {
   const std::string stored = EncodeAuditEvent(FullEvent());
   ASSERT_GE(stored.size(), 2u);
   EXPECT_EQ(stored[0], '\0');
-  EXPECT_EQ(stored[1], '\1');
+  EXPECT_EQ(stored[1], '\2');
+}
+
+TEST(AuditCodecTest, RpcOtherThanTheOperationsRoundTrips) {
+  AuditEvent e = FullEvent();
+  e.rpc = "ShouldRateLimit";
+  absl::StatusOr<AuditEvent> decoded = DecodeAuditEvent(EncodeAuditEvent(e));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->rpc, "ShouldRateLimit");
+  EXPECT_EQ(RpcOf(*decoded), "ShouldRateLimit");
+  v1::AuditEvent proto;
+  ToProto(*decoded, &proto);
+  EXPECT_EQ(proto.rpc(), "ShouldRateLimit");
+}
+
+TEST(AuditCodecTest, VersionOneEventsWithoutRpcStillDecode) {
+  // Version 1 is version 2 without the trailing rpc (an empty string: one
+  // 0 byte here).
+  AuditEvent e = FullEvent();
+  ASSERT_TRUE(e.rpc.empty());
+  std::string stored = EncodeAuditEvent(e);
+  ASSERT_EQ(stored.back(), '\0');
+  stored.pop_back();
+  stored[1] = 1;
+  absl::StatusOr<AuditEvent> decoded = DecodeAuditEvent(stored);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ExpectSameEvent(e, *decoded);
+  EXPECT_EQ(RpcOf(*decoded), OperationName(e.op));
 }
 
 TEST(AuditCodecTest, EventsStoredAsWireMessagesStillDecode) {
@@ -224,7 +252,7 @@ TEST(AuditCodecTest, UnknownVersionAndTrailingBytesAreDataLoss) {
   std::string stored = EncodeAuditEvent(FullEvent());
   EXPECT_EQ(DecodeAuditEvent(stored + "x").status().code(),
             absl::StatusCode::kDataLoss);
-  stored[1] = 2;
+  stored[1] = 3;
   EXPECT_EQ(DecodeAuditEvent(stored).status().code(),
             absl::StatusCode::kDataLoss);
 }

@@ -472,6 +472,94 @@ class TempFile {
   const std::string path_;
 };
 
+TEST(ParsePolicyYamlTest, EnvoyMappingKeepsEntriesInOrder) {
+  PolicySetOr set = ParsePolicyYaml(R"yaml(
+policies:
+  - name: login_user_ip
+    dimensions: [user, ip]
+    limit: 5
+    window: 1m
+    envoy:
+      domain: edge
+      descriptor:
+        - {key: generic_key, value: login}
+        - {key: remote_address, dimension: ip}
+        - {key: user, dimension: user}
+  - name: plain
+    dimensions: [ip]
+    limit: 1
+    window: 1m
+)yaml",
+                                    "envoy.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  const Policy* p = Find(**set, "login_user_ip");
+  ASSERT_NE(p, nullptr);
+  ASSERT_TRUE(p->envoy.has_value());
+  EXPECT_EQ(p->envoy->domain, "edge");
+  ASSERT_EQ(p->envoy->entries.size(), 3u);
+  EXPECT_EQ(p->envoy->entries[0].key, "generic_key");
+  EXPECT_EQ(p->envoy->entries[0].value, "login");
+  EXPECT_EQ(p->envoy->entries[1].dimension, "ip");
+  EXPECT_FALSE(p->envoy->entries[1].value.has_value());
+  EXPECT_FALSE(Find(**set, "plain")->envoy.has_value());
+  EXPECT_TRUE((*set)->envoy().Find("edge", {{"generic_key", "login"},
+                                            {"remote_address", "192.0.2.1"},
+                                            {"user", "ann"}}));
+}
+
+// The second policy (bad, dimensions [ip]) with `envoy` as given.
+Rejected Envoy(std::string case_name, std::string envoy, std::string want) {
+  return SecondPolicy(
+      std::move(case_name),
+      Body(kDims, kLimit, kWindow, "    envoy: " + envoy + "\n"),
+      std::move(want));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Envoy, ParsePolicyYamlRejectsTest,
+    ::testing::Values(
+        Envoy("NotAMap", "edge", "policies[1] (bad).envoy: must be a map"),
+        Envoy("UnknownField",
+              "{domain: edge, descriptor: [{key: a, dimension: ip}], x: 1}",
+              "policies[1] (bad).envoy: unknown field \"x\""),
+        Envoy("MissingDomain", "{descriptor: [{key: a, dimension: ip}]}",
+              "policies[1] (bad).envoy.domain: required"),
+        Envoy("EmptyDescriptor", "{domain: edge, descriptor: []}",
+              "policies[1] (bad).envoy.descriptor: required"),
+        Envoy("EntryWithoutKey",
+              "{domain: edge, descriptor: [{dimension: ip}]}",
+              "policies[1] (bad).envoy.descriptor[0].key: required"),
+        Envoy("ValueAndDimension",
+              "{domain: edge, descriptor: [{key: a, value: b, dimension: ip}]}",
+              "policies[1] (bad).envoy.descriptor[0]: value and dimension "
+              "exclude each other"),
+        Envoy("UnknownDimension",
+              "{domain: edge, descriptor: [{key: a, dimension: user}]}",
+              "policies[1] (bad).envoy.descriptor[0].dimension: \"user\" is "
+              "not a dimension of the policy"),
+        Envoy("DimensionMappedTwice",
+              "{domain: edge, descriptor: [{key: a, dimension: ip}, "
+              "{key: b, dimension: ip}]}",
+              "policies[1] (bad).envoy.descriptor[1].dimension: \"ip\" is "
+              "already mapped"),
+        Envoy("DimensionNotMapped",
+              "{domain: edge, descriptor: [{key: a, value: b}]}",
+              "policies[1] (bad).envoy.descriptor: no entry maps dimension "
+              "\"ip\""),
+        Rejected{"SameShapeAsAnother",
+                 "policies:\n"
+                 "  - {name: a, dimensions: [ip], limit: 1, window: 1m,\n"
+                 "     envoy: {domain: edge, descriptor: [{key: remote_address,"
+                 " dimension: ip}]}}\n"
+                 "  - {name: b, dimensions: [ip], limit: 9, window: 1h,\n"
+                 "     envoy: {domain: edge, descriptor: [{key: remote_address,"
+                 " dimension: ip}]}}\n",
+                 "policies[1] (b).envoy: matches the same descriptors as "
+                 "policy a"}),
+    [](const ::testing::TestParamInfo<Rejected>& info) {
+      return info.param.case_name;
+    });
+
 TEST(LoadPolicyFileTest, MissingFileIsNotFoundNamingThePath) {
   const std::string path =
       ::testing::TempDir() + "/gatehouse-no-such-dir/policies.yaml";
