@@ -34,11 +34,13 @@ Client::Result Call(const Client& client, const CallSpec& spec) {
     case Op::kReset:
       return client.Reset(ToRequest<v1::ResetRequest>(spec));
     case Op::kHealth:
+    case Op::kShouldRateLimit:
       break;
   }
   Client::Result unsupported;
-  unsupported.status = grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                                    "no health check through Client");
+  unsupported.status =
+      grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                   "no health check or ShouldRateLimit through Client");
   return unsupported;
 }
 

@@ -4,6 +4,7 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/proto_buffer_reader.h>
 
+#include "envoy/service/ratelimit/v3/rls.pb.h"
 #include "gatehouse/v1/ratelimit.pb.h"
 
 namespace gatehouse::bench {
@@ -32,6 +33,8 @@ const char* MethodOf(Op op) {
       return "/gatehouse.v1.RateLimiter/Record";
     case Op::kReset:
       return "/gatehouse.v1.RateLimiter/Reset";
+    case Op::kShouldRateLimit:
+      return "/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit";
   }
   return "";
 }
@@ -41,6 +44,27 @@ grpc::ByteBuffer Serialize(const CallSpec& call) {
     // HealthCheckRequest{service: ""}: zero bytes, but a message.
     grpc::Slice empty;
     return grpc::ByteBuffer(&empty, 1);
+  }
+  if (call.op == Op::kShouldRateLimit) {
+    // What Envoy's http filter sends for a route with a generic_key and a
+    // remote_address action; bench/policies.yaml maps it to the subject's
+    // policy.
+    envoy::service::ratelimit::v3::RateLimitRequest request;
+    request.set_domain("bench");
+    for (const SubjectSpec& s : call.subjects) {
+      auto* d = request.add_descriptors();
+      auto* e = d->add_entries();
+      e->set_key("generic_key");
+      e->set_value(s.policy);
+      for (const auto& [dimension, value] : s.key) {
+        e = d->add_entries();
+        e->set_key(dimension == "ip" ? "remote_address" : dimension);
+        e->set_value(value);
+      }
+    }
+    const std::string bytes = request.SerializeAsString();
+    grpc::Slice slice(bytes);
+    return grpc::ByteBuffer(&slice, 1);
   }
   v1::CheckRequest request;
   for (const SubjectSpec& s : call.subjects) {

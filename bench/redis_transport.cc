@@ -91,6 +91,7 @@ const char* ModeOf(Op op) {
     case Op::kReset:
       return "reset";
     case Op::kHealth:
+    case Op::kShouldRateLimit:
       break;
   }
   return "";

@@ -166,6 +166,8 @@ absl::Status Report(const std::string& jsonl, const std::string& json_out) {
        "x", 0.8, true, false},
       {"Peek / no-op floor (calls/s)", ratio("gh_peek_hot", "gh_health"), "x",
        0.9, true, false},
+      {"Envoy ShouldRateLimit / unary Check (calls/s)",
+       ratio("gh_envoy_ips", "gh_check_ips"), "x", 0.9, true, false},
       {"Peek / Redis+Lua (decisions/s)", ratio("gh_peek_hot", "redis_peek_hot"),
        "x", 1, true, false},
       {"Check / Redis+Lua (decisions/s)",

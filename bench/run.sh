@@ -150,6 +150,9 @@ scenarios() {
     run "${prefix}peek_hot" "$target" "$addr" "$pid" --scenario=peek_hot --keys=$HOT_KEYS
   fi
   run "${prefix}check_ips" "$target" "$addr" "$pid" --scenario=check_ips --keys=$KEYS
+  if [[ $target == gatehouse ]] && ((!writes_only)); then
+    run "${prefix}envoy_ips" "$target" "$addr" "$pid" --scenario=envoy_ips --keys=$KEYS
+  fi
   run "${prefix}record_users" "$target" "$addr" "$pid" --scenario=record_users --keys=$KEYS --dist=zipf
   run "${prefix}signin" "$target" "$addr" "$pid" --scenario=signin --keys=$KEYS
   run "${prefix}check_batch16" "$target" "$addr" "$pid" --scenario=check_batch --batch=16 --keys=$KEYS

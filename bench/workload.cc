@@ -31,6 +31,8 @@ const char* OpName(Op op) {
       return "Record";
     case Op::kReset:
       return "Reset";
+    case Op::kShouldRateLimit:
+      return "ShouldRateLimit";
   }
   return "?";
 }
@@ -38,8 +40,8 @@ const char* OpName(Op op) {
 absl::StatusOr<std::unique_ptr<Workload>> Workload::Create(
     const WorkloadOptions& options) {
   static const char* const kScenarios[] = {
-      "health", "peek_hot",    "check_ips", "record_users",
-      "signin", "check_batch", "botnet",    "signin_unary"};
+      "health",      "peek_hot", "check_ips",    "record_users", "signin",
+      "check_batch", "botnet",   "signin_unary", "envoy_ips"};
   for (const char* s : kScenarios) {
     if (options.scenario == s) {
       if (options.keys < 1 || options.keys > (uint64_t{1} << 24)) {
@@ -62,11 +64,11 @@ Workload::Workload(const WorkloadOptions& options)
 // Each scenario draws from its own range of IPs and users, so one leaves
 // no state (counts, lockouts) in the keys of the next.
 uint64_t Workload::Draw(std::mt19937_64& rng) {
-  static const char* const kOrder[] = {"peek_hot",     "check_ips",
-                                       "record_users", "signin",
-                                       "check_batch",  "botnet"};
+  static const char* const kOrder[] = {
+      "peek_hot",    "check_ips", "record_users", "signin",
+      "check_batch", "botnet",    "envoy_ips"};
   uint64_t base = 0;
-  for (uint64_t i = 0; i < 6; ++i) {
+  for (uint64_t i = 0; i < 7; ++i) {
     if (options_.scenario == kOrder[i]) base = i << 24;
   }
   return base + keys_.Draw(rng);
@@ -82,6 +84,9 @@ CallSpec Workload::Next(SlotState& slot, std::mt19937_64& rng) {
     call.subjects.push_back(UserIp(Draw(rng)));
   } else if (s == "check_ips") {
     call.op = Op::kCheck;
+    call.subjects.push_back(Ip(kLoginIp, Draw(rng)));
+  } else if (s == "envoy_ips") {
+    call.op = Op::kShouldRateLimit;
     call.subjects.push_back(Ip(kLoginIp, Draw(rng)));
   } else if (s == "record_users") {
     call.op = Op::kRecord;

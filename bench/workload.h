@@ -14,7 +14,10 @@
 
 namespace gatehouse::bench {
 
-enum class Op { kHealth, kCheck, kPeek, kRecord, kReset };
+// kShouldRateLimit: envoy.service.ratelimit.v3 ShouldRateLimit, one
+// descriptor per subject (domain "bench", generic_key login and
+// remote_address); gatehouse only.
+enum class Op { kHealth, kCheck, kPeek, kRecord, kReset, kShouldRateLimit };
 const char* OpName(Op op);
 
 // One subject of a call: a policy of bench/policies.yaml and its dimension
@@ -49,6 +52,7 @@ struct WorkloadOptions {
 //   health        grpc.health.v1.Health/Check (Redis: PING), the floor
 //   peek_hot      Peek failed_auth_user_ip {user, ip} over a few hot keys
 //   check_ips     Check login_ip {ip}
+//   envoy_ips     the same decisions through Envoy's ShouldRateLimit
 //   record_users  Record failed_auth_user_ip {user, ip} (skew it with zipf)
 //   signin        Peek {login_ip, failed_auth_user_ip}, then Record on
 //                 failure_rate of them and Reset on the rest

@@ -66,6 +66,8 @@ TEST_F(ReflectionTest, LoopbackListenServesReflectionByDefault) {
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_NE(services.find("gatehouse.v1.RateLimiter"), std::string::npos);
   EXPECT_NE(services.find("gatehouse.v1.Audit"), std::string::npos);
+  EXPECT_NE(services.find("envoy.service.ratelimit.v3.RateLimitService"),
+            std::string::npos);
 }
 
 TEST_F(ReflectionTest, ReflectionOffIsNotServed) {
