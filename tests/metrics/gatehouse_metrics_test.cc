@@ -38,6 +38,7 @@ TEST(GatehouseMetricsTest, NamesAreTheContractWithTheChart) {
                 "gatehouse_config_last_reload_success_timestamp_seconds",
                 "gatehouse_config_reloads_total",
                 "gatehouse_decisions_total",
+                "gatehouse_envoy_unmatched_descriptors_total",
                 "gatehouse_grpc_request_duration_seconds_bucket",
                 "gatehouse_grpc_request_duration_seconds_count",
                 "gatehouse_grpc_request_duration_seconds_sum",

@@ -31,6 +31,7 @@ void SetExampleValues(GatehouseMetrics* m) {
   m->config_last_reload_success_timestamp_seconds.WithLabels({G::kKindPolicies})
       .Set(1700000000);
   m->auth_failures_total.WithLabels({G::kAuthUnknownToken}).Increment(4);
+  m->envoy_unmatched_descriptors_total.WithLabels({"edge"}).Increment(2);
   m->audit_refusals_aggregated_total.Increment(3);
   m->storage_size_bytes.SetCallback([] { return 4096.0; });
   m->storage_estimated_keys.SetCallback([] { return 12.0; });
