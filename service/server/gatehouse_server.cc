@@ -21,7 +21,7 @@
 #include "service/grpc/reflection_mode.h"
 #include "service/grpc/server_credentials.h"
 #include "service/logging/json_log.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 
 namespace gatehouse {
 namespace {
@@ -156,7 +156,7 @@ absl::Status GatehouseServer::Init() {
 
   GH_RETURN_IF_ERROR(OpenStore());
   GH_RETURN_IF_ERROR(StartMetrics());
-  limiter_ = std::make_unique<Limiter>(RealClock::Get(), store_.get(),
+  limiter_ = std::make_unique<Limiter>(RealClock::Get(), &store_->counters(),
                                        loaded->policies, pseudonymizer_.get());
   log_limiter_ = std::make_unique<LogRateLimiter>(
       RealClock::Get(), /*max_lines=*/20, absl::Seconds(10));
@@ -171,13 +171,13 @@ absl::Status GatehouseServer::Init() {
   RefusalAggregatorOptions refusal_options;
   refusal_options.interval = o.refusal_audit_interval;
   refusals_ = std::make_unique<RefusalAggregator>(
-      store_.get(), RealClock::Get(), refusal_options);
+      &store_->counters(), RealClock::Get(), refusal_options);
   rate_limiter_service_ = std::make_unique<RateLimiterService>(
-      limiter_.get(), store_.get(), authenticator_.get(), log_limiter_.get(),
-      call_metrics_.get(), stream_quota_.get(), inflight_.get(),
-      decision_pool_.get(), refusals_.get());
+      limiter_.get(), &store_->audit_log(), authenticator_.get(),
+      log_limiter_.get(), call_metrics_.get(), stream_quota_.get(),
+      inflight_.get(), decision_pool_.get(), refusals_.get());
   audit_service_ = std::make_unique<AuditService>(
-      store_.get(), authenticator_.get(), call_metrics_.get(),
+      &store_->audit_log(), authenticator_.get(), call_metrics_.get(),
       stream_quota_.get(), log_limiter_.get());
   GH_RETURN_IF_ERROR(StartGrpc(*reflection));
 
@@ -188,7 +188,7 @@ absl::Status GatehouseServer::Init() {
            {"policies", static_cast<uint64_t>(loaded->policies->all().size())},
            {"data_dir", o.data_dir},
            {"decision_threads", static_cast<int64_t>(decision_threads)},
-           {"audit_head", store_->HeadSequence()}});
+           {"audit_head", store_->audit_log().HeadSequence()}});
 
   HousekeepingOptions housekeeping;
   housekeeping.retention.max_age = o.audit_retention;
@@ -197,7 +197,8 @@ absl::Status GatehouseServer::Init() {
   housekeeping.retention_interval = o.retention_interval;
   housekeeping.watch_interval = o.watch_interval;
   housekeeping_ = std::make_unique<Housekeeping>(
-      RealClock::Get(), store_.get(), store_.get(), housekeeping,
+      RealClock::Get(), &store_->maintenance(), &store_->audit_log(),
+      housekeeping,
       Housekeeping::Hooks{[this] { Reload(); },
                           [this](bool writable) {
                             StorageState(writable);
@@ -220,9 +221,8 @@ absl::Status GatehouseServer::OpenStore() {
                                     << 20;
   store_options.write_buffer_bytes =
       static_cast<size_t>(options_.write_buffer_mb) << 20;
-  absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-      RocksDbCounterStore::Open(options_.data_dir, RealClock::Get(),
-                                store_options);
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+      OpenRocksDbStore(options_.data_dir, RealClock::Get(), store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
   return absl::OkStatus();
@@ -231,7 +231,7 @@ absl::Status GatehouseServer::OpenStore() {
 absl::Status GatehouseServer::StartMetrics() {
   metrics_ =
       std::make_unique<metrics::GatehouseMetrics>(&registry_, options_.version);
-  const StoreMaintenance* maintenance = store_.get();
+  const StoreMaintenance* maintenance = &store_->maintenance();
   metrics_->storage_size_bytes.SetCallback([maintenance] {
     return static_cast<double>(maintenance->ApproximateBytes());
   });
@@ -378,7 +378,7 @@ bool GatehouseServer::Reload() {
 void GatehouseServer::StorageState(bool writable) {
   metrics_->storage_writable.Set(writable ? 1 : 0);
   metrics_->audit_head_sequence.Set(
-      static_cast<double>(store_->HeadSequence()));
+      static_cast<double>(store_->audit_log().HeadSequence()));
   if (writable == serving_) return;
   absl::MutexLock lock(&health_mu_);
   if (!shutting_down_)
@@ -419,7 +419,7 @@ void GatehouseServer::Shutdown() {
   housekeeping_->Stop();
   FlushRefusals(/*all=*/true);
   LogJson(spdlog::level::info, "stopped",
-          {{"audit_head", store_->HeadSequence()}});
+          {{"audit_head", store_->audit_log().HeadSequence()}});
 }
 
 }  // namespace gatehouse
