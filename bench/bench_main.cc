@@ -21,7 +21,7 @@
 #include "bench/report.h"
 #include "bench/workload.h"
 #include "service/clock/real_clock.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 
 ABSL_FLAG(std::string, target, "gatehouse",
           "gatehouse (async gRPC), redis, or client (blocking calls from "
@@ -76,16 +76,19 @@ absl::Status Append(const std::string& path, const std::string& line) {
 }
 
 int Compact(const std::string& dir) {
-  absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-      RocksDbCounterStore::Open(dir, RealClock::Get());
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+      OpenRocksDbStore(dir, RealClock::Get());
   if (!store.ok()) return Fail(store.status());
-  if (absl::Status s = (*store)->CompactAll(); !s.ok()) return Fail(s);
-  absl::StatusOr<uint64_t> keys = (*store)->CountCounterKeys();
+  if (absl::Status s = (*store)->maintenance().CompactAll(); !s.ok())
+    return Fail(s);
+  absl::StatusOr<uint64_t> keys = (*store)->maintenance().CountCounterKeys();
   if (!keys.ok()) return Fail(keys.status());
-  const double counter_bytes = (*store)->ApproximateCounterBytes();
-  const double audit_bytes = (*store)->ApproximateAuditBytes();
-  const double events = static_cast<double>((*store)->HeadSequence() + 1 -
-                                            (*store)->OldestSequence());
+  const double counter_bytes =
+      (*store)->maintenance().ApproximateCounterBytes();
+  const double audit_bytes = (*store)->maintenance().ApproximateAuditBytes();
+  const double events =
+      static_cast<double>((*store)->audit_log().HeadSequence() + 1 -
+                          (*store)->audit_log().OldestSequence());
   JsonLine j;
   j.Add("label", absl::GetFlag(FLAGS_label).empty()
                      ? std::string("compacted")

@@ -21,7 +21,7 @@
 #include "service/grpc/reflection_mode.h"
 #include "service/grpc/server_credentials.h"
 #include "service/logging/json_log.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 
 namespace gatehouse {
 namespace {
@@ -156,7 +156,7 @@ absl::Status GatehouseServer::Init() {
 
   GH_RETURN_IF_ERROR(OpenStore());
   GH_RETURN_IF_ERROR(StartMetrics());
-  limiter_ = std::make_unique<Limiter>(RealClock::Get(), store_.get(),
+  limiter_ = std::make_unique<Limiter>(RealClock::Get(), &store_->counters(),
                                        loaded->policies, pseudonymizer_.get());
   log_limiter_ = std::make_unique<LogRateLimiter>(
       RealClock::Get(), /*max_lines=*/20, absl::Seconds(10));
@@ -171,7 +171,7 @@ absl::Status GatehouseServer::Init() {
   RefusalAggregatorOptions refusal_options;
   refusal_options.interval = o.refusal_audit_interval;
   refusals_ = std::make_unique<RefusalAggregator>(
-      store_.get(), RealClock::Get(), refusal_options);
+      &store_->counters(), RealClock::Get(), refusal_options);
   CallPipelineOptions pipeline;
   pipeline.limiter = limiter_.get();
   pipeline.authenticator = authenticator_.get();
@@ -182,7 +182,7 @@ absl::Status GatehouseServer::Init() {
   pipeline.refusals = refusals_.get();
   pipeline_ = std::make_unique<CallPipeline>(pipeline);
   AuditStreamOptions streams;
-  streams.log = store_.get();
+  streams.log = &store_->audit_log();
   streams.authenticator = authenticator_.get();
   streams.metrics = call_metrics_.get();
   streams.quota = stream_quota_.get();
@@ -200,7 +200,7 @@ absl::Status GatehouseServer::Init() {
            {"policies", static_cast<uint64_t>(loaded->policies->all().size())},
            {"data_dir", o.data_dir},
            {"decision_threads", static_cast<int64_t>(decision_threads)},
-           {"audit_head", store_->HeadSequence()}});
+           {"audit_head", store_->audit_log().HeadSequence()}});
 
   HousekeepingOptions housekeeping;
   housekeeping.retention.max_age = o.audit_retention;
@@ -209,7 +209,8 @@ absl::Status GatehouseServer::Init() {
   housekeeping.retention_interval = o.retention_interval;
   housekeeping.watch_interval = o.watch_interval;
   housekeeping_ = std::make_unique<Housekeeping>(
-      RealClock::Get(), store_.get(), store_.get(), housekeeping,
+      RealClock::Get(), &store_->maintenance(), &store_->audit_log(),
+      housekeeping,
       Housekeeping::Hooks{[this] { Reload(); },
                           [this](bool writable) {
                             StorageState(writable);
@@ -232,9 +233,8 @@ absl::Status GatehouseServer::OpenStore() {
                                     << 20;
   store_options.write_buffer_bytes =
       static_cast<size_t>(options_.write_buffer_mb) << 20;
-  absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-      RocksDbCounterStore::Open(options_.data_dir, RealClock::Get(),
-                                store_options);
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+      OpenRocksDbStore(options_.data_dir, RealClock::Get(), store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
   return absl::OkStatus();
@@ -243,7 +243,7 @@ absl::Status GatehouseServer::OpenStore() {
 absl::Status GatehouseServer::StartMetrics() {
   metrics_ =
       std::make_unique<metrics::GatehouseMetrics>(&registry_, options_.version);
-  const StoreMaintenance* maintenance = store_.get();
+  const StoreMaintenance* maintenance = &store_->maintenance();
   metrics_->storage_size_bytes.SetCallback([maintenance] {
     return static_cast<double>(maintenance->ApproximateBytes());
   });
@@ -391,7 +391,7 @@ bool GatehouseServer::Reload() {
 void GatehouseServer::StorageState(bool writable) {
   metrics_->storage_writable.Set(writable ? 1 : 0);
   metrics_->audit_head_sequence.Set(
-      static_cast<double>(store_->HeadSequence()));
+      static_cast<double>(store_->audit_log().HeadSequence()));
   if (writable == serving_) return;
   absl::MutexLock lock(&health_mu_);
   if (!shutting_down_)
@@ -432,7 +432,7 @@ void GatehouseServer::Shutdown() {
   housekeeping_->Stop();
   FlushRefusals(/*all=*/true);
   LogJson(spdlog::level::info, "stopped",
-          {{"audit_head", store_->HeadSequence()}});
+          {{"audit_head", store_->audit_log().HeadSequence()}});
 }
 
 }  // namespace gatehouse

@@ -18,6 +18,7 @@
 #include "service/auth/authenticator.h"
 #include "service/core/limiter.h"
 #include "service/core/pseudonymizer.h"
+#include "service/core/store.h"
 #include "service/grpc/audit_service.h"
 #include "service/grpc/call_metrics.h"
 #include "service/grpc/connection_limit.h"
@@ -35,8 +36,6 @@
 #include "service/server/housekeeping.h"
 
 namespace gatehouse {
-
-class RocksDbCounterStore;
 
 // Everything the server is started with; each field is the server flag of
 // the same name (README, "Server flags"), and errors name the flag.
@@ -137,7 +136,7 @@ class GatehouseServer {
   std::unique_ptr<Pseudonymizer> pseudonymizer_;
   std::unique_ptr<ConfigReloader> config_;
   std::unique_ptr<Authenticator> authenticator_;
-  std::unique_ptr<RocksDbCounterStore> store_;
+  std::unique_ptr<Store> store_;
   metrics::Registry registry_;
   std::unique_ptr<metrics::GatehouseMetrics> metrics_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;

@@ -16,7 +16,7 @@
 #include "gtest/gtest.h"
 #include "service/clock/simulated_clock.h"
 #include "service/core/audit_event.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
@@ -38,8 +38,8 @@ AuditEvent Refused(std::string reason, std::string client_id = "") {
 class RefusalAggregatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-        RocksDbCounterStore::Open(dir_.Sub("db"), &clock_);
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+        OpenRocksDbStore(dir_.Sub("db"), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     Make({});
@@ -47,8 +47,8 @@ class RefusalAggregatorTest : public ::testing::Test {
 
   void Make(RefusalAggregatorOptions options) {
     options.interval = absl::Seconds(10);
-    aggregator_ =
-        std::make_unique<RefusalAggregator>(store_.get(), &clock_, options);
+    aggregator_ = std::make_unique<RefusalAggregator>(&store_->counters(),
+                                                      &clock_, options);
   }
 
   void Add(const std::string& reason, const std::string& peer) {
@@ -63,14 +63,15 @@ class RefusalAggregatorTest : public ::testing::Test {
   }
 
   std::vector<AuditEvent> ReadAll() {
-    absl::StatusOr<std::vector<AuditEvent>> events = store_->Read(1, 100000);
+    absl::StatusOr<std::vector<AuditEvent>> events =
+        store_->audit_log().Read(1, 100000);
     EXPECT_TRUE(events.ok()) << events.status();
     return events.ok() ? *events : std::vector<AuditEvent>{};
   }
 
   TempDir dir_;
   SimulatedClock clock_{absl::FromUnixMillis(kStartMs)};
-  std::unique_ptr<RocksDbCounterStore> store_;
+  std::unique_ptr<RocksDbStore> store_;
   std::unique_ptr<RefusalAggregator> aggregator_;
 };
 
@@ -110,7 +111,7 @@ TEST_F(RefusalAggregatorTest, FloodFromOnePeerBecomesOneEventPerInterval) {
     if (i % 2000 == 1999) clock_.Advance(absl::Seconds(1));
   }
   // The first was written at once; the rest wait for the interval's end.
-  EXPECT_EQ(store_->HeadSequence(), 1u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 1u);
   EXPECT_EQ(Flush(), 0u);
   clock_.Advance(absl::Seconds(5));
   EXPECT_EQ(Flush(), 1u);
@@ -194,7 +195,7 @@ TEST_F(RefusalAggregatorTest, SeriesBeyondTheBoundShareOneOverflowSeries) {
     }
   }
   // 4 series and the overflow one, each written once at once.
-  EXPECT_EQ(store_->HeadSequence(), 5u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 5u);
   clock_.Advance(absl::Seconds(10));
   EXPECT_EQ(Flush(), 5u);
   std::vector<AuditEvent> events = ReadAll();

@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "service/audit/audit_storage_codec.h"
 #include "service/clock/simulated_clock.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
@@ -27,21 +27,22 @@ class RocksDbAuditCompatTest : public ::testing::Test {
     std::filesystem::copy(std::string(GATEHOUSE_SOURCE_DIR) +
                               "/tests/storage/testdata/wire_encoded_audit",
                           dir_.path() + "/data");
-    absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-        RocksDbCounterStore::Open(dir_.path() + "/data", &clock_);
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+        OpenRocksDbStore(dir_.path() + "/data", &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
 
   TempDir dir_;
   SimulatedClock clock_;
-  std::unique_ptr<RocksDbCounterStore> store_;
+  std::unique_ptr<RocksDbStore> store_;
 };
 
 TEST_F(RocksDbAuditCompatTest, WireEncodedEventsReplayAsWritten) {
-  EXPECT_EQ(store_->OldestSequence(), 1u);
-  ASSERT_EQ(store_->HeadSequence(), 5u);
-  absl::StatusOr<std::vector<AuditEvent>> events = store_->Read(1, 100);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 1u);
+  ASSERT_EQ(store_->audit_log().HeadSequence(), 5u);
+  absl::StatusOr<std::vector<AuditEvent>> events =
+      store_->audit_log().Read(1, 100);
   ASSERT_TRUE(events.ok()) << events.status();
   ASSERT_EQ(events->size(), 5u);
   const std::vector<Operation> ops = {Operation::kCheck, Operation::kCheck,
@@ -79,10 +80,11 @@ TEST_F(RocksDbAuditCompatTest, NewEventsFollowTheOldOnesWithoutAGap) {
   event.key = {{"ip", "192.0.2.1"}};
   event.decision = Decision::kDeny;
   writes.audit.push_back(event);
-  ASSERT_TRUE(store_->Commit(writes).ok());
+  ASSERT_TRUE(store_->counters().Commit(writes).ok());
   EXPECT_EQ(writes.audit[0].sequence, 6u);
 
-  absl::StatusOr<std::vector<AuditEvent>> events = store_->Read(5, 10);
+  absl::StatusOr<std::vector<AuditEvent>> events =
+      store_->audit_log().Read(5, 10);
   ASSERT_TRUE(events.ok()) << events.status();
   ASSERT_EQ(events->size(), 2u);
   EXPECT_EQ((*events)[0].op, Operation::kReset);

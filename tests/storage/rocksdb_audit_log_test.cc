@@ -1,5 +1,5 @@
-// The audit log half of RocksDbCounterStore, on a real RocksDB in a temp
-// dir: gap-free sequences written with the counters, bounds that survive
+// RocksDbAuditLog (and RocksDbMaintenance's retention), on a real RocksDB in a
+// temp dir: gap-free sequences written with the counters, bounds that survive
 // reopening and retention, reads, time search and waiting for new events.
 
 #include <algorithm>
@@ -24,7 +24,7 @@
 #include "service/core/audit_event.h"
 #include "service/core/counter_state.h"
 #include "service/core/counter_store.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
@@ -119,8 +119,8 @@ class RocksDbAuditLogTest : public ::testing::Test {
 
   void Reopen() {
     store_.reset();
-    absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-        RocksDbCounterStore::Open(dir_.Sub("db"), &clock_);
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+        OpenRocksDbStore(dir_.Sub("db"), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -132,7 +132,7 @@ class RocksDbAuditLogTest : public ::testing::Test {
     WriteSet writes;
     writes.audit = std::move(events);
     writes.puts = std::move(puts);
-    absl::Status s = store_->Commit(writes);
+    absl::Status s = store_->counters().Commit(writes);
     EXPECT_TRUE(s.ok()) << s;
     return Sequences(writes.audit);
   }
@@ -144,32 +144,34 @@ class RocksDbAuditLogTest : public ::testing::Test {
   }
 
   std::vector<AuditEvent> ReadAll(uint64_t from, size_t max = 100000) {
-    absl::StatusOr<std::vector<AuditEvent>> events = store_->Read(from, max);
+    absl::StatusOr<std::vector<AuditEvent>> events =
+        store_->audit_log().Read(from, max);
     EXPECT_TRUE(events.ok()) << events.status();
     return events.ok() ? *events : std::vector<AuditEvent>{};
   }
 
   uint64_t FirstAtOrAfter(int64_t ms) {
     absl::StatusOr<uint64_t> seq =
-        store_->FirstAtOrAfter(absl::FromUnixMillis(ms));
+        store_->audit_log().FirstAtOrAfter(absl::FromUnixMillis(ms));
     EXPECT_TRUE(seq.ok()) << seq.status();
     return seq.ok() ? *seq : 0;
   }
 
   uint64_t Retain(const AuditRetention& retention) {
-    absl::StatusOr<uint64_t> deleted = store_->ApplyRetention(retention);
+    absl::StatusOr<uint64_t> deleted =
+        store_->maintenance().ApplyRetention(retention);
     EXPECT_TRUE(deleted.ok()) << deleted.status();
     return deleted.ok() ? *deleted : 0;
   }
 
   TempDir dir_;
   SimulatedClock clock_{absl::FromUnixMillis(kStartMs)};
-  std::unique_ptr<RocksDbCounterStore> store_;
+  std::unique_ptr<RocksDbStore> store_;
 };
 
 TEST_F(RocksDbAuditLogTest, EmptyLogHasHeadZeroAndOldestOne) {
-  EXPECT_EQ(store_->HeadSequence(), 0u);
-  EXPECT_EQ(store_->OldestSequence(), 1u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 0u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 1u);
   EXPECT_TRUE(ReadAll(1).empty());
   EXPECT_EQ(FirstAtOrAfter(0), 1u);
 }
@@ -179,10 +181,10 @@ TEST_F(RocksDbAuditLogTest, CommitAssignsContiguousSequencesWithTheCounters) {
       Commit({Event("a", kStartMs), Event("b", kStartMs), Event("c", kStartMs)},
              {{"c-one", State(1)}, {"c-two", State(2)}}),
       (std::vector<uint64_t>{1, 2, 3}));
-  EXPECT_EQ(store_->HeadSequence(), 3u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 3u);
   // Counter-only commits use no sequence.
   Commit({}, {{"c-three", State(3)}});
-  EXPECT_EQ(store_->HeadSequence(), 3u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 3u);
   EXPECT_EQ(Commit({Event("d", kStartMs + 1)}, {{"c-one", State(4)}}),
             (std::vector<uint64_t>{4}));
 
@@ -196,10 +198,12 @@ TEST_F(RocksDbAuditLogTest, CommitAssignsContiguousSequencesWithTheCounters) {
   EXPECT_EQ(events[3].key, (std::vector<std::pair<std::string, std::string>>{
                                {"ip", "203.0.113.7"}}));
 
-  absl::StatusOr<std::optional<CounterState>> one = store_->Read("c-one");
+  absl::StatusOr<std::optional<CounterState>> one =
+      store_->counters().Read("c-one");
   ASSERT_TRUE(one.ok() && one->has_value());
   EXPECT_EQ(**one, State(4));
-  absl::StatusOr<std::optional<CounterState>> two = store_->Read("c-two");
+  absl::StatusOr<std::optional<CounterState>> two =
+      store_->counters().Read("c-two");
   ASSERT_TRUE(two.ok() && two->has_value());
   EXPECT_EQ(**two, State(2));
 }
@@ -216,7 +220,7 @@ TEST_F(RocksDbAuditLogTest, ConcurrentCommitsLeaveNoGapsOrDuplicates) {
         writes.audit = {Event(absl::StrCat("t", t), kStartMs),
                         Event(absl::StrCat("t", t), kStartMs)};
         writes.puts = {{absl::StrCat("c-", t), State(i + 1)}};
-        if (!store_->Commit(writes).ok()) return;
+        if (!store_->counters().Commit(writes).ok()) return;
         // One commit's events are adjacent.
         if (writes.audit[1].sequence != writes.audit[0].sequence + 1) return;
         got[t].push_back(writes.audit[0].sequence);
@@ -249,7 +253,7 @@ TEST_F(RocksDbAuditLogTest,
         const std::string name = absl::StrCat("t", t, "_", i);
         writes.audit = {Event(name, kStartMs)};
         writes.puts = {{absl::StrCat("c-", t), State(i + 1)}};
-        if (!store_->Commit(writes).ok()) return;
+        if (!store_->counters().Commit(writes).ok()) return;
         got[t].emplace_back(writes.audit[0].sequence, name);
       }
     });
@@ -265,12 +269,12 @@ TEST_F(RocksDbAuditLogTest,
     }
     // Each thread's commits are applied in its order: the last one wins.
     absl::StatusOr<std::optional<CounterState>> state =
-        store_->Read(absl::StrCat("c-", t));
+        store_->counters().Read(absl::StrCat("c-", t));
     ASSERT_TRUE(state.ok() && state->has_value());
     EXPECT_EQ(**state, State(kCommits));
   }
   Reopen();
-  EXPECT_EQ(store_->HeadSequence(), uint64_t{kThreads * kCommits});
+  EXPECT_EQ(store_->audit_log().HeadSequence(), uint64_t{kThreads * kCommits});
 }
 
 TEST_F(RocksDbAuditLogTest, BoundsSurviveReopenAndSequencesContinue) {
@@ -278,18 +282,19 @@ TEST_F(RocksDbAuditLogTest, BoundsSurviveReopenAndSequencesContinue) {
          {{"c-one", State(7)}});
   Commit({Event("c", kStartMs + 2)});
   Reopen();
-  EXPECT_EQ(store_->HeadSequence(), 3u);
-  EXPECT_EQ(store_->OldestSequence(), 1u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 3u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 1u);
   const std::vector<AuditEvent> events = ReadAll(1);
   ASSERT_EQ(Sequences(events), (std::vector<uint64_t>{1, 2, 3}));
   EXPECT_EQ(events[1].policy, "b");
-  absl::StatusOr<std::optional<CounterState>> one = store_->Read("c-one");
+  absl::StatusOr<std::optional<CounterState>> one =
+      store_->counters().Read("c-one");
   ASSERT_TRUE(one.ok() && one->has_value());
   EXPECT_EQ(**one, State(7));
 
   EXPECT_EQ(Commit({Event("d", kStartMs + 3)}), (std::vector<uint64_t>{4}));
   Reopen();
-  EXPECT_EQ(store_->HeadSequence(), 4u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 4u);
   EXPECT_EQ(Sequences(ReadAll(1)), (std::vector<uint64_t>{1, 2, 3, 4}));
 }
 
@@ -308,16 +313,18 @@ TEST_F(RocksDbAuditLogTest, ReadReturnsAContiguousRangeUpToMax) {
 
 TEST_F(RocksDbAuditLogTest, ReadBelowOldestIsOutOfRangeNamingTheOldest) {
   CommitMany(10, [](int i) { return kStartMs + i * 60'000; });
-  absl::StatusOr<std::vector<AuditEvent>> zero = store_->Read(0, 10);
+  absl::StatusOr<std::vector<AuditEvent>> zero =
+      store_->audit_log().Read(0, 10);
   EXPECT_EQ(zero.status().code(), absl::StatusCode::kOutOfRange);
 
   clock_.Set(absl::FromUnixMillis(kStartMs + 10 * 60'000));
   AuditRetention retention;
   retention.max_age = absl::Minutes(6);  // Keeps events 5..10.
   EXPECT_EQ(Retain(retention), 4u);
-  ASSERT_EQ(store_->OldestSequence(), 5u);
+  ASSERT_EQ(store_->audit_log().OldestSequence(), 5u);
   for (uint64_t from : {1, 4}) {
-    absl::StatusOr<std::vector<AuditEvent>> old = store_->Read(from, 10);
+    absl::StatusOr<std::vector<AuditEvent>> old =
+        store_->audit_log().Read(from, 10);
     EXPECT_EQ(old.status().code(), absl::StatusCode::kOutOfRange);
     EXPECT_TRUE(
         absl::StrContains(old.status().message(), "the oldest available is 5"))
@@ -333,7 +340,7 @@ TEST_F(RocksDbAuditLogTest, FirstAtOrAfterFindsTheFirstEventOfATime) {
     return kStartMs + (i / 3) * 1000 + (i >= 150 ? 3'600'000 : 0);
   };
   CommitMany(300, time_of);
-  ASSERT_EQ(store_->HeadSequence(), 300u);
+  ASSERT_EQ(store_->audit_log().HeadSequence(), 300u);
   // The linear answer: sequence i + 1 holds time_of(i).
   auto expected = [&time_of](int64_t ms) -> uint64_t {
     for (int i = 0; i < 300; ++i) {
@@ -374,23 +381,23 @@ TEST_F(RocksDbAuditLogTest, RetentionByAgeDropsExactlyTheOldEvents) {
   // At kStartMs + 9m30s, everything from 4m30s is young: events 5..9.
   clock_.Set(absl::FromUnixMillis(kStartMs + 9 * 60'000 + 30'000));
   EXPECT_EQ(Retain(retention), 5u);
-  EXPECT_EQ(store_->OldestSequence(), 6u);
-  EXPECT_EQ(store_->HeadSequence(), 10u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 6u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 10u);
   EXPECT_EQ(Sequences(ReadAll(6)), Range(6, 10));
   // Nothing more is old yet.
   EXPECT_EQ(Retain(retention), 0u);
-  EXPECT_EQ(store_->OldestSequence(), 6u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 6u);
 
   // An event exactly max_age old is kept.
   clock_.Set(absl::FromUnixMillis(kStartMs + 10 * 60'000));
   EXPECT_EQ(Retain(retention), 0u);
   clock_.Advance(absl::Milliseconds(1));
   EXPECT_EQ(Retain(retention), 1u);
-  EXPECT_EQ(store_->OldestSequence(), 7u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 7u);
 
   Reopen();
-  EXPECT_EQ(store_->OldestSequence(), 7u);
-  EXPECT_EQ(store_->HeadSequence(), 10u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 7u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 10u);
   EXPECT_EQ(Sequences(ReadAll(7)), Range(7, 10));
 }
 
@@ -406,31 +413,31 @@ TEST_F(RocksDbAuditLogTest, RetentionBySizeDropsTheOldestAndKeepsTheNewest) {
     }
     Commit(std::move(events));
   }
-  ASSERT_TRUE(store_->CompactAll().ok());
-  const uint64_t before = store_->ApproximateAuditBytes();
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
+  const uint64_t before = store_->maintenance().ApproximateAuditBytes();
   ASSERT_GT(before, 200u * kEvents / 2) << "sizes are not real yet";
 
   AuditRetention retention;
   retention.max_bytes = before / 4;
   const uint64_t deleted = Retain(retention);
-  const uint64_t oldest = store_->OldestSequence();
+  const uint64_t oldest = store_->audit_log().OldestSequence();
   EXPECT_EQ(oldest, deleted + 1);
-  EXPECT_EQ(store_->HeadSequence(), static_cast<uint64_t>(kEvents));
+  EXPECT_EQ(store_->audit_log().HeadSequence(), static_cast<uint64_t>(kEvents));
   // About 90% of a quarter is kept.
   const uint64_t kept = kEvents - deleted;
   EXPECT_GT(kept, kEvents / 8u);
   EXPECT_LE(kept, kEvents / 4u);
   // The newest are the ones kept, contiguous up to the head.
   EXPECT_EQ(Sequences(ReadAll(oldest)), Range(oldest, kEvents));
-  EXPECT_EQ(store_->Read(oldest - 1, 1).status().code(),
+  EXPECT_EQ(store_->audit_log().Read(oldest - 1, 1).status().code(),
             absl::StatusCode::kOutOfRange);
   // The space is reclaimed, and the next periodic run deletes nothing more.
-  EXPECT_LE(store_->ApproximateAuditBytes(), retention.max_bytes);
+  EXPECT_LE(store_->maintenance().ApproximateAuditBytes(), retention.max_bytes);
   EXPECT_EQ(Retain(retention), 0u);
-  EXPECT_EQ(store_->OldestSequence(), oldest);
-  ASSERT_TRUE(store_->CompactAll().ok());
+  EXPECT_EQ(store_->audit_log().OldestSequence(), oldest);
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(Retain(retention), 0u);
-  EXPECT_EQ(store_->OldestSequence(), oldest);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), oldest);
   EXPECT_EQ(Sequences(ReadAll(oldest)), Range(oldest, kEvents));
 }
 
@@ -448,7 +455,7 @@ TEST_F(RocksDbAuditLogTest, RetentionBySizeOfUnflushedEventsStopsAtBudget) {
   AuditRetention retention;
   retention.max_bytes = encoded / 2;
   const uint64_t deleted = Retain(retention);
-  const uint64_t oldest = store_->OldestSequence();
+  const uint64_t oldest = store_->audit_log().OldestSequence();
   EXPECT_EQ(oldest, deleted + 1);
   // About half goes (on disk, events compress a little).
   EXPECT_GE(deleted, 400u);
@@ -457,7 +464,7 @@ TEST_F(RocksDbAuditLogTest, RetentionBySizeOfUnflushedEventsStopsAtBudget) {
   for (int run = 0; run < 3; ++run) {
     EXPECT_EQ(Retain(retention), 0u) << "run " << run;
   }
-  EXPECT_EQ(store_->OldestSequence(), oldest);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), oldest);
   EXPECT_EQ(Sequences(ReadAll(oldest)), Range(oldest, 1000));
 }
 
@@ -467,16 +474,17 @@ TEST_F(RocksDbAuditLogTest, HeadSurvivesRetentionDeletingEveryEvent) {
   AuditRetention retention;
   retention.max_age = absl::Minutes(1);
   EXPECT_EQ(Retain(retention), 5u);
-  EXPECT_EQ(store_->HeadSequence(), 5u);
-  EXPECT_EQ(store_->OldestSequence(), 6u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 5u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 6u);
   EXPECT_TRUE(ReadAll(6).empty());
   EXPECT_EQ(FirstAtOrAfter(kStartMs), 6u);
 
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   Reopen();
-  EXPECT_EQ(store_->HeadSequence(), 5u);
-  EXPECT_EQ(store_->OldestSequence(), 6u);
-  EXPECT_EQ(store_->Read(5, 1).status().code(), absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 5u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 6u);
+  EXPECT_EQ(store_->audit_log().Read(5, 1).status().code(),
+            absl::StatusCode::kOutOfRange);
 
   EXPECT_EQ(Commit({Event("after", kStartMs + 3'600'000)}),
             (std::vector<uint64_t>{6}));
@@ -484,8 +492,8 @@ TEST_F(RocksDbAuditLogTest, HeadSurvivesRetentionDeletingEveryEvent) {
   ASSERT_EQ(Sequences(events), (std::vector<uint64_t>{6}));
   EXPECT_EQ(events[0].policy, "after");
   Reopen();
-  EXPECT_EQ(store_->HeadSequence(), 6u);
-  EXPECT_EQ(store_->OldestSequence(), 6u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 6u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 6u);
 }
 
 // Commits do not store the head: each retention that empties the log must,
@@ -497,39 +505,39 @@ TEST_F(RocksDbAuditLogTest, HeadSurvivesEachRetentionThatEmptiesTheLog) {
   retention.max_age = absl::Minutes(1);
   EXPECT_EQ(Retain(retention), 5u);
   CommitMany(3, [](int i) { return kStartMs + 3'600'000 + i; });
-  EXPECT_EQ(store_->HeadSequence(), 8u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 8u);
   clock_.Advance(absl::Hours(1));
   EXPECT_EQ(Retain(retention), 3u);
   Reopen();
-  EXPECT_EQ(store_->HeadSequence(), 8u);
-  EXPECT_EQ(store_->OldestSequence(), 9u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 8u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 9u);
   EXPECT_EQ(Commit({Event("after", kStartMs + 7'200'000)}),
             (std::vector<uint64_t>{9}));
 }
 
 TEST_F(RocksDbAuditLogTest, AwaitAfterWakesWhenAnotherThreadCommits) {
   Commit({Event("a", kStartMs)});
-  EXPECT_TRUE(store_->AwaitAfter(0, absl::ZeroDuration()));
+  EXPECT_TRUE(store_->audit_log().AwaitAfter(0, absl::ZeroDuration()));
   const absl::Duration timeout = absl::Seconds(60);
   std::thread writer([this] { Commit({Event("b", kStartMs + 1)}); });
   // Measured on the real clock only to tell a wake-up from a timeout.
   const absl::Time start = absl::Now();
-  const bool woke = store_->AwaitAfter(1, timeout);
+  const bool woke = store_->audit_log().AwaitAfter(1, timeout);
   const absl::Duration waited = absl::Now() - start;
   writer.join();
   EXPECT_TRUE(woke);
   EXPECT_LT(waited, timeout);
-  EXPECT_EQ(store_->HeadSequence(), 2u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 2u);
 }
 
 TEST_F(RocksDbAuditLogTest, AwaitAfterTimesOutFalseWhenNothingComes) {
   Commit({Event("a", kStartMs)});
-  EXPECT_FALSE(store_->AwaitAfter(1, absl::Milliseconds(20)));
-  EXPECT_FALSE(store_->AwaitAfter(1, absl::ZeroDuration()));
+  EXPECT_FALSE(store_->audit_log().AwaitAfter(1, absl::Milliseconds(20)));
+  EXPECT_FALSE(store_->audit_log().AwaitAfter(1, absl::ZeroDuration()));
   // Counter-only commits do not move the log.
   Commit({}, {{"c-one", State(1)}});
-  EXPECT_FALSE(store_->AwaitAfter(1, absl::ZeroDuration()));
-  EXPECT_TRUE(store_->AwaitAfter(0, absl::Milliseconds(20)));
+  EXPECT_FALSE(store_->audit_log().AwaitAfter(1, absl::ZeroDuration()));
+  EXPECT_TRUE(store_->audit_log().AwaitAfter(0, absl::Milliseconds(20)));
 }
 
 TEST_F(RocksDbAuditLogTest, RefusalFloodIsFoldedBeforeAnyDecisionIsEvicted) {
@@ -551,8 +559,8 @@ TEST_F(RocksDbAuditLogTest, RefusalFloodIsFoldedBeforeAnyDecisionIsEvicted) {
   EXPECT_GE(Retain(retention), 3000u);
 
   // Nothing was evicted: every decision is still read from sequence 1 ...
-  EXPECT_EQ(store_->OldestSequence(), 1u);
-  EXPECT_EQ(store_->HeadSequence(), 4100u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 1u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 4100u);
   std::vector<AuditEvent> events = ReadAll(1);
   ASSERT_GE(events.size(), 101u);
   for (int i = 0; i < 100; ++i) {
@@ -568,17 +576,18 @@ TEST_F(RocksDbAuditLogTest, RefusalFloodIsFoldedBeforeAnyDecisionIsEvicted) {
   EXPECT_EQ(events[100].first_refused_ms, kStartMs + 1000 - 5);
   EXPECT_EQ(events.back().sequence, 4100u);
   // The log fits its budget again.
-  absl::StatusOr<std::vector<AuditEvent>> middle = store_->Read(150, 1);
+  absl::StatusOr<std::vector<AuditEvent>> middle =
+      store_->audit_log().Read(150, 1);
   ASSERT_TRUE(middle.ok()) << middle.status();
   ASSERT_EQ(middle->size(), 1u);
   EXPECT_EQ((*middle)[0].first_sequence, 101u) << "150 is in the summary";
-  ASSERT_TRUE(store_->CompactAll().ok());
-  EXPECT_LE(store_->ApproximateAuditBytes(), retention.max_bytes);
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
+  EXPECT_LE(store_->maintenance().ApproximateAuditBytes(), retention.max_bytes);
 
   // Bounds and summaries survive reopening.
   Reopen();
-  EXPECT_EQ(store_->OldestSequence(), 1u);
-  EXPECT_EQ(store_->HeadSequence(), 4100u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 1u);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), 4100u);
   EXPECT_EQ(ReadAll(1).size(), events.size());
 }
 
@@ -596,7 +605,7 @@ TEST_F(RocksDbAuditLogTest, RefusalRunsBetweenDecisionsFoldOneSummaryEach) {
   AuditRetention retention;
   retention.max_bytes = 4 * decision_bytes + 1024;
   Retain(retention);
-  EXPECT_EQ(store_->OldestSequence(), 1u);
+  EXPECT_EQ(store_->audit_log().OldestSequence(), 1u);
   std::vector<AuditEvent> events = ReadAll(1);
   ExpectContiguousCoverage(events, 1);
   // Five decisions, each followed by one summary of its 200 refusals.
@@ -640,11 +649,11 @@ TEST_F(RocksDbAuditLogTest, DecisionsAloneOverBudgetAreStillEvictedOldest) {
   AuditRetention retention;
   retention.max_bytes = encoded / 2;
   EXPECT_GT(Retain(retention), 0u);
-  const uint64_t oldest = store_->OldestSequence();
+  const uint64_t oldest = store_->audit_log().OldestSequence();
   EXPECT_GT(oldest, 100u);
   std::vector<AuditEvent> events = ReadAll(oldest);
   ExpectContiguousCoverage(events, oldest);
-  EXPECT_EQ(events.back().sequence, store_->HeadSequence());
+  EXPECT_EQ(events.back().sequence, store_->audit_log().HeadSequence());
 }
 
 TEST_F(RocksDbAuditLogTest, EvictionCountsBytesNotTheSequencesASummaryCovers) {
@@ -664,14 +673,15 @@ TEST_F(RocksDbAuditLogTest, EvictionCountsBytesNotTheSequencesASummaryCovers) {
   AuditRetention retention;
   retention.max_bytes = decision_bytes;
   Retain(retention);
-  ASSERT_EQ(store_->OldestSequence(), 1u);
+  ASSERT_EQ(store_->audit_log().OldestSequence(), 1u);
   ASSERT_EQ(ReadAll(1).size(), 401u);
   // Then room on disk for about three quarters of what is left.
-  ASSERT_TRUE(store_->CompactAll().ok());
-  retention.max_bytes = store_->ApproximateAuditBytes() * 3 / 4;
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
+  retention.max_bytes = store_->maintenance().ApproximateAuditBytes() * 3 / 4;
   Retain(retention);
-  std::vector<AuditEvent> events = ReadAll(store_->OldestSequence());
-  ExpectContiguousCoverage(events, store_->OldestSequence());
+  std::vector<AuditEvent> events =
+      ReadAll(store_->audit_log().OldestSequence());
+  ExpectContiguousCoverage(events, store_->audit_log().OldestSequence());
   uint64_t decisions = 0;
   for (const AuditEvent& e : events) decisions += e.refusal.empty() ? 1 : 0;
   // Only the oldest decisions beyond the budget went (about 90% of it is

@@ -1,7 +1,7 @@
-// RocksDbCounterStore, in a temp dir, passes the CounterStore and AuditLog
-// contract suites (tests/testing), reopening included; retention is its
-// ApplyRetention by age, and its storage fails when the process may not grow
-// the write-ahead log (RLIMIT_FSIZE, as a full disk would refuse it).
+// The RocksDB store (OpenRocksDbStore), in a temp dir, passes the CounterStore
+// and AuditLog contract suites (tests/testing), reopening included; retention
+// is its ApplyRetention by age, and its storage fails when the process may not
+// grow the write-ahead log (RLIMIT_FSIZE, as a full disk would refuse it).
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -20,7 +20,7 @@
 #include "service/clock/simulated_clock.h"
 #include "service/core/audit_log.h"
 #include "service/core/counter_store.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 #include "tests/testing/audit_log_contract.h"
 #include "tests/testing/counter_store_contract.h"
 #include "tests/testing/temp_dir.h"
@@ -36,8 +36,8 @@ class RocksDbEnv {
   RocksDbEnv() { Open(); }
   ~RocksDbEnv() { RestoreFileSizeLimit(); }
 
-  CounterStore& store() { return *store_; }
-  AuditLog& log() { return *store_; }
+  CounterStore& store() { return store_->counters(); }
+  AuditLog& log() { return store_->audit_log(); }
 
   void Reopen() {
     store_.reset();
@@ -47,13 +47,15 @@ class RocksDbEnv {
   // Retention by age: with the clock an hour after the event at `sequence`,
   // an hour's retention keeps it and everything after.
   void DropAuditBefore(uint64_t sequence) {
-    const int64_t time_ms = sequence <= store_->HeadSequence()
-                                ? EventTimeMs(sequence)
-                                : EventTimeMs(store_->HeadSequence()) + 1;
+    const int64_t time_ms =
+        sequence <= store_->audit_log().HeadSequence()
+            ? EventTimeMs(sequence)
+            : EventTimeMs(store_->audit_log().HeadSequence()) + 1;
     clock_.Set(absl::FromUnixMillis(time_ms) + absl::Hours(1));
     AuditRetention retention;
     retention.max_age = absl::Hours(1);
-    absl::StatusOr<uint64_t> dropped = store_->ApplyRetention(retention);
+    absl::StatusOr<uint64_t> dropped =
+        store_->maintenance().ApplyRetention(retention);
     ASSERT_TRUE(dropped.ok()) << dropped.status();
   }
 
@@ -92,8 +94,8 @@ class RocksDbEnv {
 
  private:
   void Open() {
-    absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-        RocksDbCounterStore::Open(dir_.Sub("db"), &clock_);
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+        OpenRocksDbStore(dir_.Sub("db"), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -110,7 +112,7 @@ class RocksDbEnv {
   rlimit saved_limit_{};
   sighandler_t previous_sigxfsz_ = SIG_DFL;
   SimulatedClock clock_{absl::FromUnixMillis(kContractStartMs)};
-  std::unique_ptr<RocksDbCounterStore> store_;
+  std::unique_ptr<RocksDbStore> store_;
 };
 
 INSTANTIATE_TYPED_TEST_SUITE_P(RocksDb, CounterStoreContractTest, RocksDbEnv);

@@ -1,5 +1,3 @@
-#include "service/storage/rocksdb_counter_store.h"
-
 #include <rocksdb/db.h>
 
 #include <cstdint>
@@ -17,6 +15,7 @@
 #include "service/clock/simulated_clock.h"
 #include "service/core/counter_state.h"
 #include "service/core/counter_store.h"
+#include "service/storage/rocksdb_store.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
@@ -44,8 +43,8 @@ class RocksDbCounterStoreTest : public ::testing::Test {
   // Closes the store (if open) and opens it again on the same directory.
   void Reopen() {
     store_.reset();
-    absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-        RocksDbCounterStore::Open(db_path(), &clock_);
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+        OpenRocksDbStore(db_path(), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -55,29 +54,31 @@ class RocksDbCounterStoreTest : public ::testing::Test {
   void Put(const std::string& key, const CounterState& state) {
     WriteSet writes;
     writes.puts.emplace_back(key, state);
-    ASSERT_TRUE(store_->Commit(writes).ok());
+    ASSERT_TRUE(store_->counters().Commit(writes).ok());
   }
 
   // The stored state, or nullopt; a failed read is a test failure.
   std::optional<CounterState> Get(const std::string& key) {
-    absl::StatusOr<std::optional<CounterState>> state = store_->Read(key);
+    absl::StatusOr<std::optional<CounterState>> state =
+        store_->counters().Read(key);
     EXPECT_TRUE(state.ok()) << key << ": " << state.status();
     return state.ok() ? *state : std::nullopt;
   }
 
   uint64_t CounterKeys() {
-    absl::StatusOr<uint64_t> n = store_->CountCounterKeys();
+    absl::StatusOr<uint64_t> n = store_->maintenance().CountCounterKeys();
     EXPECT_TRUE(n.ok()) << n.status();
     return n.ok() ? *n : 0;
   }
 
   TempDir dir_;
   SimulatedClock clock_{absl::FromUnixMillis(kStartMs)};
-  std::unique_ptr<RocksDbCounterStore> store_;
+  std::unique_ptr<RocksDbStore> store_;
 };
 
 TEST_F(RocksDbCounterStoreTest, ReadOfMissingKeyIsNullopt) {
-  absl::StatusOr<std::optional<CounterState>> state = store_->Read("c-absent");
+  absl::StatusOr<std::optional<CounterState>> state =
+      store_->counters().Read("c-absent");
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_FALSE(state->has_value());
   EXPECT_EQ(CounterKeys(), 0u);
@@ -101,7 +102,7 @@ TEST_F(RocksDbCounterStoreTest, CommitAppliesEveryPutAndDeleteOfTheBatch) {
   writes.puts.emplace_back("c-c", StateExpiringAt(kStartMs + 60'000, 3));
   writes.deletes.push_back("c-a");
   writes.deletes.push_back("c-never-written");
-  ASSERT_TRUE(store_->Commit(writes).ok());
+  ASSERT_TRUE(store_->counters().Commit(writes).ok());
 
   EXPECT_EQ(Get("c-a"), std::nullopt);
   EXPECT_EQ(Get("c-b"), StateExpiringAt(kStartMs + 60'000, 20));
@@ -112,7 +113,7 @@ TEST_F(RocksDbCounterStoreTest, CommitAppliesEveryPutAndDeleteOfTheBatch) {
 TEST_F(RocksDbCounterStoreTest, EmptyCommitChangesNothing) {
   Put("c-a", StateExpiringAt(kStartMs + 60'000, 4));
   WriteSet empty;
-  ASSERT_TRUE(store_->Commit(empty).ok());
+  ASSERT_TRUE(store_->counters().Commit(empty).ok());
   EXPECT_EQ(Get("c-a"), StateExpiringAt(kStartMs + 60'000, 4));
   EXPECT_EQ(CounterKeys(), 1u);
 }
@@ -122,7 +123,7 @@ TEST_F(RocksDbCounterStoreTest, StateSurvivesClosingAndReopening) {
   Put("c-deleted", StateExpiringAt(kStartMs + 60'000, 1));
   WriteSet del;
   del.deletes.push_back("c-deleted");
-  ASSERT_TRUE(store_->Commit(del).ok());
+  ASSERT_TRUE(store_->counters().Commit(del).ok());
 
   Reopen();
   EXPECT_EQ(Get("c-kept"), StateExpiringAt(kStartMs + 60'000, 9));
@@ -135,12 +136,12 @@ TEST_F(RocksDbCounterStoreTest, SyncedStoreSurvivesReopening) {
   RocksDbStoreOptions options;
   options.sync = true;
   {
-    absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> synced =
-        RocksDbCounterStore::Open(db_path(), &clock_, options);
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> synced =
+        OpenRocksDbStore(db_path(), &clock_, options);
     ASSERT_TRUE(synced.ok()) << synced.status();
     WriteSet writes;
     writes.puts.emplace_back("c-synced", StateExpiringAt(kStartMs + 1000, 5));
-    ASSERT_TRUE((*synced)->Commit(writes).ok());
+    ASSERT_TRUE((*synced)->counters().Commit(writes).ok());
   }
   Reopen();
   EXPECT_EQ(Get("c-synced"), StateExpiringAt(kStartMs + 1000, 5));
@@ -155,13 +156,13 @@ TEST_F(RocksDbCounterStoreTest,
   Put("c-expires-in-1d", StateExpiringAt(kStartMs + 86'400'000));
 
   // Nothing has expired yet: compaction keeps everything.
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(CounterKeys(), 5u);
 
   clock_.Advance(absl::Seconds(2));  // Exactly at the second expiry.
   // Expired but not yet compacted: still readable (callers check expiry).
   EXPECT_TRUE(Get("c-expires-in-1s").has_value());
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(CounterKeys(), 3u);
   EXPECT_EQ(Get("c-expires-in-1s"), std::nullopt);
   EXPECT_EQ(Get("c-expires-in-2s"), std::nullopt);
@@ -169,7 +170,7 @@ TEST_F(RocksDbCounterStoreTest,
   EXPECT_EQ(Get("c-expires-in-1h"), StateExpiringAt(kStartMs + 3'600'000));
 
   clock_.Advance(absl::Hours(2));
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(CounterKeys(), 1u);
   EXPECT_EQ(Get("c-expires-in-1d"), StateExpiringAt(kStartMs + 86'400'000));
 }
@@ -179,7 +180,7 @@ TEST_F(RocksDbCounterStoreTest, ExpiredStatesWrittenBeforeReopenAreDropped) {
   Put("c-new", StateExpiringAt(kStartMs + 600'000));
   Reopen();
   clock_.Advance(absl::Minutes(1));
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(CounterKeys(), 1u);
   EXPECT_EQ(Get("c-old"), std::nullopt);
   EXPECT_TRUE(Get("c-new").has_value());
@@ -192,7 +193,7 @@ TEST_F(RocksDbCounterStoreTest, CompactionLeavesRecordsThatAreNotCounters) {
   Put("a-audit", expired);
   Put("m-meta", expired);
   clock_.Advance(absl::Hours(1));
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(Get("c-counter"), std::nullopt);
   EXPECT_EQ(Get("a-audit"), expired);
   EXPECT_EQ(Get("m-meta"), expired);
@@ -234,16 +235,17 @@ TEST_F(RocksDbCounterStoreTest,
   }
   Reopen();
   clock_.Advance(absl::Hours(24 * 365));
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(CounterKeys(), 1u);
-  absl::StatusOr<std::optional<CounterState>> state = store_->Read("c-corrupt");
+  absl::StatusOr<std::optional<CounterState>> state =
+      store_->counters().Read("c-corrupt");
   EXPECT_EQ(state.status().code(), absl::StatusCode::kDataLoss)
       << state.status();
 }
 
 TEST_F(RocksDbCounterStoreTest, SecondOpenOfSameDirectoryIsUnavailable) {
-  absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> second =
-      RocksDbCounterStore::Open(db_path(), &clock_);
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> second =
+      OpenRocksDbStore(db_path(), &clock_);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(second.status().message(), db_path()))
@@ -256,8 +258,8 @@ TEST_F(RocksDbCounterStoreTest, SecondOpenOfSameDirectoryIsUnavailable) {
 TEST_F(RocksDbCounterStoreTest, OpenOnARegularFileIsUnavailable) {
   const std::string file = dir_.Sub("not-a-directory");
   std::ofstream(file) << "plain file";
-  absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-      RocksDbCounterStore::Open(file, &clock_);
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+      OpenRocksDbStore(file, &clock_);
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(store.status().message(), file))

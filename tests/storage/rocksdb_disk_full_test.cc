@@ -1,8 +1,8 @@
-// RocksDbCounterStore when the disk fills (a small tmpfs; needs root to
-// mount it, which CI has): a failed commit changes nothing and makes the
-// store not writable; reads go on; Recover() fails while there is no space
-// and succeeds once there is, after which sequences go on without a gap and
-// everything committed before is still there, also after reopening.
+// The RocksDB store (OpenRocksDbStore) when the disk fills (a small tmpfs;
+// needs root to mount it, which CI has): a failed commit changes nothing and
+// makes the store not writable; reads go on; Recover() fails while there is no
+// space and succeeds once there is, after which sequences go on without a gap
+// and everything committed before is still there, also after reopening.
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,7 @@
 #include "service/clock/simulated_clock.h"
 #include "service/core/counter_state.h"
 #include "service/core/storage_error.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
@@ -51,8 +51,8 @@ class RocksDbDiskFullTest : public ::testing::Test {
     store_.reset();
     RocksDbStoreOptions options;
     options.write_buffer_bytes = 4 << 20;
-    absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-        RocksDbCounterStore::Open(mount_point_ + "/db", &clock_, options);
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+        OpenRocksDbStore(mount_point_ + "/db", &clock_, options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -70,11 +70,12 @@ class RocksDbDiskFullTest : public ::testing::Test {
     event.policy = "p";
     event.context["pad"] = std::string(200, 'x');
     writes.audit.push_back(event);
-    return store_->Commit(writes);
+    return store_->counters().Commit(writes);
   }
 
   uint64_t CountOf(const std::string& key) {
-    absl::StatusOr<std::optional<CounterState>> state = store_->Read(key);
+    absl::StatusOr<std::optional<CounterState>> state =
+        store_->counters().Read(key);
     EXPECT_TRUE(state.ok()) << state.status();
     if (!state.ok() || !state->has_value()) return 0;
     return (*state)->buckets.empty() ? 0 : (*state)->buckets[0].count;
@@ -84,7 +85,7 @@ class RocksDbDiskFullTest : public ::testing::Test {
   std::string mount_point_;
   bool mounted_ = false;
   SimulatedClock clock_{absl::FromUnixMillis(kNowMs)};
-  std::unique_ptr<RocksDbCounterStore> store_;
+  std::unique_ptr<RocksDbStore> store_;
 };
 
 TEST_F(RocksDbDiskFullTest,
@@ -109,37 +110,37 @@ TEST_F(RocksDbDiskFullTest,
   ASSERT_FALSE(failure.ok()) << "the disk never filled";
   EXPECT_TRUE(absl::IsUnavailable(failure)) << failure;
   EXPECT_EQ(StorageErrorKindOf(failure), StorageErrorKind::kWrite) << failure;
-  EXPECT_FALSE(store_->writable());
-  EXPECT_EQ(store_->HeadSequence(), committed);
+  EXPECT_FALSE(store_->maintenance().writable());
+  EXPECT_EQ(store_->audit_log().HeadSequence(), committed);
 
   // Full: commits keep failing and change nothing; reads work.
   EXPECT_FALSE(CommitOne("c:before", 100).ok());
   EXPECT_EQ(CountOf("c:before"), 7u);
-  EXPECT_EQ(store_->HeadSequence(), committed);
-  EXPECT_FALSE(store_->Recover().ok());
-  EXPECT_FALSE(store_->writable());
+  EXPECT_EQ(store_->audit_log().HeadSequence(), committed);
+  EXPECT_FALSE(store_->maintenance().Recover().ok());
+  EXPECT_FALSE(store_->maintenance().writable());
 
   // Space returns. RocksDB may be recovering by itself (Resume then says
   // "busy"), as the server's housekeeping does, Recover() is polled.
   ASSERT_EQ(unlink(filler.c_str()), 0);
-  absl::Status recovered = store_->Recover();
+  absl::Status recovered = store_->maintenance().Recover();
   for (int i = 0; i < 300 && !recovered.ok(); ++i) {
     absl::SleepFor(absl::Milliseconds(100));
-    recovered = store_->Recover();
+    recovered = store_->maintenance().Recover();
   }
   EXPECT_TRUE(recovered.ok()) << recovered;
-  EXPECT_TRUE(store_->writable());
+  EXPECT_TRUE(store_->maintenance().writable());
   ASSERT_TRUE(CommitOne("c:after", 3).ok());
-  EXPECT_EQ(store_->HeadSequence(), committed + 1);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), committed + 1);
   absl::StatusOr<std::vector<AuditEvent>> events =
-      store_->Read(1, committed + 10);
+      store_->audit_log().Read(1, committed + 10);
   ASSERT_TRUE(events.ok()) << events.status();
   EXPECT_EQ(events->size(), committed + 1);
 
   Open();
   EXPECT_EQ(CountOf("c:before"), 7u);
   EXPECT_EQ(CountOf("c:after"), 3u);
-  EXPECT_EQ(store_->HeadSequence(), committed + 1);
+  EXPECT_EQ(store_->audit_log().HeadSequence(), committed + 1);
 }
 
 }  // namespace

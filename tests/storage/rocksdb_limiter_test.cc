@@ -1,5 +1,5 @@
-// The Limiter over a real RocksDbCounterStore: counts persist across a
-// reopen, concurrent records are all counted, and expired subjects are
+// The Limiter over a real RocksDB store (RocksDbCounterStore): counts persist
+// across a reopen, concurrent records are all counted, and expired subjects are
 // compacted away.
 #include <cstdint>
 #include <map>
@@ -20,7 +20,7 @@
 #include "service/core/request.h"
 #include "service/core/subject_key.h"
 #include "service/core/verdict.h"
-#include "service/storage/rocksdb_counter_store.h"
+#include "service/storage/rocksdb_store.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
@@ -66,12 +66,12 @@ class RocksDbLimiterTest : public ::testing::Test {
   }
 
   void Open() {
-    absl::StatusOr<std::unique_ptr<RocksDbCounterStore>> store =
-        RocksDbCounterStore::Open(dir_.Sub("db"), &clock_);
+    absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
+        OpenRocksDbStore(dir_.Sub("db"), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     limiter_ = std::make_unique<Limiter>(
-        &clock_, store_.get(),
+        &clock_, &store_->counters(),
         std::make_shared<const PolicySet>(
             std::vector<Policy>{FailedAuthPolicy(), HighVolumePolicy()}));
   }
@@ -90,14 +90,14 @@ class RocksDbLimiterTest : public ::testing::Test {
   }
 
   uint64_t CounterKeys() {
-    absl::StatusOr<uint64_t> n = store_->CountCounterKeys();
+    absl::StatusOr<uint64_t> n = store_->maintenance().CountCounterKeys();
     EXPECT_TRUE(n.ok()) << n.status();
     return n.ok() ? *n : 0;
   }
 
   TempDir dir_;
   SimulatedClock clock_{absl::FromUnixSeconds(1'700'006'400)};
-  std::unique_ptr<RocksDbCounterStore> store_;
+  std::unique_ptr<RocksDbStore> store_;
   std::unique_ptr<Limiter> limiter_;
 };
 
@@ -165,7 +165,8 @@ TEST_F(RocksDbLimiterTest, ConcurrentRecordsAreAllCounted) {
   absl::StatusOr<std::string> key = DeriveStorageKey(
       HighVolumePolicy(), {{"client", "batch-job"}}, "subject");
   ASSERT_TRUE(key.ok()) << key.status();
-  absl::StatusOr<std::optional<CounterState>> state = store_->Read(*key);
+  absl::StatusOr<std::optional<CounterState>> state =
+      store_->counters().Read(*key);
   ASSERT_TRUE(state.ok()) << state.status();
   ASSERT_TRUE(state->has_value());
   uint64_t stored = 0;
@@ -181,12 +182,12 @@ TEST_F(RocksDbLimiterTest, SubjectIsCompactedAwayOnceItsWindowHasPassed) {
   // Fifteen minutes later the failed-auth hit still counts (the oldest
   // bucket is kept whole) and survives compaction.
   clock_.Advance(absl::Minutes(15));
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(CounterKeys(), 2u);
 
   // One bucket (15 s) later it has expired; the one-hour window has not.
   clock_.Advance(absl::Seconds(15));
-  ASSERT_TRUE(store_->CompactAll().ok());
+  ASSERT_TRUE(store_->maintenance().CompactAll().ok());
   EXPECT_EQ(CounterKeys(), 1u);
   EXPECT_EQ(
       Run(Operation::kPeek, OneSubject("failed_auth_user_ip", kAlice)).count,

@@ -1,0 +1,118 @@
+#include "service/storage/group_commit_writer.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include <string>
+#include <vector>
+
+#include "service/audit/audit_storage_codec.h"
+#include "service/core/status_macros.h"
+#include "service/storage/store_layout.h"
+#include "service/storage/value_codec.h"
+
+namespace gatehouse {
+
+struct GroupCommitWriter::Queued {
+  explicit Queued(WriteSet* w) : writes(w) {}
+  WriteSet* const writes;
+  bool done = false;
+  absl::Status status;
+};
+
+GroupCommitWriter::GroupCommitWriter(StoreDb* db) : db_(db) {}
+
+absl::Status GroupCommitWriter::AddCounters(const WriteSet& writes,
+                                            rocksdb::WriteBatch& batch) const {
+  for (const std::string& key : writes.deletes) {
+    rocksdb::Status s = batch.Delete(db_->counters(), ToSlice(key));
+    if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch delete");
+  }
+  for (const auto& [key, state] : writes.puts) {
+    rocksdb::Status s =
+        batch.Put(db_->counters(), ToSlice(key), EncodeCounterState(state));
+    if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch put");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
+  if (writes.audit.empty()) {
+    rocksdb::WriteOptions options;
+    options.sync = db_->sync();
+    rocksdb::WriteBatch batch;
+    GH_RETURN_IF_ERROR(AddCounters(writes, batch));
+    return db_->Written(db_->db()->Write(options, &batch), "commit counters");
+  }
+  Queued self(&writes);
+  absl::MutexLock lock(&commit_mu_);
+  queue_.push_back(&self);
+  auto leads_or_done = [this, &self]()
+                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) {
+                             return self.done || queue_.front() == &self;
+                           };
+  commit_mu_.Await(absl::Condition(&leads_or_done));
+  if (!self.done) WriteGroup();
+  return self.status;
+}
+
+void GroupCommitWriter::WriteGroup() {
+  std::vector<Queued*> group;
+  rocksdb::WriteBatch batch;
+  const uint64_t head = db_->HeadSequence();
+  uint64_t seq = head;
+  for (Queued* q : queue_) {
+    if (group.size() == kMaxGroupCommits) break;
+    group.push_back(q);
+    // A commit that cannot be encoded fails alone.
+    batch.SetSavePoint();
+    const uint64_t first = seq;
+    absl::Status added = AddCounters(*q->writes, batch);
+    for (AuditEvent& event : q->writes->audit) {
+      if (!added.ok()) break;
+      event.sequence = ++seq;
+      added = FromRocks(
+          batch.Put(db_->audit(), SequenceKey(seq), EncodeAuditEvent(event)),
+          StorageErrorKind::kWrite, "batch audit");
+    }
+    if (!added.ok()) {
+      batch.RollbackToSavePoint().PermitUncheckedError();
+      for (AuditEvent& event : q->writes->audit) event.sequence = 0;
+      seq = first;
+      q->status = added;
+    } else {
+      batch.PopSavePoint().PermitUncheckedError();
+    }
+  }
+  absl::Status written = absl::OkStatus();
+  if (seq > head) {
+    // The head is not written: on opening it is the last event's key (or
+    // the head that retention stored before deleting up to it).
+    // Others queue up behind while the group is written; a Pause waits on
+    // write_mu_ for the write to finish.
+    rocksdb::WriteOptions options;
+    options.sync = db_->sync();
+    commit_mu_.Unlock();
+    {
+      absl::MutexLock write(&write_mu_);
+      written = db_->Written(db_->db()->Write(options, &batch),
+                             "commit counters and audit");
+    }
+    commit_mu_.Lock();
+    if (written.ok()) db_->SetHead(seq);
+  }
+  // Members are released only now: until done, each waits, so its
+  // WriteSet stays valid.
+  for (Queued* q : group) {
+    if (q->status.ok()) {  // Not failed alone above.
+      if (!written.ok()) {
+        for (AuditEvent& event : q->writes->audit) event.sequence = 0;
+      }
+      q->status = written;
+    }
+    q->done = true;
+  }
+  queue_.erase(queue_.begin(), queue_.begin() + group.size());
+}
+
+}  // namespace gatehouse

@@ -1,0 +1,92 @@
+#ifndef GATEHOUSE_SERVICE_STORAGE_GROUP_COMMIT_WRITER_H_
+#define GATEHOUSE_SERVICE_STORAGE_GROUP_COMMIT_WRITER_H_
+
+#include <cstddef>
+#include <deque>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "service/core/counter_store.h"
+#include "service/storage/store_db.h"
+
+namespace rocksdb {
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace gatehouse {
+
+// The one path by which a RocksDB store's commits reach the DB. Each commit
+// is one atomic WriteBatch of counter puts and deletes (value_codec.h) and
+// audit events (audit_storage_codec.h, under SequenceKey()). Commits
+// carrying audit events are group-committed, as in LevelDB's
+// DBImpl::Write: they queue up, and the one at the front (the leader)
+// writes the queued ones (up to kMaxGroupCommits) as one WriteBatch, with
+// one write and one fsync for all, assigning their sequences in queue
+// order. Sequences stay gap-free: a group is written entirely or not at
+// all, and the head (StoreDb::SetHead) moves only once it is. Commits
+// without events are written on their own, beside the groups.
+//
+// Thread-safe. Does not own the StoreDb, which must outlive it.
+class GroupCommitWriter {
+ public:
+  explicit GroupCommitWriter(StoreDb* db);
+  GroupCommitWriter(const GroupCommitWriter&) = delete;
+  GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
+
+  // CounterStore::Commit: writes `writes` and sets its events' sequence
+  // numbers; on failure (UNAVAILABLE) nothing was written and the events'
+  // sequences are 0. Records the outcome in StoreDb::writable().
+  absl::Status Commit(WriteSet& writes);
+
+  // Holds off the commits that carry audit events while it lives (or until
+  // Release()): waits for a group being written, and no group starts, so
+  // the audit log's bounds are the holder's to move. Commits without events
+  // go on. For retention.
+  class Pause {
+   public:
+    explicit Pause(GroupCommitWriter* writer)
+        : commit_(&writer->commit_mu_), write_(&writer->write_mu_) {}
+    Pause(const Pause&) = delete;
+    Pause& operator=(const Pause&) = delete;
+    // Lets groups be written again; at most once.
+    void Release() {
+      write_.Release();
+      commit_.Release();
+    }
+
+   private:
+    // Declared in the order they are taken; destroyed in reverse.
+    absl::ReleasableMutexLock commit_;
+    absl::ReleasableMutexLock write_;
+  };
+
+ private:
+  // A commit carrying audit events, queued until a leader writes it.
+  struct Queued;
+  // At most this many commits are written as one group.
+  static constexpr size_t kMaxGroupCommits = 128;
+
+  // Adds the counter puts and deletes of `writes` to `batch`.
+  absl::Status AddCounters(const WriteSet& writes,
+                           rocksdb::WriteBatch& batch) const;
+  // The leader's work: writes the queued commits from the front (its own
+  // first) as one group and marks them done. Releases commit_mu_ while the
+  // batch is written, and holds it again on return.
+  void WriteGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+
+  StoreDb* const db_;
+
+  // Orders commits carrying audit events (and retention) so sequences
+  // follow write order.
+  absl::Mutex commit_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
+  // Commits waiting to be written, in sequence order; the front one leads.
+  std::deque<Queued*> queue_ ABSL_GUARDED_BY(commit_mu_);
+  // Held by the leader while its group is written (with commit_mu_
+  // released, so the next commits can queue up), and by a Pause.
+  absl::Mutex write_mu_;
+};
+
+}  // namespace gatehouse
+
+#endif  // GATEHOUSE_SERVICE_STORAGE_GROUP_COMMIT_WRITER_H_

@@ -1,0 +1,22 @@
+#include "service/storage/store_layout.h"
+
+namespace gatehouse {
+
+std::string SequenceKey(uint64_t seq) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    key[i] = static_cast<char>(seq & 0xff);
+    seq >>= 8;
+  }
+  return key;
+}
+
+uint64_t ParseSequenceKey(absl::string_view key) {
+  uint64_t seq = 0;
+  for (size_t i = 0; i < key.size() && i < 8; ++i) {
+    seq = (seq << 8) | static_cast<uint8_t>(key[i]);
+  }
+  return seq;
+}
+
+}  // namespace gatehouse
