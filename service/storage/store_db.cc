@@ -43,8 +43,7 @@ rocksdb::BlockBasedTableOptions TableOptions(
 absl::Status FromRocks(const rocksdb::Status& s, StorageErrorKind kind,
                        absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  return StorageError(
-      kind, absl::StrCat(what, StorageErrorKind::kWrite, ": ", s.ToString()));
+  return StorageError(kind, absl::StrCat(what, ": ", s.ToString()));
 }
 
 absl::StatusOr<std::unique_ptr<StoreDb>> StoreDb::Open(

@@ -15,7 +15,9 @@
 #include "service/clock/simulated_clock.h"
 #include "service/core/counter_state.h"
 #include "service/core/counter_store.h"
+#include "service/core/storage_error.h"
 #include "service/storage/rocksdb_store.h"
+#include "service/storage/store_db.h"
 #include "tests/testing/temp_dir.h"
 
 namespace gatehouse {
@@ -264,6 +266,16 @@ TEST_F(RocksDbCounterStoreTest, OpenOnARegularFileIsUnavailable) {
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(store.status().message(), file))
       << store.status();
+}
+
+TEST(FromRocksTest, MessageIsWhatThenRocksDbsReasonAndKindIsData) {
+  const absl::Status s = FromRocks(rocksdb::Status::IOError("No space left"),
+                                   StorageErrorKind::kRead, "read counter");
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(), "read counter: IO error: No space left");
+  EXPECT_EQ(StorageErrorKindOf(s), StorageErrorKind::kRead);
+  EXPECT_TRUE(
+      FromRocks(rocksdb::Status::OK(), StorageErrorKind::kWrite, "x").ok());
 }
 
 }  // namespace
