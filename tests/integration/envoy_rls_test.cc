@@ -55,11 +55,11 @@ class EnvoyRlsTest : public ::testing::Test {
         server_->address(), grpc::InsecureChannelCredentials()));
   }
 
-  // ShouldRateLimit for a login from `ip` (and a second descriptor with
-  // `other_key` when set), as Envoy's http ratelimit filter sends it.
-  grpc::Status Login(const std::string& ip, rls::RateLimitResponse* response,
-                     const std::string& token = kToken,
-                     const std::string& other_key = "") {
+  // The descriptor a /login route's actions produce: generic_key=login, then
+  // `address_key` (remote_address) = `ip`.
+  static rls::RateLimitRequest LoginRequest(
+      const std::string& ip,
+      const std::string& address_key = "remote_address") {
     rls::RateLimitRequest request;
     request.set_domain("edge");
     auto* d = request.add_descriptors();
@@ -67,20 +67,38 @@ class EnvoyRlsTest : public ::testing::Test {
     e->set_key("generic_key");
     e->set_value("login");
     e = d->add_entries();
-    e->set_key("remote_address");
+    e->set_key(address_key);
     e->set_value(ip);
+    return request;
+  }
+
+  // Calls as Envoy does: `token` (none when empty) in the metadata; a
+  // channel that broke (a restarted server) is waited for.
+  grpc::Status Call(const rls::RateLimitRequest& request,
+                    rls::RateLimitResponse* response,
+                    const std::string& token = kToken) {
+    grpc::ClientContext context;
+    context.set_wait_for_ready(true);
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::seconds(10));
+    if (!token.empty()) {
+      context.AddMetadata("authorization", "Bearer " + token);
+    }
+    return stub_->ShouldRateLimit(&context, request, response);
+  }
+
+  // ShouldRateLimit for a login from `ip` (and a second descriptor with
+  // `other_key` when set), as Envoy's http ratelimit filter sends it.
+  grpc::Status Login(const std::string& ip, rls::RateLimitResponse* response,
+                     const std::string& token = kToken,
+                     const std::string& other_key = "") {
+    rls::RateLimitRequest request = LoginRequest(ip);
     if (!other_key.empty()) {
       auto* other = request.add_descriptors()->add_entries();
       other->set_key(other_key);
       other->set_value(ip);
     }
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(5));
-    if (!token.empty()) {
-      context.AddMetadata("authorization", "Bearer " + token);
-    }
-    return stub_->ShouldRateLimit(&context, request, response);
+    return Call(request, response, token);
   }
 
   TempDir dir_;
@@ -148,22 +166,12 @@ policies:
         - {key: client_ip, dimension: ip}
 )";
   server_->Signal(SIGHUP);
-  rls::RateLimitRequest request;
-  request.set_domain("edge");
-  auto* d = request.add_descriptors();
-  auto* e = d->add_entries();
-  e->set_key("generic_key");
-  e->set_value("login");
-  e = d->add_entries();
-  e->set_key("client_ip");
-  e->set_value("198.51.100.4");
+  rls::RateLimitRequest request = LoginRequest("198.51.100.4", "client_ip");
   // Peek (0 hits) until the reload shows: the counter from before is kept.
-  d->mutable_hits_addend()->set_value(0);
+  request.mutable_descriptors(0)->mutable_hits_addend()->set_value(0);
   bool mapped = false;
   for (int i = 0; i < 500 && !mapped; ++i) {
-    grpc::ClientContext context;
-    context.AddMetadata("authorization", std::string("Bearer ") + kToken);
-    ASSERT_TRUE(stub_->ShouldRateLimit(&context, request, &response).ok());
+    ASSERT_TRUE(Call(request, &response).ok());
     mapped = response.statuses(0).has_current_limit();
     if (!mapped) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -172,15 +180,10 @@ policies:
 
   server_->Kill();
   ASSERT_TRUE(server_->Restart()) << server_->stderr_text();
-  grpc::ClientContext context;
-  context.AddMetadata("authorization", std::string("Bearer ") + kToken);
   // A new connection, as Envoy makes when its old one breaks.
   stub_ = rls::RateLimitService::NewStub(grpc::CreateChannel(
       server_->address(), grpc::InsecureChannelCredentials()));
-  context.set_wait_for_ready(true);
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::seconds(10));
-  const grpc::Status s = stub_->ShouldRateLimit(&context, request, &response);
+  const grpc::Status s = Call(request, &response);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(response.statuses(0).limit_remaining(), 1u);
 }
