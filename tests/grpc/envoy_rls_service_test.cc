@@ -48,6 +48,16 @@ policies:
       descriptor:
         - {key: generic_key, value: login}
         - {key: user, dimension: user}
+  - name: signup_ip
+    dimensions: [ip]
+    limit: 1
+    window: 1h
+    mode: shadow
+    envoy:
+      domain: edge
+      descriptor:
+        - {key: generic_key, value: signup}
+        - {key: remote_address, dimension: ip}
   - name: not_for_envoy
     dimensions: [ip]
     limit: 1
@@ -339,6 +349,22 @@ TEST_F(EnvoyRateLimitServiceTest, DecisionsAreAuditedAsShouldRateLimit) {
                 .WithLabels({"ShouldRateLimit", "PERMISSION_DENIED"})
                 .Value(),
             1u);
+}
+
+TEST_F(EnvoyRateLimitServiceTest, ShadowPolicyNeverAnswersOverLimit) {
+  rls::RateLimitRequest request;
+  request.set_domain("edge");
+  Add(&request, {{"generic_key", "signup"}, {"remote_address", "192.0.2.5"}});
+  rls::RateLimitResponse response;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Call(request, &response).ok());
+    EXPECT_EQ(response.overall_code(), rls::RateLimitResponse::OK);
+  }
+  // What enforce mode would have said is in the metrics.
+  EXPECT_EQ(
+      metrics_.decisions_total.WithLabels({"signup_ip", "check", "shadow_deny"})
+          .Value(),
+      2u);
 }
 
 TEST_F(EnvoyRateLimitServiceTest, LockoutsApplyAsForCheck) {
