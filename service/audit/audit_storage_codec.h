@@ -20,6 +20,9 @@ namespace gatehouse {
 //   (zigzag), context (count, then key/value pairs), refusal, peer,
 //   refused_calls, first_refused_ms and last_refused_ms (zigzag),
 //   first_sequence. Integers are varints, strings length-prefixed.
+//   Version 2 (written only for events that use it) adds flag 8
+//   (permanent) and, at the end, reason (a byte: 0 none, 1 exempt,
+//   2 denylisted), network and deny_reason. Version 1 still decodes.
 //
 // Events written before this codec are the wire message's serialization;
 // they still decode (a serialized message never starts with 0x00: field

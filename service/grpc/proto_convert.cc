@@ -1,5 +1,7 @@
 #include "service/grpc/proto_convert.h"
 
+#include "service/audit/audit_codec.h"
+
 namespace gatehouse {
 namespace {
 
@@ -44,6 +46,10 @@ void ToProto(const Verdict& v, v1::Verdict* out) {
   out->set_shadow(v.shadow);
   if (v.shadow) out->set_shadow_decision(ToProto(v.shadow_decision));
   out->set_audit_sequence(v.audit_sequence);
+  out->set_reason(ReasonToProto(v.reason));
+  out->set_network(v.network);
+  out->set_deny_reason(v.deny_reason);
+  out->set_permanent(v.permanent);
   if (v.locked_until.has_value()) {
     const int64_t ms = absl::ToUnixMillis(*v.locked_until);
     out->mutable_locked_until()->set_seconds(ms / 1000);
