@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <random>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -135,30 +135,46 @@ TEST(IpPrefixTableTest, OfEqualPrefixesTheFirstIsKept) {
   EXPECT_EQ(Match(table, "203.0.113.9"), "first");
 }
 
+// The network mask of a prefix length (a shift by 128 is undefined).
+IpAddress MaskOf(int length) {
+  return length == 0 ? IpAddress(0) : ~IpAddress(0) << (128 - length);
+}
+
 // The longest match by brute force over every prefix length: what the
 // table must agree with.
 class Reference {
  public:
   explicit Reference(const std::vector<IpPrefix>& prefixes) {
     for (size_t i = 0; i < prefixes.size(); ++i) {
-      by_prefix_.insert({{prefixes[i].first, prefixes[i].length}, i});
+      // emplace keeps the first of equal prefixes, as the table does.
+      by_prefix_.emplace(Key{prefixes[i].first, prefixes[i].length}, i);
     }
   }
   // Index of the first of the longest matching prefixes, or -1.
   int64_t Lookup(IpAddress a) const {
     for (int len = 128; len >= 0; --len) {
-      const IpAddress mask = len == 0 ? 0 : ~IpAddress(0) << (128 - len);
-      auto it = by_prefix_.lower_bound({{a & mask, len}, 0});
-      if (it != by_prefix_.end() && it->first.first == (a & mask) &&
-          it->first.second == len) {
-        return static_cast<int64_t>(it->second);
-      }
+      auto it = by_prefix_.find(Key{a & MaskOf(len), len});
+      if (it != by_prefix_.end()) return static_cast<int64_t>(it->second);
     }
     return -1;
   }
 
  private:
-  std::set<std::pair<std::pair<IpAddress, int>, size_t>> by_prefix_;
+  struct Key {
+    IpAddress first;
+    int length;
+    bool operator==(const Key& o) const {
+      return first == o.first && length == o.length;
+    }
+  };
+  struct Hash {
+    size_t operator()(const Key& k) const {
+      return std::hash<uint64_t>()(absl::Uint128High64(k.first) * 31 +
+                                   absl::Uint128Low64(k.first)) ^
+             static_cast<size_t>(k.length);
+    }
+  };
+  std::unordered_map<Key, size_t, Hash> by_prefix_;
 };
 
 TEST(IpPrefixTableTest, FiftyThousandPrefixesAgreeWithBruteForce) {
@@ -176,13 +192,8 @@ TEST(IpPrefixTableTest, FiftyThousandPrefixesAgreeWithBruteForce) {
     // At least /16, so that some addresses match nothing.
     p.length = std::max(
         16, std::min(128, root.length + extra % 25 + (extra > 100 ? 40 : 0)));
-    const IpAddress mask =
-        p.length == 0 ? 0 : ~IpAddress(0) << (128 - p.length);
     const IpAddress random = absl::MakeUint128(rng(), rng());
-    p.first =
-        (root.first | (random & ~(~IpAddress(0) << (128 - root.length)))) &
-        mask;
-    if (root.length == 0) p.first = random & mask;
+    p.first = (root.first | (random & ~MaskOf(root.length))) & MaskOf(p.length);
     prefixes.push_back(p);
     entries.push_back({p, std::to_string(prefixes.size() - 1)});
   }
@@ -198,11 +209,8 @@ TEST(IpPrefixTableTest, FiftyThousandPrefixesAgreeWithBruteForce) {
   }
   for (int i = 0; i < 20'000; ++i) {
     const IpPrefix& root = roots[rng() % roots.size()];
-    probes.push_back(
-        root.first |
-        (absl::MakeUint128(rng(), rng()) &
-         ~(root.length == 0 ? IpAddress(0)
-                            : ~IpAddress(0) << (128 - root.length))));
+    probes.push_back(root.first |
+                     (absl::MakeUint128(rng(), rng()) & ~MaskOf(root.length)));
   }
   size_t matched = 0, mismatches = 0;
   for (IpAddress a : probes) {
