@@ -12,8 +12,7 @@ namespace gatehouse {
 
 // Parses and validates a policy file's YAML text:
 //
-//   personal_dimensions: [user, email] # optional; this is the default, [] =
-//   none
+//   personal_dimensions: [user, email]  # optional, the default; [] = none
 //   exempt: [10.0.0.0/8]              # optional, for every policy with an
 //   deny: [{cidr: 198.51.100.0/24, reason: "..."}]  # ip dimension
 //   policies:
@@ -23,7 +22,7 @@ namespace gatehouse {
 //       window: 15m                   # any duration, 1s .. 400d
 //       buckets: 60                   # optional, 1..3600 (default 60)
 //       lockout: {duration: 15m, multiplier: 2, max: 24h, forget_after: 24h,
-//                 permanent_after: 5}  # optional: 5th offence locks for good
+//                 permanent_after: 5}  # optional: locks until Reset
 //       mode: enforce                 # or shadow
 //       ip_prefix: {ipv4: 24, ipv6: 64}  # optional: count per network
 //       exempt: [...]                 # optional (ip dimension): added to the
