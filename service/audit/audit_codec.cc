@@ -51,7 +51,34 @@ Decision FromProtoDecision(v1::Verdict::Decision d) {
   return d == v1::Verdict::DENY ? Decision::kDeny : Decision::kAllow;
 }
 
+absl::StatusOr<VerdictReason> FromProtoReason(v1::Verdict::Reason r) {
+  switch (r) {
+    case v1::Verdict::REASON_UNSPECIFIED:
+      return VerdictReason::kNone;
+    case v1::Verdict::EXEMPT:
+      return VerdictReason::kExempt;
+    case v1::Verdict::DENYLISTED:
+      return VerdictReason::kDenylisted;
+    default:
+      break;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("reason: ", static_cast<int>(r), " is not a reason"));
+}
+
 }  // namespace
+
+v1::Verdict::Reason ReasonToProto(VerdictReason r) {
+  switch (r) {
+    case VerdictReason::kExempt:
+      return v1::Verdict::EXEMPT;
+    case VerdictReason::kDenylisted:
+      return v1::Verdict::DENYLISTED;
+    case VerdictReason::kNone:
+      break;
+  }
+  return v1::Verdict::REASON_UNSPECIFIED;
+}
 
 void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
   out->set_sequence(e.sequence);
@@ -83,6 +110,10 @@ void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
   }
   out->set_truncated(e.truncated);
   out->set_first_sequence(e.first_sequence);
+  out->set_reason(ReasonToProto(e.reason));
+  out->set_network(e.network);
+  out->set_deny_reason(e.deny_reason);
+  out->set_permanent(e.permanent);
 }
 
 void ToCeilingEvent(const AuditEvent& e, v1::CeilingEvent* out) {
@@ -137,6 +168,10 @@ absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {
       ToMillis(p.last_refused(), p.has_last_refused(), "last_refused"));
   e.truncated = p.truncated();
   e.first_sequence = p.first_sequence();
+  GH_ASSIGN_OR_RETURN(e.reason, FromProtoReason(p.reason()));
+  e.network = p.network();
+  e.deny_reason = p.deny_reason();
+  e.permanent = p.permanent();
   return e;
 }
 

@@ -18,6 +18,8 @@ void ToCeilingEvent(const AuditEvent& event, v1::CeilingEvent* out);
 // INVALID_ARGUMENT naming the field when `event` holds what no domain event
 // can (an unknown rpc, a time or duration outside protobuf's ranges).
 absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& event);
+// The wire form of a verdict's reason, for audit events and verdicts alike.
+v1::Verdict::Reason ReasonToProto(VerdictReason reason);
 
 }  // namespace gatehouse
 

@@ -12,13 +12,18 @@ namespace gatehouse {
 namespace {
 
 constexpr char kMarker = '\0';
-// Version 2 appends rpc; version 1 (without it) still decodes.
-constexpr uint8_t kVersion = 2;
-constexpr uint8_t kVersionWithoutRpc = 1;
+// Version 2 adds the permanent flag, the reason, the network, the deny
+// reason and the rpc. Events without them are still written as version 1, which
+// a binary from before version 2 reads (a rollback keeps its audit log).
+constexpr uint8_t kVersion1 = 1;
+constexpr uint8_t kVersion2 = 2;
 constexpr uint8_t kFlagShadow = 1;
 constexpr uint8_t kFlagCeilingHit = 2;
 constexpr uint8_t kFlagTruncated = 4;
-constexpr uint8_t kKnownFlags = kFlagShadow | kFlagCeilingHit | kFlagTruncated;
+constexpr uint8_t kFlagPermanent = 8;
+constexpr uint8_t kKnownFlagsV1 =
+    kFlagShadow | kFlagCeilingHit | kFlagTruncated;
+constexpr uint8_t kKnownFlagsV2 = kKnownFlagsV1 | kFlagPermanent;
 // Far above anything validation lets in; bounds what a corrupt length can
 // make the decoder allocate.
 constexpr size_t kMaxStringBytes = 1 << 20;
@@ -74,6 +79,35 @@ bool ReadPairs(ByteReader& r, Add add) {
   return true;
 }
 
+bool ReadReason(ByteReader& r, VerdictReason& reason) {
+  uint8_t b;
+  if (!r.Byte(b)) return false;
+  switch (b) {
+    case 0:
+      reason = VerdictReason::kNone;
+      return true;
+    case 1:
+      reason = VerdictReason::kExempt;
+      return true;
+    case 2:
+      reason = VerdictReason::kDenylisted;
+      return true;
+  }
+  return false;
+}
+
+uint8_t ReasonByte(VerdictReason reason) {
+  switch (reason) {
+    case VerdictReason::kExempt:
+      return 1;
+    case VerdictReason::kDenylisted:
+      return 2;
+    case VerdictReason::kNone:
+      break;
+  }
+  return 0;
+}
+
 absl::StatusOr<AuditEvent> DecodeLegacy(absl::string_view bytes) {
   v1::AuditEvent proto;
   if (!proto.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -89,8 +123,11 @@ absl::StatusOr<AuditEvent> DecodeLegacy(absl::string_view bytes) {
 std::string EncodeAuditEvent(const AuditEvent& e) {
   std::string out;
   out.reserve(64 + e.policy.size() + e.client_id.size() + e.refusal.size());
+  const bool v2 = e.permanent || e.reason != VerdictReason::kNone ||
+                  !e.network.empty() || !e.deny_reason.empty() ||
+                  !e.rpc.empty();
   out.push_back(kMarker);
-  out.push_back(static_cast<char>(kVersion));
+  out.push_back(static_cast<char>(v2 ? kVersion2 : kVersion1));
   PutVarint(out, e.sequence);
   PutVarint(out, ZigZag(e.time_ms));
   PutBytes(out, e.client_id);
@@ -98,9 +135,9 @@ std::string EncodeAuditEvent(const AuditEvent& e) {
   PutBytes(out, e.policy);
   PutPairs(out, e.key);
   out.push_back(e.decision == Decision::kDeny ? 1 : 0);
-  out.push_back(static_cast<char>((e.shadow ? kFlagShadow : 0) |
-                                  (e.ceiling_hit ? kFlagCeilingHit : 0) |
-                                  (e.truncated ? kFlagTruncated : 0)));
+  out.push_back(static_cast<char>(
+      (e.shadow ? kFlagShadow : 0) | (e.ceiling_hit ? kFlagCeilingHit : 0) |
+      (e.truncated ? kFlagTruncated : 0) | (e.permanent ? kFlagPermanent : 0)));
   out.push_back(e.shadow_decision == Decision::kDeny ? 1 : 0);
   PutVarint(out, e.hits);
   PutVarint(out, e.count);
@@ -114,7 +151,12 @@ std::string EncodeAuditEvent(const AuditEvent& e) {
   PutVarint(out, ZigZag(e.first_refused_ms));
   PutVarint(out, ZigZag(e.last_refused_ms));
   PutVarint(out, e.first_sequence);
-  PutBytes(out, e.rpc);
+  if (v2) {
+    out.push_back(static_cast<char>(ReasonByte(e.reason)));
+    PutBytes(out, e.network);
+    PutBytes(out, e.deny_reason);
+    PutBytes(out, e.rpc);
+  }
   return out;
 }
 
@@ -123,10 +165,11 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
   ByteReader r(bytes.substr(1));
   AuditEvent e;
   uint8_t version;
-  if (!r.Byte(version) ||
-      (version != kVersion && version != kVersionWithoutRpc)) {
+  if (!r.Byte(version) || (version != kVersion1 && version != kVersion2)) {
     return Corrupt("version");
   }
+  const uint8_t known_flags =
+      version == kVersion1 ? kKnownFlagsV1 : kKnownFlagsV2;
   if (!r.Varint(e.sequence) || !r.ZigZagged(e.time_ms) ||
       !r.Bytes(e.client_id, kMaxStringBytes)) {
     return Corrupt("header");
@@ -140,12 +183,13 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
   }
   uint8_t flags;
   if (!ReadDecision(r, e.decision) || !r.Byte(flags) ||
-      (flags & ~kKnownFlags) != 0 || !ReadDecision(r, e.shadow_decision)) {
+      (flags & ~known_flags) != 0 || !ReadDecision(r, e.shadow_decision)) {
     return Corrupt("decision");
   }
   e.shadow = (flags & kFlagShadow) != 0;
   e.ceiling_hit = (flags & kFlagCeilingHit) != 0;
   e.truncated = (flags & kFlagTruncated) != 0;
+  e.permanent = (flags & kFlagPermanent) != 0;
   if (!r.Varint(e.hits) || !r.Varint(e.count) || !r.Varint(e.limit) ||
       !r.ZigZagged(e.window_ms) || !r.ZigZagged(e.locked_until_ms)) {
     return Corrupt("counts");
@@ -162,8 +206,11 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
       !r.Varint(e.first_sequence)) {
     return Corrupt("refusal");
   }
-  if (version >= kVersion && !r.Bytes(e.rpc, kMaxStringBytes)) {
-    return Corrupt("rpc");
+  if (version == kVersion2 &&
+      (!ReadReason(r, e.reason) || !r.Bytes(e.network, kMaxStringBytes) ||
+       !r.Bytes(e.deny_reason, kMaxStringBytes) ||
+       !r.Bytes(e.rpc, kMaxStringBytes))) {
+    return Corrupt("reason");
   }
   if (!r.done()) return Corrupt("trailing bytes");
   return e;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +12,7 @@
 #include "service/config/duration.h"
 #include "service/config/yaml_document.h"
 #include "service/core/status_macros.h"
+#include "service/core/subject_key.h"
 
 namespace gatehouse {
 namespace {
@@ -20,6 +22,8 @@ constexpr size_t kMaxNameBytes = 64;
 constexpr size_t kMaxDimensions = 8;
 constexpr uint64_t kMaxLimit = 1'000'000'000;
 constexpr int kMaxBuckets = 3600;
+constexpr int64_t kMaxPermanentAfter = 1'000'000;
+constexpr size_t kMaxDenyReasonBytes = 256;
 
 bool IsIdentifier(const std::string& s) {
   if (s.empty() || s.size() > kMaxNameBytes) return false;
@@ -64,7 +68,8 @@ absl::StatusOr<LockoutSpec> ParseLockout(const YAML::Node& node,
         absl::StrCat(lw, ": must be a map {duration, multiplier, max}"));
   }
   GH_RETURN_IF_ERROR(CheckKnownFields(
-      node, lw, {"duration", "multiplier", "max", "forget_after"}));
+      node, lw,
+      {"duration", "multiplier", "max", "forget_after", "permanent_after"}));
   LockoutSpec spec;
   if (!node["duration"]) return FieldError(lw, "duration", "required");
   GH_ASSIGN_OR_RETURN(spec.duration,
@@ -87,6 +92,15 @@ absl::StatusOr<LockoutSpec> ParseLockout(const YAML::Node& node,
   if (node["forget_after"]) {
     GH_ASSIGN_OR_RETURN(spec.forget_after, DurationField(node["forget_after"],
                                                          lw, "forget_after"));
+  }
+  if (node["permanent_after"]) {
+    int64_t n = 0;
+    if (!YAML::convert<int64_t>::decode(node["permanent_after"], n) || n < 1 ||
+        n > kMaxPermanentAfter) {
+      return FieldError(lw, "permanent_after",
+                        "must be an integer from 1 to 1000000 (offences)");
+    }
+    spec.permanent_after = static_cast<uint32_t>(n);
   }
   return spec;
 }
@@ -170,8 +184,91 @@ absl::StatusOr<EnvoyMapping> ParseEnvoy(const YAML::Node& node, const Policy& p,
   return m;
 }
 
+// An `exempt` list: prefixes, each a string. `where` is "policies[2]
+// (login_ip).exempt" or "exempt"; errors name the entry by index.
+absl::StatusOr<std::shared_ptr<const IpPrefixTable>> ParseExempt(
+    const YAML::Node& node, const std::string& where) {
+  if (!node.IsSequence()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where,
+        ": must be a list of networks, e.g. [10.0.0.0/8, \"2001:db8::/32\"]"));
+  }
+  std::vector<IpPrefixTable::Entry> entries;
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string at = absl::StrCat(where, "[", i, "]");
+    if (!node[i].IsScalar()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ": must be a network such as 10.0.0.0/8"));
+    }
+    absl::StatusOr<IpPrefix> prefix = ParseIpPrefix(node[i].Scalar());
+    if (!prefix.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ": ", prefix.status().message()));
+    }
+    auto [it, inserted] = seen.emplace(prefix->text, i);
+    if (!inserted) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          at, ": ", prefix->text, " repeats ", where, "[", it->second, "]"));
+    }
+    entries.push_back({*std::move(prefix), ""});
+  }
+  return std::make_shared<const IpPrefixTable>(std::move(entries));
+}
+
+// A `deny` list: maps {cidr, reason}.
+absl::StatusOr<std::shared_ptr<const IpPrefixTable>> ParseDeny(
+    const YAML::Node& node, const std::string& where) {
+  if (!node.IsSequence()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        where, ": must be a list of {cidr: 198.51.100.0/24, reason: \"...\"}"));
+  }
+  std::vector<IpPrefixTable::Entry> entries;
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < node.size(); ++i) {
+    const std::string at = absl::StrCat(where, "[", i, "]");
+    const YAML::Node& entry = node[i];
+    if (!entry.IsMap()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(at, ": must be a map {cidr, reason}"));
+    }
+    GH_RETURN_IF_ERROR(CheckKnownFields(entry, at, {"cidr", "reason"}));
+    if (!entry["cidr"] || !entry["cidr"].IsScalar()) {
+      return FieldError(at, "cidr",
+                        "required: a network such as 198.51.100.0/24");
+    }
+    absl::StatusOr<IpPrefix> prefix = ParseIpPrefix(entry["cidr"].Scalar());
+    if (!prefix.ok()) return FieldError(at, "cidr", prefix.status().message());
+    auto [it, inserted] = seen.emplace(prefix->text, i);
+    if (!inserted) {
+      return FieldError(
+          at, "cidr",
+          absl::StrCat(prefix->text, " repeats ", where, "[", it->second, "]"));
+    }
+    if (!entry["reason"] || !entry["reason"].IsScalar() ||
+        entry["reason"].Scalar().empty()) {
+      return FieldError(at, "reason", "required: why the network is denied");
+    }
+    const std::string& reason = entry["reason"].Scalar();
+    if (reason.size() > kMaxDenyReasonBytes || !IsCleanUtf8(reason)) {
+      return FieldError(at, "reason",
+                        "must be at most 256 bytes of UTF-8 without control "
+                        "characters");
+    }
+    entries.push_back({*std::move(prefix), reason});
+  }
+  return std::make_shared<const IpPrefixTable>(std::move(entries));
+}
+
+// The top level's lists, applied to every policy with an ip dimension.
+struct TopLevelNetworks {
+  std::shared_ptr<const IpPrefixTable> exempt;
+  std::shared_ptr<const IpPrefixTable> deny;
+};
+
 absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
-                                   std::string where) {
+                                   std::string where,
+                                   const TopLevelNetworks& top) {
   if (!node.IsMap()) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": must be a map"));
   }
@@ -184,10 +281,10 @@ absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
     return FieldError(where, "name", "must be 1..64 characters of [a-z0-9_]");
   }
   where = absl::StrCat("policies[", index, "] (", p.name, ")");
-  GH_RETURN_IF_ERROR(
-      CheckKnownFields(node, where,
-                       {"name", "description", "dimensions", "limit", "window",
-                        "buckets", "lockout", "mode", "ip_prefix", "envoy"}));
+  GH_RETURN_IF_ERROR(CheckKnownFields(
+      node, where,
+      {"name", "description", "dimensions", "limit", "window", "buckets",
+       "lockout", "mode", "ip_prefix", "exempt", "deny", "envoy"}));
 
   const YAML::Node dims = node["dimensions"];
   if (!dims || !dims.IsSequence() || dims.size() == 0) {
@@ -259,6 +356,27 @@ absl::StatusOr<Policy> ParsePolicy(const YAML::Node& node, size_t index,
     }
   }
 
+  const bool has_ip = std::binary_search(
+      p.dimensions.begin(), p.dimensions.end(), std::string(kIpDimension));
+  for (const char* field : {"exempt", "deny"}) {
+    if (!node[field]) continue;
+    if (!has_ip) {
+      return FieldError(where, field,
+                        "needs an ip dimension, whose value it matches");
+    }
+    const std::string fw = absl::StrCat(where, ".", field);
+    std::shared_ptr<const IpPrefixTable> table;
+    if (std::string(field) == "exempt") {
+      GH_ASSIGN_OR_RETURN(table, ParseExempt(node[field], fw));
+      if (!table->empty()) p.exempt.push_back(std::move(table));
+    } else {
+      GH_ASSIGN_OR_RETURN(table, ParseDeny(node[field], fw));
+      if (!table->empty()) p.deny.push_back(std::move(table));
+    }
+  }
+  if (has_ip && top.exempt != nullptr) p.exempt.push_back(top.exempt);
+  if (has_ip && top.deny != nullptr) p.deny.push_back(top.deny);
+
   if (node["mode"]) {
     const std::string mode =
         node["mode"].IsScalar() ? node["mode"].Scalar() : "";
@@ -283,7 +401,17 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
     return absl::InvalidArgumentError("top level must be a map with policies");
   }
   GH_RETURN_IF_ERROR(
-      CheckKnownFields(root, "top level", {"personal_dimensions", "policies"}));
+      CheckKnownFields(root, "top level",
+                       {"personal_dimensions", "policies", "exempt", "deny"}));
+  TopLevelNetworks top;
+  if (root["exempt"]) {
+    GH_ASSIGN_OR_RETURN(top.exempt, ParseExempt(root["exempt"], "exempt"));
+    if (top.exempt->empty()) top.exempt = nullptr;
+  }
+  if (root["deny"]) {
+    GH_ASSIGN_OR_RETURN(top.deny, ParseDeny(root["deny"], "deny"));
+    if (top.deny->empty()) top.deny = nullptr;
+  }
   std::set<std::string> personal = PolicySet::DefaultPersonalDimensions();
   if (root["personal_dimensions"]) {
     const YAML::Node list = root["personal_dimensions"];
@@ -315,7 +443,8 @@ absl::StatusOr<std::shared_ptr<const PolicySet>> ParseRoot(
   std::vector<std::string> envoy_where;
   for (size_t i = 0; i < list.size(); ++i) {
     GH_ASSIGN_OR_RETURN(
-        Policy p, ParsePolicy(list[i], i, absl::StrCat("policies[", i, "]")));
+        Policy p,
+        ParsePolicy(list[i], i, absl::StrCat("policies[", i, "]"), top));
     if (!names.insert(p.name).second) {
       return absl::InvalidArgumentError(absl::StrCat(
           "policies[", i, "] (", p.name, ").name: duplicate policy name"));

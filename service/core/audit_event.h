@@ -37,6 +37,13 @@ struct AuditEvent {
   bool ceiling_hit = false;
   // 0 when not locked out after this decision.
   int64_t locked_until_ms = 0;
+  // As in Verdict: a permanent lockout (locked_until_ms is then
+  // kPermanentLockoutShownUntilMs), and why an exempt or deny network
+  // decided.
+  bool permanent = false;
+  VerdictReason reason = VerdictReason::kNone;
+  std::string network;
+  std::string deny_reason;
   std::map<std::string, std::string> context;
   // Set on refused calls (authentication or authorization): the code and
   // reason. Nothing was counted; policy may be empty and key is empty.

@@ -17,6 +17,10 @@ struct Bucket {
   }
 };
 
+// lockout_until_ms of a permanent lockout: until an operator lifts it.
+// Stored as is (the value codec holds any non-negative time).
+inline constexpr int64_t kLockedUntilUnblockedMs = INT64_MAX;
+
 // Everything stored for one subject of one policy. A plain value; the
 // SlidingWindow and the Limiter give it meaning. All times are milliseconds
 // since the Unix epoch.
@@ -26,7 +30,8 @@ struct CounterState {
   // Non-zero buckets in ascending index order. Bounded by the policy's
   // bucket count plus two once pruned.
   std::vector<Bucket> buckets;
-  // Locked out until this time; 0 when never locked.
+  // Locked out until this time; 0 when never locked;
+  // kLockedUntilUnblockedMs when permanent.
   int64_t lockout_until_ms = 0;
   // Offences (ceiling hits of a policy with lockout) and the last one's time.
   uint32_t offences = 0;

@@ -20,6 +20,8 @@ struct Limiter::Target {
   // Dimension values as stored (pseudonymised), for the audit log.
   std::vector<std::pair<std::string, std::string>> stored_values;
   uint64_t hits = 1;
+  // What the policy's exempt and deny networks say about its ip value.
+  NetworkMatch network;
 };
 
 namespace {
@@ -30,7 +32,12 @@ namespace {
 struct Group {
   const Policy* policy = nullptr;
   std::string key;
+  // Hits of the group's targets that are not exempt.
   uint64_t hits = 0;
+  // Every target is exempt: nothing is counted, nothing denied.
+  bool exempt = true;
+  // A target is denylisted: always denied.
+  bool denylisted = false;
   CounterState state;
   uint64_t count_before = 0;
   bool enforce_deny = false;  // What enforce mode decides.
@@ -99,7 +106,11 @@ int64_t ExpiresAt(const Policy& policy, const SlidingWindow& window,
 void ClampToClock(const Policy& policy, int64_t now_ms, CounterState& state) {
   const int64_t longest =
       policy.lockout ? absl::ToInt64Milliseconds(policy.lockout->max) : 0;
-  if (state.lockout_until_ms > now_ms + longest) state.lockout_until_ms = 0;
+  // A permanent lockout has no end to compare; only an operator lifts it.
+  if (state.lockout_until_ms != kLockedUntilUnblockedMs &&
+      state.lockout_until_ms > now_ms + longest) {
+    state.lockout_until_ms = 0;
+  }
   if (state.last_offence_ms > now_ms) state.last_offence_ms = now_ms;
 }
 
@@ -112,10 +123,14 @@ void Apply(Group& g, const SlidingWindow& window, int64_t now_ms) {
     const LockoutSpec& spec = *g.policy->lockout;
     g.state.offences += 1;
     g.state.last_offence_ms = now_ms;
-    const int64_t length =
-        absl::ToInt64Milliseconds(spec.LengthOf(g.state.offences));
-    g.state.lockout_until_ms =
-        std::max(g.state.lockout_until_ms, now_ms + length);
+    if (spec.permanent_after > 0 && g.state.offences >= spec.permanent_after) {
+      g.state.lockout_until_ms = kLockedUntilUnblockedMs;
+    } else {
+      const int64_t length =
+          absl::ToInt64Milliseconds(spec.LengthOf(g.state.offences));
+      g.state.lockout_until_ms =
+          std::max(g.state.lockout_until_ms, now_ms + length);
+    }
   }
   g.state.expires_at_ms = ExpiresAt(*g.policy, window, g.state);
 }
@@ -187,6 +202,14 @@ absl::Status Limiter::Resolve(const PolicySet& policies, const Request& request,
         DeriveSubjectKey(*policy, s.key, field + ".key", options));
     t.storage_key = std::move(derived.storage_key);
     t.stored_values = std::move(derived.stored_values);
+    if (policy->HasNetworks()) {
+      // The address as sent (canonicalised, not truncated to ip_prefix);
+      // DeriveSubjectKey has checked that it is one.
+      auto ip = s.key.find(kIpDimension);
+      std::optional<IpAddress> address =
+          ip == s.key.end() ? std::nullopt : ParseIpAddress(ip->second);
+      if (address.has_value()) t.network = policy->MatchNetwork(*address);
+    }
     targets.push_back(std::move(t));
   }
   return absl::OkStatus();
@@ -289,7 +312,13 @@ std::vector<absl::StatusOr<Response>> Limiter::RunBatch(
         plan.groups.push_back(std::move(g));
       }
       plan.group_of[t] = it->second;
-      plan.groups[it->second].hits += plan.targets[t].hits;
+      Group& g = plan.groups[it->second];
+      const VerdictReason reason = plan.targets[t].network.reason;
+      if (reason != VerdictReason::kExempt) {
+        g.exempt = false;
+        g.hits += plan.targets[t].hits;
+      }
+      if (reason == VerdictReason::kDenylisted) g.denylisted = true;
     }
     if (items[i].op != Operation::kPeek) {
       for (const Group& g : plan.groups) {
@@ -388,13 +417,15 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
     switch (op) {
       case Operation::kCheck:
       case Operation::kPeek:
-        g.enforce_deny = g.state.lockout_until_ms > now_ms ||
-                         g.count_before + g.hits > g.policy->limit;
+        g.enforce_deny =
+            !g.exempt && (g.denylisted || g.state.lockout_until_ms > now_ms ||
+                          g.count_before + g.hits > g.policy->limit);
         break;
       case Operation::kRecord:
+        if (g.exempt) break;
         Apply(g, window, now_ms);
         // Whether a next single attempt would be allowed.
-        g.enforce_deny = g.state.lockout_until_ms > now_ms ||
+        g.enforce_deny = g.denylisted || g.state.lockout_until_ms > now_ms ||
                          window.Count(g.state, now_ms) + 1 > g.policy->limit;
         overlay.Put(g.key, g.state);
         break;
@@ -409,6 +440,7 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
   const bool counted = op == Operation::kCheck && all_allowed;
   if (counted) {
     for (Group& g : groups) {
+      if (g.exempt) continue;
       const SlidingWindow window(g.policy->WindowMillis(),
                                  g.policy->BucketMillis());
       Apply(g, window, now_ms);
@@ -433,21 +465,42 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
     v.ceiling_hit = g.ceiling_hit && first_of_group[group_of[i]];
     first_of_group[group_of[i]] = false;
     v.shadow = p.mode == PolicyMode::kShadow;
-    const Decision enforce =
-        g.enforce_deny ? Decision::kDeny : Decision::kAllow;
-    v.decision = g.actual_deny ? Decision::kDeny : Decision::kAllow;
-    if (v.shadow) v.shadow_decision = enforce;
-    const int64_t lockout_left = g.state.lockout_until_ms - now_ms;
+    // Reset clears whatever the networks say.
+    const NetworkMatch network =
+        op == Operation::kReset ? NetworkMatch{} : targets[i].network;
+    const bool exempt = network.reason == VerdictReason::kExempt;
+    const bool enforce_deny = g.enforce_deny && !exempt;
+    v.decision = enforce_deny && g.policy->mode == PolicyMode::kEnforce
+                     ? Decision::kDeny
+                     : Decision::kAllow;
+    if (v.shadow) {
+      v.shadow_decision = enforce_deny ? Decision::kDeny : Decision::kAllow;
+    }
+    if (network.entry != nullptr) {
+      v.reason = network.reason;
+      v.network = network.entry->prefix.text;
+      v.deny_reason = network.entry->reason;
+    }
+    // A permanent lockout is shown ending at the last representable time.
+    v.permanent = g.state.lockout_until_ms == kLockedUntilUnblockedMs;
+    const int64_t locked_until =
+        v.permanent ? kPermanentLockoutShownUntilMs : g.state.lockout_until_ms;
+    const int64_t lockout_left = exempt ? 0 : locked_until - now_ms;
     if (lockout_left > 0) {
-      v.locked_until = absl::FromUnixMillis(g.state.lockout_until_ms);
+      v.locked_until = absl::FromUnixMillis(locked_until);
+    } else {
+      v.permanent = false;
     }
     if (v.decision == Decision::kDeny) {
       // Record reports on the next single attempt; Check/Peek on this one.
       const uint64_t hits = op == Operation::kRecord ? 1 : g.hits;
-      v.retry_after =
-          lockout_left > 0
-              ? Millis(lockout_left)
-              : Millis(window.RetryAfterMs(g.state, now_ms, hits, p.limit));
+      int64_t retry_ms = lockout_left > 0 ? lockout_left
+                                          : window.RetryAfterMs(g.state, now_ms,
+                                                                hits, p.limit);
+      // A deny entry has no end the server knows of: a window is the
+      // least a caller should wait.
+      if (g.denylisted) retry_ms = std::max(retry_ms, p.WindowMillis());
+      v.retry_after = Millis(retry_ms);
     }
     v.reset_after =
         Millis(std::max(window.ResetAfterMs(g.state, now_ms), lockout_left));
@@ -468,7 +521,11 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
       e.limit = v.limit;
       e.window_ms = p.WindowMillis();
       e.ceiling_hit = v.ceiling_hit;
-      e.locked_until_ms = lockout_left > 0 ? g.state.lockout_until_ms : 0;
+      e.locked_until_ms = lockout_left > 0 ? locked_until : 0;
+      e.permanent = v.permanent;
+      e.reason = v.reason;
+      e.network = v.network;
+      e.deny_reason = v.deny_reason;
       e.context = request.context;
       plan.event_of[i] = audit.size();
       audit.push_back(std::move(e));

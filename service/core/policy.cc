@@ -38,6 +38,20 @@ int64_t Policy::BucketMillis() const {
   return std::max<int64_t>(1, (WindowMillis() + n - 1) / n);
 }
 
+NetworkMatch Policy::MatchNetwork(IpAddress address) const {
+  for (const auto& table : deny) {
+    if (const IpPrefixTable::Entry* e = table->Lookup(address)) {
+      return {VerdictReason::kDenylisted, e};
+    }
+  }
+  for (const auto& table : exempt) {
+    if (const IpPrefixTable::Entry* e = table->Lookup(address)) {
+      return {VerdictReason::kExempt, e};
+    }
+  }
+  return {};
+}
+
 const std::set<std::string>& PolicySet::DefaultPersonalDimensions() {
   static const std::set<std::string>* const kDefault =
       new std::set<std::string>{"user", "email"};

@@ -11,6 +11,8 @@
 
 #include "absl/time/time.h"
 #include "service/core/envoy_mapping.h"
+#include "service/core/ip_prefix_table.h"
+#include "service/core/verdict.h"
 
 namespace gatehouse {
 
@@ -25,9 +27,22 @@ struct LockoutSpec {
   absl::Duration max;
   // An offence this long after the previous one counts as the first again.
   absl::Duration forget_after = absl::Hours(24);
+  // The offence (counted as above) from which a lockout lasts until an
+  // operator lifts it (Reset); 0 = never. Keycloak's permanent lockout.
+  uint32_t permanent_after = 0;
 
   // Lockout length of the `offence`-th offence (1-based).
   absl::Duration LengthOf(uint32_t offence) const;
+};
+
+// The dimension whose value exempt and deny networks are matched against.
+inline constexpr char kIpDimension[] = "ip";
+
+// What the exempt and deny networks say about one address.
+struct NetworkMatch {
+  VerdictReason reason = VerdictReason::kNone;
+  // The matching entry (kExempt, kDenylisted); null for kNone.
+  const IpPrefixTable::Entry* entry = nullptr;
 };
 
 // One configured limit. A value type; immutable once in a PolicySet.
@@ -48,7 +63,19 @@ struct Policy {
   int ipv6_prefix = 128;
   // How Envoy's rate limit API reaches this policy; unset: it does not.
   std::optional<EnvoyMapping> envoy;
+  // Networks of the `ip` dimension (only a policy with one has them):
+  // addresses in `exempt` are never counted nor denied, those in `deny`
+  // always denied; deny wins. Each list is the policy's own table, then the
+  // policy file's top-level one (shared by every policy); either may be
+  // absent.
+  std::vector<std::shared_ptr<const IpPrefixTable>> exempt;
+  std::vector<std::shared_ptr<const IpPrefixTable>> deny;
 
+  // Looks `address` up in deny, then in exempt; within a list, the first
+  // table that matches wins (the policy's own entry before the top-level
+  // one), and within a table the longest prefix.
+  NetworkMatch MatchNetwork(IpAddress address) const;
+  bool HasNetworks() const { return !exempt.empty() || !deny.empty(); }
   // Width of one bucket in milliseconds: window / buckets rounded up, at
   // least 1.
   int64_t BucketMillis() const;

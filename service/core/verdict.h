@@ -13,6 +13,19 @@ namespace gatehouse {
 
 enum class Decision { kAllow, kDeny };
 
+// Why a decision did not come from the counter alone.
+enum class VerdictReason {
+  kNone,
+  // The address is in an exempt network: allowed, nothing counted.
+  kExempt,
+  // The address is in a deny network: denied whatever the count.
+  kDenylisted,
+};
+
+// How a permanent lockout's end is shown in verdicts and audit events: the
+// last second a protobuf Timestamp can hold, 9999-12-31T23:59:59Z.
+inline constexpr int64_t kPermanentLockoutShownUntilMs = 253'402'300'799'000;
+
 // The answer for one subject. Durations are never negative.
 struct Verdict {
   std::string policy;
@@ -32,7 +45,15 @@ struct Verdict {
   // mode would have said.
   bool shadow = false;
   Decision shadow_decision = Decision::kAllow;
+  // For a permanent lockout, kPermanentLockoutShownUntilMs.
   std::optional<absl::Time> locked_until;
+  // The lockout lasts until an operator lifts it (lockout.permanent_after).
+  bool permanent = false;
+  // kExempt / kDenylisted: the matching network ("10.0.0.0/8") and, for a
+  // deny entry, its reason from the policy file.
+  VerdictReason reason = VerdictReason::kNone;
+  std::string network;
+  std::string deny_reason;
   // Sequence of this decision's audit event; 0 when none was written
   // (allowed Peeks).
   uint64_t audit_sequence = 0;

@@ -63,7 +63,15 @@ void CallMetrics::RecordVerdicts(Operation op,
       m_->ceiling_hits_total.WithLabels({v.policy}).Increment();
       if (v.locked_until.has_value()) {
         m_->lockouts_total.WithLabels({v.policy}).Increment();
+        if (v.permanent) {
+          m_->permanent_lockouts_total.WithLabels({v.policy}).Increment();
+        }
       }
+    }
+    if (rpc != nullptr && v.reason == VerdictReason::kExempt) {
+      m_->exempt_total.WithLabels({v.policy}).Increment();
+    } else if (rpc != nullptr && v.reason == VerdictReason::kDenylisted) {
+      m_->denylisted_total.WithLabels({v.policy}).Increment();
     }
   }
 }

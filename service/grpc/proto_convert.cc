@@ -1,5 +1,6 @@
 #include "service/grpc/proto_convert.h"
 
+#include "service/audit/audit_codec.h"
 #include "service/audit/proto_time.h"
 
 namespace gatehouse {
@@ -40,6 +41,10 @@ void ToProto(const Verdict& v, v1::Verdict* out) {
   out->set_shadow(v.shadow);
   if (v.shadow) out->set_shadow_decision(ToProto(v.shadow_decision));
   out->set_audit_sequence(v.audit_sequence);
+  out->set_reason(ReasonToProto(v.reason));
+  out->set_network(v.network);
+  out->set_deny_reason(v.deny_reason);
+  out->set_permanent(v.permanent);
   if (v.locked_until.has_value()) {
     SetTimestampMillis(absl::ToUnixMillis(*v.locked_until),
                        out->mutable_locked_until());

@@ -24,6 +24,21 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
       lockouts_total(registry->AddCounter("gatehouse_lockouts_total",
                                           "Lockouts started, by policy.",
                                           {"policy"})),
+      permanent_lockouts_total(registry->AddCounter(
+          "gatehouse_permanent_lockouts_total",
+          "Ceiling hits that locked a subject until an operator lifts the "
+          "lockout, by policy.",
+          {"policy"})),
+      exempt_total(registry->AddCounter(
+          "gatehouse_exempt_total",
+          "Check, Peek and Record verdicts allowed without counting because "
+          "the subject's ip is in an exempt network, by policy.",
+          {"policy"})),
+      denylisted_total(registry->AddCounter(
+          "gatehouse_denylisted_total",
+          "Check, Peek and Record verdicts denied because the subject's ip is "
+          "in a deny network (shadow policies included), by policy.",
+          {"policy"})),
       grpc_requests_total(registry->AddCounter(
           "gatehouse_grpc_requests_total",
           "gRPC requests finished, by method and status code.",

@@ -57,6 +57,13 @@ struct GatehouseMetrics {
   Family<Counter>& ceiling_hits_total;
   // {policy}: lockouts started.
   Family<Counter>& lockouts_total;
+  // {policy}: ceiling hits that left the subject locked until an operator
+  // lifts it (lockout.permanent_after); each is in lockouts_total too.
+  Family<Counter>& permanent_lockouts_total;
+  // {policy}: verdicts of Check, Peek and Record decided by an exempt
+  // network (allowed, nothing counted) or a deny network.
+  Family<Counter>& exempt_total;
+  Family<Counter>& denylisted_total;
   // {method: Check|Peek|Record|Reset|..., code: OK|INVALID_ARGUMENT|...}
   // (absl::StatusCodeToString gives the same upper-case code names.)
   Family<Counter>& grpc_requests_total;

@@ -42,6 +42,10 @@ AuditEvent FullEvent() {
   e.last_refused_ms = 1'700'000'009'999;
   e.truncated = true;
   e.first_sequence = 123456789000ull;
+  e.permanent = true;
+  e.reason = VerdictReason::kDenylisted;
+  e.network = "198.51.100.0/24";
+  e.deny_reason = "credential stuffing, INC-42";
   return e;
 }
 
@@ -70,6 +74,10 @@ void ExpectSameEvent(const AuditEvent& want, const AuditEvent& got) {
   EXPECT_EQ(got.last_refused_ms, want.last_refused_ms);
   EXPECT_EQ(got.truncated, want.truncated);
   EXPECT_EQ(got.first_sequence, want.first_sequence);
+  EXPECT_EQ(got.permanent, want.permanent);
+  EXPECT_EQ(got.reason, want.reason);
+  EXPECT_EQ(got.network, want.network);
+  EXPECT_EQ(got.deny_reason, want.deny_reason);
 }
 
 AuditEvent RoundTrip(const AuditEvent& e) {
@@ -203,19 +211,77 @@ TEST(AuditCodecTest, RpcOtherThanTheOperationsRoundTrips) {
   EXPECT_EQ(proto.rpc(), "ShouldRateLimit");
 }
 
-TEST(AuditCodecTest, VersionOneEventsWithoutRpcStillDecode) {
-  // Version 1 is version 2 without the trailing rpc (an empty string: one
-  // 0 byte here).
-  AuditEvent e = FullEvent();
-  ASSERT_TRUE(e.rpc.empty());
-  std::string stored = EncodeAuditEvent(e);
-  ASSERT_EQ(stored.back(), '\0');
-  stored.pop_back();
-  stored[1] = 1;
+// A check event as version 1 stored it (before reasons and permanent
+// lockouts), byte for byte.
+constexpr char kVersion1Check[] =
+    "\x00\x01"  // marker, version 1
+    "\x07"      // sequence 7
+    "\xd0\x0f"  // time_ms 1000 (zigzag)
+    "\x03"
+    "api"   // client_id
+    "\x00"  // Check
+    "\x08"
+    "login_ip"  // policy
+    "\x01\x02"
+    "ip"
+    "\x0c"
+    "198.51.100.9"                       // key
+    "\x01\x02\x00"                       // DENY, ceiling_hit, shadow ALLOW
+    "\x01\x02\x02"                       // hits, count, limit
+    "\xc0\xa9\x07"                       // window_ms 60000 (zigzag)
+    "\x00\x00\x00\x00\x00\x00\x00\x00";  // locked_until .. first_sequence
+
+TEST(AuditCodecTest, Version1EventsStillDecode) {
+  const std::string stored(kVersion1Check, sizeof(kVersion1Check) - 1);
   absl::StatusOr<AuditEvent> decoded = DecodeAuditEvent(stored);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
-  ExpectSameEvent(e, *decoded);
-  EXPECT_EQ(RpcOf(*decoded), OperationName(e.op));
+  EXPECT_EQ(decoded->sequence, 7u);
+  EXPECT_EQ(decoded->time_ms, 1000);
+  EXPECT_EQ(decoded->client_id, "api");
+  EXPECT_EQ(decoded->policy, "login_ip");
+  EXPECT_EQ(decoded->key.at(0).second, "198.51.100.9");
+  EXPECT_EQ(decoded->decision, Decision::kDeny);
+  EXPECT_TRUE(decoded->ceiling_hit);
+  EXPECT_EQ(decoded->count, 2u);
+  EXPECT_EQ(decoded->window_ms, 60'000);
+  EXPECT_FALSE(decoded->permanent);
+  EXPECT_EQ(decoded->reason, VerdictReason::kNone);
+  EXPECT_EQ(decoded->network, "");
+  // An event without the new fields is still written as version 1, so a
+  // binary from before version 2 reads it after a rollback.
+  EXPECT_EQ(EncodeAuditEvent(*decoded), stored);
+  // Version 1 has no permanent flag: set, it is corrupt, not a guess.
+  std::string flagged = stored;
+  flagged[37] = 2 | 8;
+  ASSERT_EQ(stored[37], 2);
+  EXPECT_EQ(DecodeAuditEvent(flagged).status().code(),
+            absl::StatusCode::kDataLoss);
+}
+
+TEST(AuditCodecTest, Version2RefusesAnUnknownReason) {
+  AuditEvent e;
+  e.reason = VerdictReason::kExempt;
+  std::string stored = EncodeAuditEvent(e);
+  ASSERT_EQ(stored[1], 2);
+  // reason, then network, deny_reason and rpc (all empty) end the event.
+  ASSERT_EQ(stored[stored.size() - 4], 1);
+  stored[stored.size() - 4] = 3;
+  EXPECT_EQ(DecodeAuditEvent(stored).status().code(),
+            absl::StatusCode::kDataLoss);
+  e.reason = VerdictReason::kNone;
+  e.permanent = true;
+  EXPECT_TRUE(RoundTrip(e).permanent);
+}
+
+TEST(AuditCodecTest, WireFormCarriesReasonNetworkAndPermanent) {
+  v1::AuditEvent proto;
+  ToProto(FullEvent(), &proto);
+  EXPECT_EQ(proto.reason(), v1::Verdict::DENYLISTED);
+  EXPECT_EQ(proto.network(), "198.51.100.0/24");
+  EXPECT_EQ(proto.deny_reason(), "credential stuffing, INC-42");
+  EXPECT_TRUE(proto.permanent());
+  proto.set_reason(static_cast<v1::Verdict::Reason>(7));
+  EXPECT_EQ(FromProto(proto).status().message(), "reason: 7 is not a reason");
 }
 
 TEST(AuditCodecTest, EventsStoredAsWireMessagesStillDecode) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "service/core/counter_state.h"
 #include "service/core/limiter.h"
 #include "service/core/policy.h"
 #include "service/core/subject_key.h"
@@ -230,6 +231,87 @@ TEST_F(LimiterLockoutTest, ShadowModeReportsTheLockoutWithoutEnforcingIt) {
   EXPECT_EQ(v.retry_after, absl::ZeroDuration());
   ASSERT_TRUE(v.locked_until.has_value());
   EXPECT_EQ(*v.locked_until, AlignedStart() + absl::Minutes(15));
+}
+
+// lockout.permanent_after: 3: the third offence within forget_after locks
+// until an operator lifts it (Reset).
+TEST_F(LimiterLockoutTest, PermanentAfterTheNthOffenceUntilReset) {
+  policy_.lockout->permanent_after = 3;
+  Install({policy_});
+  ASSERT_EQ(Offend(), absl::Minutes(15));
+  At(absl::Minutes(15));
+  ASSERT_EQ(Offend(), absl::Minutes(30));
+  EXPECT_FALSE(Peek(Login()).permanent);
+  At(absl::Minutes(45));
+  const Verdict third = Check(Login(3));
+  EXPECT_TRUE(third.ceiling_hit);
+  EXPECT_TRUE(third.permanent);
+  ASSERT_TRUE(third.locked_until.has_value());
+  const absl::Time shown = absl::FromUnixMillis(kPermanentLockoutShownUntilMs);
+  EXPECT_EQ(*third.locked_until, shown);
+  EXPECT_EQ(absl::FormatTime(*third.locked_until, absl::UTCTimeZone()),
+            "9999-12-31T23:59:59+00:00");
+  std::optional<CounterState> state = Stored();
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->lockout_until_ms, kLockedUntilUnblockedMs);
+  EXPECT_EQ(state->offences, 3u);
+  EXPECT_EQ(state->expires_at_ms, kLockedUntilUnblockedMs);
+
+  // Still locked far in the future, past forget_after and lockout.max, and
+  // whatever the window says; Record keeps counting and changes nothing.
+  for (absl::Duration at :
+       {absl::Hours(25), absl::Hours(24 * 400), absl::Hours(24 * 365 * 50)}) {
+    At(at);
+    SCOPED_TRACE(absl::FormatDuration(at));
+    for (Operation op :
+         {Operation::kPeek, Operation::kCheck, Operation::kRecord}) {
+      const Verdict v = RunOne(op, Login());
+      EXPECT_EQ(v.decision, Decision::kDeny) << OperationName(op);
+      EXPECT_TRUE(v.permanent);
+      ASSERT_TRUE(v.locked_until.has_value());
+      EXPECT_EQ(*v.locked_until, shown);
+      EXPECT_EQ(v.retry_after, shown - clock_.Now());
+    }
+  }
+  state = Stored();
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->lockout_until_ms, kLockedUntilUnblockedMs);
+
+  const Verdict reset = Reset(Login());
+  EXPECT_FALSE(reset.permanent);
+  EXPECT_FALSE(Stored().has_value());
+  const Verdict v = Check(Login());
+  EXPECT_EQ(v.decision, Decision::kAllow);
+  EXPECT_FALSE(v.permanent);
+  EXPECT_FALSE(v.locked_until.has_value());
+}
+
+TEST_F(LimiterLockoutTest, PermanentAfterCountsOnlyOffencesWithinForgetAfter) {
+  policy_.lockout->permanent_after = 2;
+  Install({policy_});
+  ASSERT_EQ(Offend(), absl::Minutes(15));
+  // A day later the next offence is the first again: a temporary lockout.
+  At(absl::Hours(24));
+  ASSERT_EQ(Offend(), absl::Minutes(15));
+  EXPECT_FALSE(Peek(Login()).permanent);
+  At(absl::Hours(25));
+  const Verdict second = Check(Login(3));
+  EXPECT_TRUE(second.permanent);
+}
+
+TEST_F(LimiterLockoutTest, PermanentAfterOneLocksOnTheFirstOffence) {
+  policy_.lockout->permanent_after = 1;
+  Install({policy_});
+  const Verdict v = Record(Login(3));
+  EXPECT_TRUE(v.ceiling_hit);
+  EXPECT_TRUE(v.permanent);
+  EXPECT_EQ(v.decision, Decision::kDeny);
+  // A reload without permanent_after leaves the lockout in place: only an
+  // operator lifts it.
+  policy_.lockout->permanent_after = 0;
+  Install({policy_});
+  At(absl::Hours(48));
+  EXPECT_TRUE(Peek(Login()).permanent);
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ inline constexpr char kTestPseudonymKey[] =
 class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    policies_ = dir_.WriteFile("policies.yaml", kTestPolicies);
+    policies_ = dir_.WriteFile("policies.yaml", Policies());
     credentials_ = dir_.WriteFile(
         "credentials.yaml",
         "clients:\n  - id: it\n    token_sha256: [" +
@@ -65,6 +65,18 @@ class ServerTest : public ::testing::Test {
     options.token = kTestToken;
     options.deadline = absl::Seconds(5);
     client_ = Client::Create(options);
+  }
+
+  // The policy file the server starts with.
+  virtual std::string Policies() const { return kTestPolicies; }
+
+  // Runs gatehousectl with `args` against the server, with the test token.
+  CommandResult Ctl(std::vector<std::string> args) {
+    std::vector<std::string> argv = {GATEHOUSECTL_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("--addr=" + server_->address());
+    argv.push_back("--token_file=" + token_file_);
+    return RunCommand(argv);
   }
 
   // The count Peek reports for `subject` (0, with a failure, on an error).

@@ -8,16 +8,7 @@
 namespace gatehouse::testing {
 namespace {
 
-class GatehousectlTest : public ServerTest {
- protected:
-  CommandResult Ctl(std::vector<std::string> args) {
-    std::vector<std::string> argv = {GATEHOUSECTL_BIN};
-    argv.insert(argv.end(), args.begin(), args.end());
-    argv.push_back("--addr=" + server_->address());
-    argv.push_back("--token_file=" + token_file_);
-    return RunCommand(argv);
-  }
-};
+class GatehousectlTest : public ServerTest {};
 
 TEST_F(GatehousectlTest, RecordThenPeekPrintsVerdictsAsJson) {
   for (int i = 1; i <= 5; ++i) {

@@ -13,6 +13,9 @@ void SetExampleValues(GatehouseMetrics* m) {
       .Increment();
   m->ceiling_hits_total.WithLabels({"login_ip"}).Increment();
   m->lockouts_total.WithLabels({"login_ip"}).Increment();
+  m->permanent_lockouts_total.WithLabels({"login_ip"}).Increment();
+  m->exempt_total.WithLabels({"login_ip"}).Increment(6);
+  m->denylisted_total.WithLabels({"login_ip"}).Increment(2);
   m->grpc_requests_total.WithLabels({"Check", "OK"}).Increment(9);
   m->grpc_requests_total.WithLabels({"Check", "INVALID_ARGUMENT"}).Increment();
   m->batch_items_total.WithLabels({G::kRpcCheck, "OK"}).Increment(5);

@@ -161,6 +161,26 @@ TEST(ValueCodecTest, ExtremeTimesAndOffencesRoundTrip) {
   ExpectRoundTrip(s);
 }
 
+// A permanent lockout (lockout.permanent_after) is a lockout ending at
+// kLockedUntilUnblockedMs, in the version 1 format: values written before it
+// decode as before, and a binary from before it decodes it too.
+TEST(ValueCodecTest, PermanentLockoutIsStoredInTheVersionOneFormat) {
+  CounterState s;
+  s.lockout_until_ms = kLockedUntilUnblockedMs;
+  s.offences = 3;
+  s.last_offence_ms = 1000;
+  s.expires_at_ms = kLockedUntilUnblockedMs;
+  const std::string max = std::string(8, '\xff') + "\x7f";
+  const std::string want =
+      "\x01" + max + std::string("\x00\x00\x01", 3) + max + "\x03\xe8\x07";
+  EXPECT_EQ(absl::BytesToHexString(EncodeCounterState(s)),
+            absl::BytesToHexString(want));
+  absl::StatusOr<CounterState> decoded = DecodeCounterState(want);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, s);
+  EXPECT_EQ(DecodeExpiresAt(want).value(), kLockedUntilUnblockedMs);
+}
+
 TEST(ValueCodecTest, SingleHitStateEncodesInSeventeenBytes) {
   // One hit at 2023-11-14 in a one-minute window of 60 one-second buckets.
   CounterState s;
