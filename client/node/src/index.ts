@@ -18,6 +18,7 @@ export type {
   Result,
   Subject,
   Verdict,
+  VerdictReason,
 } from "./types.js";
 export { MAX_HITS, MAX_SUBJECTS, MAX_VALUE_BYTES } from "./validate.js";
 export {

@@ -3,7 +3,11 @@
 
 import { status as Code } from "@grpc/grpc-js";
 import type { Duration } from "./gen/google/protobuf/duration.js";
-import { type Verdict as ProtoVerdict, Verdict_Decision } from "./gen/gatehouse/v1/ratelimit.js";
+import {
+  type Verdict as ProtoVerdict,
+  Verdict_Decision,
+  Verdict_Reason,
+} from "./gen/gatehouse/v1/ratelimit.js";
 
 /** One thing to rate-limit: a configured policy and its dimensions' values. */
 export interface Subject {
@@ -28,6 +32,13 @@ export interface CallOptions {
 
 export type Decision = "ALLOW" | "DENY";
 
+/**
+ * Why a decision did not come from the counter alone: the address is in an
+ * exempt network of the policy file (allowed, nothing counted) or in a deny
+ * network (denied whatever the count).
+ */
+export type VerdictReason = "NONE" | "EXEMPT" | "DENYLISTED";
+
 export interface Verdict {
   readonly policy: string;
   readonly decision: Decision;
@@ -49,6 +60,13 @@ export interface Verdict {
   readonly shadowDecision: Decision;
   /** Sequence of this decision's audit event; 0 when none was written. */
   readonly auditSequence: number;
+  readonly reason: VerdictReason;
+  /** EXEMPT / DENYLISTED: the network that matched, e.g. "10.0.0.0/8"; else "". */
+  readonly network: string;
+  /** DENYLISTED: the deny entry's reason from the policy file; else "". */
+  readonly denyReason: string;
+  /** The lockout lasts until an operator lifts it (lockedUntil then shows year 9999). */
+  readonly permanent: boolean;
 }
 
 /** A gRPC status that is not OK, or the client's own equivalent. */
@@ -101,6 +119,17 @@ function decisionOf(decision: Verdict_Decision): Decision {
   return decision === Verdict_Decision.ALLOW ? "ALLOW" : "DENY";
 }
 
+function reasonOf(reason: Verdict_Reason): VerdictReason {
+  switch (reason) {
+    case Verdict_Reason.EXEMPT:
+      return "EXEMPT";
+    case Verdict_Reason.DENYLISTED:
+      return "DENYLISTED";
+    default:
+      return "NONE";
+  }
+}
+
 export function verdictFromProto(v: ProtoVerdict): Verdict {
   return {
     policy: v.policy,
@@ -116,5 +145,9 @@ export function verdictFromProto(v: ProtoVerdict): Verdict {
     shadow: v.shadow,
     shadowDecision: v.shadow ? decisionOf(v.shadowDecision) : decisionOf(v.decision),
     auditSequence: v.auditSequence,
+    reason: reasonOf(v.reason),
+    network: v.network,
+    denyReason: v.denyReason,
+    permanent: v.permanent,
   };
 }

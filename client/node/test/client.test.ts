@@ -112,6 +112,27 @@ describe("answers", () => {
   });
 });
 
+describe("verdict reasons", () => {
+  test("exempt and deny networks say why, and which network", async () => {
+    await withClient({}, async (client) => {
+      const exempt = await client.check(one("guarded_ip", { ip: "10.1.2.3" }));
+      assert.equal(exempt.allowed, true);
+      assert.equal(exempt.verdicts[0]?.reason, "EXEMPT");
+      assert.equal(exempt.verdicts[0]?.network, "10.0.0.0/8");
+      assert.equal(exempt.verdicts[0]?.count, 0);
+      const denied = await client.check(one("guarded_ip", { ip: "203.0.113.9" }));
+      assert.equal(denied.allowed, false);
+      assert.equal(denied.degraded, false);
+      assert.equal(denied.verdicts[0]?.reason, "DENYLISTED");
+      assert.equal(denied.verdicts[0]?.denyReason, "credential stuffing");
+      assert.equal(denied.verdicts[0]?.permanent, false);
+      const plain = await client.check(one("guarded_ip", { ip: "192.0.2.1" }));
+      assert.equal(plain.verdicts[0]?.reason, "NONE");
+      assert.equal(plain.verdicts[0]?.network, "");
+    });
+  });
+});
+
 describe("refusals", () => {
   for (const failureMode of ["open", "closed"] as const) {
     test(`a bad token and an unknown policy get the failure mode's answer, not degraded (${failureMode})`, async () => {

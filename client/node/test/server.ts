@@ -35,6 +35,12 @@ policies:
     dimensions: [user]
     limit: 1000000
     window: 1m
+  - name: guarded_ip
+    dimensions: [ip]
+    limit: 5
+    window: 1m
+    exempt: [10.0.0.0/8]
+    deny: [{cidr: 203.0.113.0/24, reason: "credential stuffing"}]
 `;
 
 // Servers still running when this test process ends (a failed or timed-out
