@@ -128,6 +128,7 @@ void ToCeilingEvent(const AuditEvent& e, v1::CeilingEvent* out) {
   out->set_sequence(e.sequence);
   SetTimestampMillis(e.time_ms, out->mutable_time());
   out->set_rpc(std::string(RpcOf(e)));
+  out->set_permanent(e.permanent);
 }
 
 absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {

@@ -284,6 +284,27 @@ TEST(AuditCodecTest, WireFormCarriesReasonNetworkAndPermanent) {
   EXPECT_EQ(FromProto(proto).status().message(), "reason: 7 is not a reason");
 }
 
+TEST(AuditCodecTest, CeilingEventCarriesWhatWatchersNeed) {
+  AuditEvent e = FullEvent();
+  e.rpc = "ShouldRateLimit";
+  v1::CeilingEvent out;
+  ToCeilingEvent(e, &out);
+  EXPECT_EQ(out.policy(), e.policy);
+  EXPECT_EQ(out.key_size(), static_cast<int>(e.key.size()));
+  EXPECT_EQ(out.count(), e.count);
+  EXPECT_EQ(out.limit(), e.limit);
+  EXPECT_EQ(out.window().seconds() * 1000 + out.window().nanos() / 1000000,
+            e.window_ms);
+  EXPECT_EQ(out.sequence(), e.sequence);
+  EXPECT_EQ(out.time().seconds() * 1000 + out.time().nanos() / 1000000,
+            e.time_ms);
+  EXPECT_EQ(out.locked_until().seconds() * 1000 +
+                out.locked_until().nanos() / 1000000,
+            e.locked_until_ms);
+  EXPECT_EQ(out.rpc(), "ShouldRateLimit");
+  EXPECT_EQ(out.permanent(), e.permanent);
+}
+
 TEST(AuditCodecTest, EventsStoredAsWireMessagesStillDecode) {
   // How events were stored before the storage codec.
   v1::AuditEvent proto;
