@@ -57,6 +57,8 @@ export interface AuditEvent {
   readonly shadow: boolean;
   readonly context: Readonly<Record<string, string>>;
   readonly lockedUntil: Date | null;
+  /** The lockout lasts until an operator lifts it (lockedUntil shows year 9999). */
+  readonly permanent: boolean;
   readonly windowMs: number;
   /** Set when the call was refused: the code and reason. */
   readonly refusal: string;
@@ -71,7 +73,9 @@ export interface CeilingEvent {
   readonly limit: number;
   readonly windowMs: number;
   readonly lockedUntil: Date | null;
-  /** "Check" or "Record". */
+  /** The lockout lasts until an operator lifts it (lockedUntil shows year 9999). */
+  readonly permanent: boolean;
+  /** "Check", "Record" or "ShouldRateLimit". */
   readonly rpc: string;
 }
 
@@ -121,6 +125,7 @@ function auditEventOf(e: ProtoAuditEvent): AuditEvent {
     shadow: e.shadow,
     context: e.context,
     lockedUntil: e.lockedUntil ?? null,
+    permanent: e.permanent,
     windowMs: durationMs(e.window),
     refusal: e.refusal,
   };
@@ -138,6 +143,7 @@ function ceilingEventOf(e: ProtoCeilingEvent | ProtoAuditEvent): CeilingEvent {
     limit: e.limit,
     windowMs: durationMs(e.window),
     lockedUntil: e.lockedUntil ?? null,
+    permanent: e.permanent,
     rpc: e.rpc,
   };
 }
