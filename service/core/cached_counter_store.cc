@@ -19,13 +19,15 @@ struct Entry {
   size_t charge = 0;
 };
 
+// What each heap block costs beyond what it holds: glibc's chunk header and
+// rounding up to 16 bytes.
+constexpr size_t kBlockOverhead = 16;
 // What the table pays per entry besides its key and buckets: the entry in
-// its list node (two links), and a slot of the index (a key view and an
-// iterator plus a control byte, at a load factor down to one half), with
-// the allocator's rounding.
+// its list node (two links, one block), and a slot of the index (a key view
+// and an iterator plus a control byte, at a load factor down to one half).
 constexpr size_t kEntryOverhead =
-    sizeof(Entry) + 2 * sizeof(void*) +
-    2 * (sizeof(absl::string_view) + sizeof(void*) + 1) + 32;
+    sizeof(Entry) + 2 * sizeof(void*) + kBlockOverhead +
+    2 * (sizeof(absl::string_view) + sizeof(void*) + 1);
 
 }  // namespace
 
@@ -82,9 +84,11 @@ CachedCounterStore::~CachedCounterStore() = default;
 size_t CachedCounterStore::ChargeOf(absl::string_view key,
                                     const std::optional<CounterState>& state) {
   // Short keys live inside the std::string itself.
-  const size_t key_heap = key.size() > 15 ? key.size() + 1 : 0;
+  const size_t key_heap = key.size() > 15 ? key.size() + 1 + kBlockOverhead : 0;
   const size_t buckets = state.has_value() ? state->buckets.size() : 0;
-  return kEntryOverhead + key_heap + buckets * sizeof(Bucket);
+  const size_t buckets_heap =
+      buckets > 0 ? buckets * sizeof(Bucket) + kBlockOverhead : 0;
+  return kEntryOverhead + key_heap + buckets_heap;
 }
 
 size_t CachedCounterStore::ShardIndexOf(absl::string_view key) const {
