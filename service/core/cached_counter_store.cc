@@ -22,6 +22,11 @@ struct Entry {
 // What each heap block costs beyond what it holds: glibc's chunk header and
 // rounding up to 16 bytes.
 constexpr size_t kBlockOverhead = 16;
+
+size_t HashOf(absl::string_view key) {
+  return absl::Hash<absl::string_view>{}(key);
+}
+
 // What the table pays per entry besides its key and buckets: the entry in
 // its list node (two links, one block), and a slot of the index (a key view
 // and an iterator plus a control byte, at a load factor down to one half).
@@ -43,11 +48,12 @@ struct CachedCounterStore::Shard {
   // Counts the changes commits made here; a read-through caches what it
   // read only if this did not move while it read.
   uint64_t changes ABSL_GUARDED_BY(mu) = 0;
-  // Keys of the commits under way, with how many commits hold each.
-  absl::flat_hash_map<std::string, int> pending ABSL_GUARDED_BY(mu);
+  // Hashes of the keys of the commits under way, with how many commits
+  // hold each (a collision only makes a read wait for nothing).
+  absl::flat_hash_map<size_t, int> pending ABSL_GUARDED_BY(mu);
 
   bool Pending(absl::string_view key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    return pending.contains(key);
+    return pending.contains(HashOf(key));
   }
 
   void Erase(std::list<Entry>::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
@@ -61,14 +67,26 @@ struct CachedCounterStore::Shard {
   // is not held.
   void Put(absl::string_view key, const std::optional<CounterState>& state,
            size_t capacity) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-    auto found = index.find(key);
-    if (found != index.end()) Erase(found->second);
     const size_t charge = ChargeOf(key, state);
-    if (charge > capacity) return;
-    while (charged + charge > capacity) Erase(std::prev(lru.end()));
-    lru.push_front(Entry{std::string(key), state, charge});
-    index.emplace(lru.front().key, lru.begin());
-    charged += charge;
+    auto found = index.find(key);
+    if (charge > capacity) {
+      if (found != index.end()) Erase(found->second);
+      return;
+    }
+    if (found != index.end()) {
+      // In place: the key and the buckets' storage are reused.
+      Entry& entry = *found->second;
+      charged = charged - entry.charge + charge;
+      entry.state = state;
+      entry.charge = charge;
+      lru.splice(lru.begin(), lru, found->second);
+    } else {
+      lru.push_front(Entry{std::string(key), state, charge});
+      index.emplace(lru.front().key, lru.begin());
+      charged += charge;
+    }
+    // The entry just put is the most recent and fits: it is evicted last.
+    while (charged > capacity) Erase(std::prev(lru.end()));
   }
 };
 
@@ -92,7 +110,7 @@ size_t CachedCounterStore::ChargeOf(absl::string_view key,
 }
 
 size_t CachedCounterStore::ShardIndexOf(absl::string_view key) const {
-  return absl::Hash<absl::string_view>{}(key) % shard_count_;
+  return HashOf(key) % shard_count_;
 }
 
 CachedCounterStore::Shard& CachedCounterStore::ShardOf(
@@ -173,7 +191,7 @@ absl::Status CachedCounterStore::Commit(WriteSet& writes) {
   {
     ShardLocks locks(*this, keys);
     for (absl::string_view key : keys) {
-      ++ShardOf(key).pending[std::string(key)];
+      ++ShardOf(key).pending[HashOf(key)];
     }
   }
   const absl::Status committed = inner_->Commit(writes);
@@ -181,7 +199,7 @@ absl::Status CachedCounterStore::Commit(WriteSet& writes) {
   for (absl::string_view key : keys) {
     Shard& shard = ShardOf(key);
     shard.mu.AssertHeld();
-    auto it = shard.pending.find(key);
+    auto it = shard.pending.find(HashOf(key));
     if (--it->second == 0) shard.pending.erase(it);
     ++shard.changes;
     if (!committed.ok()) {

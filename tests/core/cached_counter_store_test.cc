@@ -155,6 +155,29 @@ TEST_F(CachedCounterStoreTest, EvictsTheLeastRecentlyUsedKey) {
   EXPECT_EQ(inner_.reads(), 1);
 }
 
+TEST_F(CachedCounterStoreTest, RewrittenKeyKeepsOneEntryChargedForItsState) {
+  CachedCounterStore cache(&inner_, CounterCacheOptions{});
+  CounterState one_bucket = ContractState(5);
+  one_bucket.buckets.resize(1);
+  for (const CounterState& state :
+       {ContractState(1), one_bucket, ContractState(2), CounterState{}}) {
+    WriteSet writes;
+    writes.puts.emplace_back(KeyOf(7), state);
+    ASSERT_TRUE(cache.Commit(writes).ok());
+    EXPECT_EQ(ReadState(cache, KeyOf(7)), state);
+    EXPECT_EQ(cache.entries(), 1u);
+    EXPECT_EQ(cache.charged_bytes(),
+              CachedCounterStore::ChargeOf(KeyOf(7), state));
+  }
+  WriteSet reset;
+  reset.deletes = {KeyOf(7)};
+  ASSERT_TRUE(cache.Commit(reset).ok());
+  EXPECT_EQ(ReadState(cache, KeyOf(7)), std::nullopt);
+  EXPECT_EQ(cache.charged_bytes(),
+            CachedCounterStore::ChargeOf(KeyOf(7), std::nullopt));
+  EXPECT_EQ(inner_.reads(), 0);
+}
+
 TEST_F(CachedCounterStoreTest, FailedCommitLeavesMemoryEqualToStorage) {
   CachedCounterStore cache(&inner_, CounterCacheOptions{});
   WriteSet before = PutOf("kept", 1);
