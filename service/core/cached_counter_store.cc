@@ -123,14 +123,14 @@ CachedCounterStore::Shard& CachedCounterStore::ShardOf(
 class CachedCounterStore::ShardLocks {
  public:
   ShardLocks(const CachedCounterStore& cache,
-             const std::vector<absl::string_view>& keys) {
+             const std::vector<absl::string_view>& keys)
+      : cache_(&cache) {
     for (absl::string_view key : keys) {
       shards_.push_back(cache.ShardIndexOf(key));
     }
     std::sort(shards_.begin(), shards_.end());
     shards_.erase(std::unique(shards_.begin(), shards_.end()), shards_.end());
     for (size_t i : shards_) cache.shards_[i].mu.Lock();
-    cache_ = &cache;
   }
   ~ShardLocks() {
     for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
@@ -141,7 +141,7 @@ class CachedCounterStore::ShardLocks {
   ShardLocks& operator=(const ShardLocks&) = delete;
 
  private:
-  const CachedCounterStore* cache_ = nullptr;
+  const CachedCounterStore* const cache_;
   std::vector<size_t> shards_;
 };
 

@@ -61,8 +61,8 @@ class CachedCounterStore final : public CounterStore {
   absl::Status Commit(WriteSet& writes) override;
 
   // What an entry for `key` holding `state` is charged against the
-  // capacity: its key, its buckets and a fixed overhead for the entry and
-  // its slot in the table.
+  // capacity: its key, its buckets, a fixed overhead for the entry and its
+  // slot in the table, and the allocator's overhead per heap block.
   static size_t ChargeOf(absl::string_view key,
                          const std::optional<CounterState>& state);
 
