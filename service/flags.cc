@@ -84,6 +84,10 @@ ABSL_FLAG(int, decision_threads, -1,
 ABSL_FLAG(bool, sync_writes, false,
           "fsync every commit (survives power loss, slower)");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");
+ABSL_FLAG(int, counter_cache_mb, 64,
+          "Memory in MiB for the counter states of recently used keys, kept "
+          "in front of RocksDB so that a hot key is not read from it; least "
+          "recently used keys are evicted (0 = no cache)");
 ABSL_FLAG(int, write_buffer_mb, 32,
           "RocksDB memtable size in MiB, per column family (counters, "
           "audit); up to two of each are held in memory");
@@ -136,6 +140,7 @@ GatehouseServerOptions OptionsFromFlags() {
   o.decision_threads = absl::GetFlag(FLAGS_decision_threads);
   o.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   o.block_cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
+  o.counter_cache_mb = absl::GetFlag(FLAGS_counter_cache_mb);
   o.write_buffer_mb = absl::GetFlag(FLAGS_write_buffer_mb);
   o.audit_retention = absl::GetFlag(FLAGS_audit_retention);
   o.audit_max_mb = absl::GetFlag(FLAGS_audit_max_mb);

@@ -153,10 +153,14 @@ absl::Status GatehouseServer::Init() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--write_buffer_mb: must be >= 1, got ", o.write_buffer_mb));
   }
+  if (o.counter_cache_mb < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--counter_cache_mb: must be >= 0, got ", o.counter_cache_mb));
+  }
 
   GH_RETURN_IF_ERROR(OpenStore());
   GH_RETURN_IF_ERROR(StartMetrics());
-  limiter_ = std::make_unique<Limiter>(RealClock::Get(), &store_->counters(),
+  limiter_ = std::make_unique<Limiter>(RealClock::Get(), counters_,
                                        loaded->policies, pseudonymizer_.get());
   log_limiter_ = std::make_unique<LogRateLimiter>(
       RealClock::Get(), /*max_lines=*/20, absl::Seconds(10));
@@ -170,8 +174,8 @@ absl::Status GatehouseServer::Init() {
   }
   RefusalAggregatorOptions refusal_options;
   refusal_options.interval = o.refusal_audit_interval;
-  refusals_ = std::make_unique<RefusalAggregator>(
-      &store_->counters(), RealClock::Get(), refusal_options);
+  refusals_ = std::make_unique<RefusalAggregator>(counters_, RealClock::Get(),
+                                                  refusal_options);
   CallPipelineOptions pipeline;
   pipeline.limiter = limiter_.get();
   pipeline.authenticator = authenticator_.get();
@@ -237,6 +241,13 @@ absl::Status GatehouseServer::OpenStore() {
       OpenRocksDbStore(options_.data_dir, RealClock::Get(), store_options);
   if (!store.ok()) return store.status();
   store_ = *std::move(store);
+  counters_ = &store_->counters();
+  if (options_.counter_cache_mb > 0) {
+    CounterCacheOptions cache;
+    cache.capacity_bytes = static_cast<size_t>(options_.counter_cache_mb) << 20;
+    counter_cache_ = std::make_unique<CachedCounterStore>(counters_, cache);
+    counters_ = counter_cache_.get();
+  }
   return absl::OkStatus();
 }
 

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "service/audit/refusal_aggregator.h"
 #include "service/auth/authenticator.h"
+#include "service/core/cached_counter_store.h"
 #include "service/core/limiter.h"
 #include "service/core/pseudonymizer.h"
 #include "service/core/store.h"
@@ -68,6 +69,8 @@ struct GatehouseServerOptions {
   int decision_threads = -1;
   bool sync_writes = false;
   int block_cache_mb = 64;
+  // Bounds the counter cache (CachedCounterStore); 0 turns it off.
+  int counter_cache_mb = 64;
   int write_buffer_mb = 32;
   absl::Duration audit_retention = absl::Hours(24 * 30);
   int64_t audit_max_mb = 1024;
@@ -137,6 +140,10 @@ class GatehouseServer {
   std::unique_ptr<ConfigReloader> config_;
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<Store> store_;
+  // In front of store_'s counters unless --counter_cache_mb=0.
+  std::unique_ptr<CachedCounterStore> counter_cache_;
+  // What the limiter and refusals commit through: the cache, or the store.
+  CounterStore* counters_ = nullptr;
   metrics::Registry registry_;
   std::unique_ptr<metrics::GatehouseMetrics> metrics_;
   std::unique_ptr<metrics::MetricsServer> metrics_server_;

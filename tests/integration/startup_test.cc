@@ -87,6 +87,15 @@ TEST_F(StartupTest, UnauthenticatedIsRefusedOffLoopback) {
   EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
 }
 
+TEST_F(StartupTest, NegativeCounterCacheIsRefusedNamingTheFlag) {
+  const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
+  CommandResult r =
+      RunServer({"--policies=" + policies, "--allow_unauthenticated",
+                 "--counter_cache_mb=-1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--counter_cache_mb"), std::string::npos) << r.err;
+}
+
 TEST_F(StartupTest, MissingPolicyFileNamesThePath) {
   CommandResult r = RunServer({"--policies=" + dir_.path() + "/absent.yaml",
                                "--allow_unauthenticated"});

@@ -1,7 +1,9 @@
 // The RocksDB store (OpenRocksDbStore), in a temp dir, passes the CounterStore
-// and AuditLog contract suites (tests/testing), reopening included; retention
-// is its ApplyRetention by age, and its storage fails when the process may not
-// grow the write-ahead log (RLIMIT_FSIZE, as a full disk would refuse it).
+// and AuditLog contract suites (tests/testing), reopening included, on its own
+// and behind the counter cache (CachedCounterStore, as the server runs it);
+// retention is its ApplyRetention by age, and its storage fails when the
+// process may not grow the write-ahead log (RLIMIT_FSIZE, as a full disk
+// would refuse it).
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -19,6 +21,7 @@
 #include "gtest/gtest.h"
 #include "service/clock/simulated_clock.h"
 #include "service/core/audit_log.h"
+#include "service/core/cached_counter_store.h"
 #include "service/core/counter_store.h"
 #include "service/storage/rocksdb_store.h"
 #include "tests/testing/audit_log_contract.h"
@@ -28,18 +31,25 @@
 namespace gatehouse::testing {
 namespace {
 
-class RocksDbEnv {
+// The store's own counters, or (kCached) the counter cache in front of them,
+// which lives as long as the store it fronts.
+template <bool kCached>
+class RocksDbEnvOf {
  public:
   static constexpr bool kDurable = true;
   static constexpr bool kCanFail = true;
 
-  RocksDbEnv() { Open(); }
-  ~RocksDbEnv() { RestoreFileSizeLimit(); }
+  RocksDbEnvOf() { Open(); }
+  ~RocksDbEnvOf() { RestoreFileSizeLimit(); }
 
-  CounterStore& store() { return store_->counters(); }
+  CounterStore& store() {
+    if (kCached) return *cache_;
+    return store_->counters();
+  }
   AuditLog& log() { return store_->audit_log(); }
 
   void Reopen() {
+    cache_.reset();
     store_.reset();
     ASSERT_NO_FATAL_FAILURE(Open());
   }
@@ -98,6 +108,10 @@ class RocksDbEnv {
         OpenRocksDbStore(dir_.Sub("db"), &clock_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
+    if (kCached) {
+      cache_ = std::make_unique<CachedCounterStore>(&store_->counters(),
+                                                    CounterCacheOptions{});
+    }
   }
 
   void RestoreFileSizeLimit() {
@@ -113,7 +127,11 @@ class RocksDbEnv {
   sighandler_t previous_sigxfsz_ = SIG_DFL;
   SimulatedClock clock_{absl::FromUnixMillis(kContractStartMs)};
   std::unique_ptr<RocksDbStore> store_;
+  std::unique_ptr<CachedCounterStore> cache_;
 };
+
+using RocksDbEnv = RocksDbEnvOf<false>;
+using CachedRocksDbEnv = RocksDbEnvOf<true>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(RocksDb, CounterStoreContractTest, RocksDbEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(RocksDb, DurableCounterStoreContractTest,
@@ -121,6 +139,13 @@ INSTANTIATE_TYPED_TEST_SUITE_P(RocksDb, DurableCounterStoreContractTest,
 INSTANTIATE_TYPED_TEST_SUITE_P(RocksDb, FailingCounterStoreContractTest,
                                RocksDbEnv);
 INSTANTIATE_TYPED_TEST_SUITE_P(RocksDb, AuditLogContractTest, RocksDbEnv);
+
+INSTANTIATE_TYPED_TEST_SUITE_P(CachedRocksDb, CounterStoreContractTest,
+                               CachedRocksDbEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(CachedRocksDb, DurableCounterStoreContractTest,
+                               CachedRocksDbEnv);
+INSTANTIATE_TYPED_TEST_SUITE_P(CachedRocksDb, FailingCounterStoreContractTest,
+                               CachedRocksDbEnv);
 
 }  // namespace
 }  // namespace gatehouse::testing

@@ -1,0 +1,239 @@
+#include "service/core/cached_counter_store.h"
+
+#include <algorithm>
+#include <list>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
+#include "absl/synchronization/mutex.h"
+
+namespace gatehouse {
+namespace {
+
+struct Entry {
+  std::string key;
+  std::optional<CounterState> state;
+  size_t charge = 0;
+};
+
+// What each heap block costs beyond what it holds: glibc's chunk header and
+// rounding up to 16 bytes.
+constexpr size_t kBlockOverhead = 16;
+
+size_t HashOf(absl::string_view key) {
+  return absl::Hash<absl::string_view>{}(key);
+}
+
+// What the table pays per entry besides its key and buckets: the entry in
+// its list node (two links, one block), and a slot of the index (a key view
+// and an iterator plus a control byte, at a load factor down to one half).
+constexpr size_t kEntryOverhead =
+    sizeof(Entry) + 2 * sizeof(void*) + kBlockOverhead +
+    2 * (sizeof(absl::string_view) + sizeof(void*) + 1);
+
+}  // namespace
+
+// A part of the table: entries in recency order (most recent first) and an
+// index into them by key. The index's keys view the entries' own keys,
+// which list nodes keep in place.
+struct CachedCounterStore::Shard {
+  mutable absl::Mutex mu;
+  std::list<Entry> lru ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<absl::string_view, std::list<Entry>::iterator> index
+      ABSL_GUARDED_BY(mu);
+  size_t charged ABSL_GUARDED_BY(mu) = 0;
+  // Counts the changes commits made here; a read-through caches what it
+  // read only if this did not move while it read.
+  uint64_t changes ABSL_GUARDED_BY(mu) = 0;
+  // Hashes of the keys of the commits under way, with how many commits
+  // hold each (a collision only makes a read wait for nothing).
+  absl::flat_hash_map<size_t, int> pending ABSL_GUARDED_BY(mu);
+
+  bool Pending(absl::string_view key) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return pending.contains(HashOf(key));
+  }
+
+  void Erase(std::list<Entry>::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    charged -= it->charge;
+    index.erase(it->key);
+    lru.erase(it);
+  }
+
+  // Sets the entry of `key` to `state`, most recent, evicting the least
+  // recent ones to stay within `capacity`. An entry that alone exceeds it
+  // is not held.
+  void Put(absl::string_view key, const std::optional<CounterState>& state,
+           size_t capacity) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    const size_t charge = ChargeOf(key, state);
+    auto found = index.find(key);
+    if (charge > capacity) {
+      if (found != index.end()) Erase(found->second);
+      return;
+    }
+    if (found != index.end()) {
+      // In place: the key and the buckets' storage are reused.
+      Entry& entry = *found->second;
+      charged = charged - entry.charge + charge;
+      entry.state = state;
+      entry.charge = charge;
+      lru.splice(lru.begin(), lru, found->second);
+    } else {
+      lru.push_front(Entry{std::string(key), state, charge});
+      index.emplace(lru.front().key, lru.begin());
+      charged += charge;
+    }
+    // The entry just put is the most recent and fits: it is evicted last.
+    while (charged > capacity) Erase(std::prev(lru.end()));
+  }
+};
+
+CachedCounterStore::CachedCounterStore(CounterStore* inner,
+                                       const CounterCacheOptions& options)
+    : inner_(inner),
+      shard_count_(std::max<size_t>(1, options.shards)),
+      shard_capacity_(options.capacity_bytes / shard_count_),
+      shards_(new Shard[shard_count_]) {}
+
+CachedCounterStore::~CachedCounterStore() = default;
+
+size_t CachedCounterStore::ChargeOf(absl::string_view key,
+                                    const std::optional<CounterState>& state) {
+  // Short keys live inside the std::string itself.
+  const size_t key_heap = key.size() > 15 ? key.size() + 1 + kBlockOverhead : 0;
+  const size_t buckets = state.has_value() ? state->buckets.size() : 0;
+  const size_t buckets_heap =
+      buckets > 0 ? buckets * sizeof(Bucket) + kBlockOverhead : 0;
+  return kEntryOverhead + key_heap + buckets_heap;
+}
+
+size_t CachedCounterStore::ShardIndexOf(absl::string_view key) const {
+  return HashOf(key) % shard_count_;
+}
+
+CachedCounterStore::Shard& CachedCounterStore::ShardOf(
+    absl::string_view key) const {
+  return shards_[ShardIndexOf(key)];
+}
+
+// Holds the locks of the shards of a commit's keys, taken in ascending
+// order (so commits cannot deadlock), while it lives.
+class CachedCounterStore::ShardLocks {
+ public:
+  ShardLocks(const CachedCounterStore& cache,
+             const std::vector<absl::string_view>& keys)
+      : cache_(&cache) {
+    for (absl::string_view key : keys) {
+      shards_.push_back(cache.ShardIndexOf(key));
+    }
+    std::sort(shards_.begin(), shards_.end());
+    shards_.erase(std::unique(shards_.begin(), shards_.end()), shards_.end());
+    for (size_t i : shards_) cache.shards_[i].mu.Lock();
+  }
+  ~ShardLocks() {
+    for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
+      cache_->shards_[*it].mu.Unlock();
+    }
+  }
+  ShardLocks(const ShardLocks&) = delete;
+  ShardLocks& operator=(const ShardLocks&) = delete;
+
+ private:
+  const CachedCounterStore* const cache_;
+  std::vector<size_t> shards_;
+};
+
+absl::StatusOr<std::optional<CounterState>> CachedCounterStore::Read(
+    absl::string_view key) {
+  Shard& shard = ShardOf(key);
+  auto settled = [&shard, key]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(shard.mu) {
+    return !shard.Pending(key);
+  };
+  for (;;) {
+    uint64_t changes = 0;
+    {
+      absl::MutexLock lock(&shard.mu);
+      auto found = shard.index.find(key);
+      if (found != shard.index.end()) {
+        shard.lru.splice(shard.lru.begin(), shard.lru, found->second);
+        hits_.fetch_add(1, std::memory_order_relaxed);
+        return found->second->state;
+      }
+      if (!settled()) {
+        waits_.fetch_add(1, std::memory_order_relaxed);
+        shard.mu.Await(absl::Condition(&settled));
+        continue;
+      }
+      changes = shard.changes;
+    }
+    misses_.fetch_add(1, std::memory_order_relaxed);
+    absl::StatusOr<std::optional<CounterState>> stored = inner_->Read(key);
+    if (!stored.ok()) return stored;
+    absl::MutexLock lock(&shard.mu);
+    // A commit that started since may have written the key to the inner
+    // store and not yet to the table: read again once it settles.
+    if (!settled()) continue;
+    // One that ended since may have made what was read stale; then the key
+    // is left to the table as that commit left it (or to the next read).
+    if (shard.changes == changes) shard.Put(key, *stored, shard_capacity_);
+    return stored;
+  }
+}
+
+absl::Status CachedCounterStore::Commit(WriteSet& writes) {
+  std::vector<absl::string_view> keys;
+  keys.reserve(writes.deletes.size() + writes.puts.size());
+  for (const std::string& key : writes.deletes) keys.push_back(key);
+  for (const auto& [key, state] : writes.puts) keys.push_back(key);
+  if (keys.empty()) return inner_->Commit(writes);
+  {
+    ShardLocks locks(*this, keys);
+    for (absl::string_view key : keys) {
+      ++ShardOf(key).pending[HashOf(key)];
+    }
+  }
+  const absl::Status committed = inner_->Commit(writes);
+  ShardLocks locks(*this, keys);
+  for (absl::string_view key : keys) {
+    Shard& shard = ShardOf(key);
+    shard.mu.AssertHeld();
+    auto it = shard.pending.find(HashOf(key));
+    if (--it->second == 0) shard.pending.erase(it);
+    ++shard.changes;
+    if (!committed.ok()) {
+      auto found = shard.index.find(key);
+      if (found != shard.index.end()) shard.Erase(found->second);
+    }
+  }
+  if (committed.ok()) {
+    for (const std::string& key : writes.deletes) {
+      ShardOf(key).Put(key, std::nullopt, shard_capacity_);
+    }
+    for (const auto& [key, state] : writes.puts) {
+      ShardOf(key).Put(key, state, shard_capacity_);
+    }
+  }
+  return committed;
+}
+
+size_t CachedCounterStore::entries() const {
+  size_t total = 0;
+  for (size_t i = 0; i < shard_count_; ++i) {
+    absl::MutexLock lock(&shards_[i].mu);
+    total += shards_[i].lru.size();
+  }
+  return total;
+}
+
+size_t CachedCounterStore::charged_bytes() const {
+  size_t total = 0;
+  for (size_t i = 0; i < shard_count_; ++i) {
+    absl::MutexLock lock(&shards_[i].mu);
+    total += shards_[i].charged;
+  }
+  return total;
+}
+
+}  // namespace gatehouse
