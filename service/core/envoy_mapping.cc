@@ -41,7 +41,7 @@ EnvoyIndex::EnvoyIndex(
   for (const auto& [policy, mapping] : mappings) {
     by_shape_[ShapeOf(mapping.domain, KeysOf(mapping))].emplace_back(policy,
                                                                      mapping);
-    ++domains_[mapping.domain];
+    domains_.insert(mapping.domain);
   }
 }
 

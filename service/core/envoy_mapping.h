@@ -3,6 +3,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -69,7 +70,8 @@ class EnvoyIndex {
   std::map<std::string, std::vector<std::pair<std::string, EnvoyMapping>>,
            std::less<>>
       by_shape_;
-  std::map<std::string, int, std::less<>> domains_;
+  // The domains some policy is mapped for.
+  std::set<std::string, std::less<>> domains_;
 };
 
 // INVALID_ARGUMENT naming both policies when one descriptor could match two

@@ -175,7 +175,8 @@ absl::Status Limiter::Resolve(const PolicySet& policies, const Request& request,
   targets.reserve(request.subjects.size());
   for (size_t i = 0; i < request.subjects.size(); ++i) {
     const SubjectRequest& s = request.subjects[i];
-    const std::string field = absl::StrCat("subjects[", i, "]");
+    const std::string field =
+        s.field.empty() ? absl::StrCat("subjects[", i, "]") : s.field;
     if (s.policy.empty()) {
       return absl::InvalidArgumentError(
           absl::StrCat(field, ".policy: required"));
@@ -197,6 +198,7 @@ absl::Status Limiter::Resolve(const PolicySet& policies, const Request& request,
     KeyOptions options;
     options.pseudonymizer = pseudonymizer_;
     options.personal_dimensions = &policies.personal_dimensions();
+    options.value_fields = &s.value_fields;
     GH_ASSIGN_OR_RETURN(
         DerivedKey derived,
         DeriveSubjectKey(*policy, s.key, field + ".key", options));

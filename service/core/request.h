@@ -40,6 +40,13 @@ struct SubjectRequest {
   std::map<std::string, std::string> key;
   // 0 means 1.
   uint64_t hits = 0;
+  // How the caller's request names this subject, and each dimension's
+  // value, in error messages; empty: "subjects[i]" and
+  // "subjects[i].key[\"dim\"]". Set by transports whose requests have
+  // another shape (Envoy's descriptors: "descriptors[1]",
+  // "descriptors[1].entries[0].value").
+  std::string field;
+  std::map<std::string, std::string> value_fields;
 };
 
 // A Check, Peek, Record or Reset, independent of the transport.

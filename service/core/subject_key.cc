@@ -140,7 +140,12 @@ absl::StatusOr<DerivedKey> DeriveSubjectKey(
           field, ": missing dimension \"", dim, "\" of policy ", policy.name));
     }
     const std::string& value = it->second;
-    const std::string where = absl::StrCat(field, "[\"", dim, "\"]");
+    std::string where;
+    if (options.value_fields != nullptr) {
+      auto named = options.value_fields->find(dim);
+      if (named != options.value_fields->end()) where = named->second;
+    }
+    if (where.empty()) where = absl::StrCat(field, "[\"", dim, "\"]");
     if (value.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": empty value"));
     }

@@ -44,6 +44,9 @@ struct KeyOptions {
   // Null keeps personal values raw: only for tests and tools.
   const Pseudonymizer* pseudonymizer = nullptr;
   const std::set<std::string>* personal_dimensions = nullptr;
+  // Dimension -> how errors name its value; absent (or null): `field`
+  // followed by ["dim"].
+  const std::map<std::string, std::string>* value_fields = nullptr;
 };
 
 struct DerivedKey {

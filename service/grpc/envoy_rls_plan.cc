@@ -4,7 +4,6 @@
 #include <limits>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "service/audit/proto_time.h"
@@ -116,43 +115,19 @@ absl::StatusOr<RlsPlan> PlanRateLimit(const rls::RateLimitRequest& request,
       continue;
     }
     Request& target = op == Operation::kPeek ? plan.peek : plan.check;
-    auto& origins =
-        op == Operation::kPeek ? plan.peek_origin : plan.check_origin;
     plan.slots[i] = RlsPlan::Slot{op, target.subjects.size()};
     SubjectRequest subject;
     subject.policy = std::move(match->policy);
     subject.key = std::move(match->key);
     subject.hits = hits;
+    subject.field = field;
+    for (const auto& [dimension, entry] : match->entry_of) {
+      subject.value_fields[dimension] =
+          absl::StrCat(field, ".entries[", entry, "].value");
+    }
     target.subjects.push_back(std::move(subject));
-    origins.push_back(
-        RlsPlan::Origin{static_cast<size_t>(i), std::move(match->entry_of)});
   }
   return plan;
-}
-
-absl::Status NameRequestFields(const absl::Status& status, const RlsPlan& plan,
-                               Operation op) {
-  const auto& origins =
-      op == Operation::kPeek ? plan.peek_origin : plan.check_origin;
-  const std::string message(status.message());
-  for (size_t i = 0; i < origins.size(); ++i) {
-    const std::string subject = absl::StrCat("subjects[", i, "]");
-    if (!absl::StartsWith(message, subject)) continue;
-    const std::string descriptor =
-        absl::StrCat("descriptors[", origins[i].descriptor, "]");
-    for (const auto& [dim, entry] : origins[i].entry_of) {
-      const std::string key = absl::StrCat(subject, ".key[\"", dim, "\"]");
-      if (absl::StartsWith(message, key)) {
-        return absl::Status(
-            status.code(), absl::StrCat(descriptor, ".entries[", entry,
-                                        "].value", message.substr(key.size())));
-      }
-    }
-    return absl::Status(
-        status.code(),
-        absl::StrCat(descriptor, message.substr(subject.size())));
-  }
-  return status;
 }
 
 void BuildRateLimitResponse(const RlsPlan& plan, const Response* check,

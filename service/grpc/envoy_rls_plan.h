@@ -1,7 +1,6 @@
 #ifndef GATEHOUSE_SERVICE_GRPC_ENVOY_RLS_PLAN_H_
 #define GATEHOUSE_SERVICE_GRPC_ENVOY_RLS_PLAN_H_
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,29 +37,16 @@ struct RlsPlan {
   // scopes the caller needs (check, peek).
   bool wants_check = false;
   bool wants_peek = false;
-
-  // Per subject of `check` / `peek`: the descriptor index and, per
-  // dimension, the entry that gave its value (for NameRequestFields).
-  struct Origin {
-    size_t descriptor = 0;
-    std::map<std::string, size_t> entry_of;
-  };
-  std::vector<Origin> check_origin;
-  std::vector<Origin> peek_origin;
 };
 
 // Validates `request` (INVALID_ARGUMENT naming the field: domain,
 // descriptors[i].entries[j].key, descriptors[i].hits_addend, ...) and
-// matches its descriptors against `policies`. Counts nothing.
+// matches its descriptors against `policies`. Counts nothing. Each subject
+// is named as the request names it (SubjectRequest::field, value_fields),
+// so the Limiter's errors say `descriptors[1].entries[0].value`.
 absl::StatusOr<RlsPlan> PlanRateLimit(
     const envoy::service::ratelimit::v3::RateLimitRequest& request,
     const PolicySet& policies);
-
-// `status` from the Limiter for `op`'s subjects, with the fields it names
-// (subjects[i].key["ip"]) renamed as the request has them
-// (descriptors[j].entries[k].value).
-absl::Status NameRequestFields(const absl::Status& status, const RlsPlan& plan,
-                               Operation op);
 
 // The answer: a status per descriptor (code, current_limit, remaining,
 // duration_until_reset), overall_code, and the RateLimit-Policy, RateLimit

@@ -19,10 +19,7 @@ grpc::Status Decide(const CallPipeline& pipeline, const RlsPlan& plan,
   if (!plan.peek.subjects.empty()) {
     absl::StatusOr<Response> peeked =
         pipeline.Decide(Operation::kPeek, plan.peek);
-    if (!peeked.ok()) {
-      return ToGrpcStatus(
-          NameRequestFields(peeked.status(), plan, Operation::kPeek));
-    }
+    if (!peeked.ok()) return ToGrpcStatus(peeked.status());
     peek = *std::move(peeked);
   }
   std::optional<Response> check;
@@ -30,10 +27,7 @@ grpc::Status Decide(const CallPipeline& pipeline, const RlsPlan& plan,
     const Operation op = peek.has_value() && !peek->allowed ? Operation::kPeek
                                                             : Operation::kCheck;
     absl::StatusOr<Response> checked = pipeline.Decide(op, plan.check);
-    if (!checked.ok()) {
-      return ToGrpcStatus(
-          NameRequestFields(checked.status(), plan, Operation::kCheck));
-    }
+    if (!checked.ok()) return ToGrpcStatus(checked.status());
     check = *std::move(checked);
   }
   BuildRateLimitResponse(plan, check ? &*check : nullptr,

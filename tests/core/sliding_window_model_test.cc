@@ -201,7 +201,11 @@ void SlidingWindowModelTest::RunSeed(uint64_t seed, Totals& totals) {
   };
   auto run = [&](Operation op, uint64_t hits) -> std::optional<Response> {
     Request request;
-    request.subjects.push_back({policy.name, key, hits});
+    SubjectRequest subject;
+    subject.policy = policy.name;
+    subject.key = key;
+    subject.hits = hits;
+    request.subjects.push_back(std::move(subject));
     absl::StatusOr<Response> r = limiter.Run(op, request);
     EXPECT_TRUE(r.ok()) << r.status();
     if (!r.ok() || r->verdicts.size() != 1) return std::nullopt;
@@ -375,7 +379,11 @@ void SlidingWindowModelTest::RunSeed(uint64_t seed, Totals& totals) {
     ++totals.retries_probed;
     const Request same = [&] {
       Request r;
-      r.subjects.push_back({policy.name, key, hits});
+      SubjectRequest subject;
+      subject.policy = policy.name;
+      subject.key = key;
+      subject.hits = hits;
+      r.subjects.push_back(std::move(subject));
       return r;
     }();
     if (retry_ms > 0) {

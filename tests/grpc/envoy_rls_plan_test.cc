@@ -136,12 +136,10 @@ policies:
   EXPECT_FALSE(plan->slots[2].has_value());
   EXPECT_EQ(plan->slots[1]->op, Operation::kPeek);
 
-  // The Limiter's field names become the request's.
-  const absl::Status named = NameRequestFields(
-      absl::InvalidArgumentError("subjects[0].key[\"ip\"]: not an IP address"),
-      *plan, Operation::kPeek);
-  EXPECT_EQ(named.message(),
-            "descriptors[1].entries[0].value: not an IP address");
+  // Subjects are named as the request names them, for the Limiter's errors.
+  EXPECT_EQ(plan->peek.subjects[0].field, "descriptors[1]");
+  EXPECT_EQ(plan->peek.subjects[0].value_fields.at("ip"),
+            "descriptors[1].entries[0].value");
 }
 
 }  // namespace
