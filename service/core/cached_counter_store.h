@@ -59,6 +59,10 @@ class CachedCounterStore final : public CounterStore {
   absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) override;
   absl::Status Commit(WriteSet& writes) override;
+  // The inner store's index: lockouts are not cached.
+  absl::StatusOr<LockoutPage> ListLockouts(const LockoutQuery& query) override {
+    return inner_->ListLockouts(query);
+  }
 
   // What an entry for `key` holding `state` is charged against the
   // capacity: its key, its buckets, a fixed overhead for the entry and its

@@ -33,18 +33,27 @@ struct CounterState {
   // Locked out until this time; 0 when never locked;
   // kLockedUntilUnblockedMs when permanent.
   int64_t lockout_until_ms = 0;
+  // When the lockout above began (a ceiling hit or Block); its entry in
+  // the lockout index (lockout_index.h) is keyed by it. 0 when never
+  // locked, or locked by a binary from before the index.
+  int64_t locked_at_ms = 0;
   // Offences (ceiling hits of a policy with lockout) and the last one's time.
   uint32_t offences = 0;
   int64_t last_offence_ms = 0;
   // After this time the state holds nothing worth keeping; compaction drops
   // it and readers treat it as absent.
   int64_t expires_at_ms = 0;
+  // Sequence of the last audit event that changed this state, stamped by
+  // the store as it commits (WriteSet::put_events); 0 when none.
+  uint64_t last_audit_sequence = 0;
 
   bool operator==(const CounterState& o) const {
     return bucket_ms == o.bucket_ms && buckets == o.buckets &&
-           lockout_until_ms == o.lockout_until_ms && offences == o.offences &&
+           lockout_until_ms == o.lockout_until_ms &&
+           locked_at_ms == o.locked_at_ms && offences == o.offences &&
            last_offence_ms == o.last_offence_ms &&
-           expires_at_ms == o.expires_at_ms;
+           expires_at_ms == o.expires_at_ms &&
+           last_audit_sequence == o.last_audit_sequence;
   }
 };
 

@@ -1,6 +1,7 @@
 #ifndef GATEHOUSE_SERVICE_CORE_COUNTER_STORE_H_
 #define GATEHOUSE_SERVICE_CORE_COUNTER_STORE_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "service/core/audit_event.h"
 #include "service/core/counter_state.h"
+#include "service/core/lockout_index.h"
 
 namespace gatehouse {
 
@@ -21,11 +23,23 @@ struct WriteSet {
   // Appended to the audit log in the same write; Commit assigns their
   // sequence numbers.
   std::vector<AuditEvent> audit;
+  // For puts[i] (i < put_events.size()): the index in `audit` of the last
+  // event about that key, or kNoEvent. Commit stamps that event's sequence
+  // into the state written (CounterState::last_audit_sequence), in place.
+  std::vector<size_t> put_events;
+  static constexpr size_t kNoEvent = SIZE_MAX;
+  // Changes to the lockout index, in order, applied in the same write.
+  std::vector<LockoutChange> lockouts;
 
   bool empty() const {
-    return puts.empty() && deletes.empty() && audit.empty();
+    return puts.empty() && deletes.empty() && audit.empty() &&
+           lockouts.empty();
   }
 };
+
+// Sets each put's last_audit_sequence from put_events, once Commit has
+// given the events their sequences.
+void StampAuditSequences(WriteSet& writes);
 
 // Durable home of counter states, keyed by DeriveStorageKey().
 //
@@ -47,6 +61,13 @@ class CounterStore {
   // UNAVAILABLE when storage fails, in which case nothing was applied and no
   // sequence number was used.
   virtual absl::Status Commit(WriteSet& writes) = 0;
+
+  // A page of the lockout index (WriteSet::lockouts): the entries of
+  // `query.policy` (every policy when empty) locked until after
+  // query.now_ms, newest first, starting after query.after. Served from the
+  // index, not by reading counters. UNAVAILABLE / DATA_LOSS as for Read.
+  virtual absl::StatusOr<LockoutPage> ListLockouts(
+      const LockoutQuery& query) = 0;
 };
 
 }  // namespace gatehouse

@@ -15,12 +15,42 @@ absl::StatusOr<std::optional<CounterState>> InMemoryCounterStore::Read(
 absl::Status InMemoryCounterStore::Commit(WriteSet& writes) {
   absl::MutexLock lock(&mu_);
   for (const std::string& key : writes.deletes) states_.erase(key);
-  for (const auto& [key, state] : writes.puts) states_[key] = state;
   for (AuditEvent& event : writes.audit) {
     event.sequence = first_ + audit_.size();
     audit_.push_back(event);
   }
+  StampAuditSequences(writes);
+  for (const auto& [key, state] : writes.puts) states_[key] = state;
+  for (const LockoutChange& change : writes.lockouts) {
+    std::string order = LockoutOrderKey(change.entry.locked_at_ms,
+                                        change.entry.storage_key);
+    if (change.kind == LockoutChange::Kind::kPut) {
+      lockouts_[std::move(order)] = change.entry;
+    } else {
+      lockouts_.erase(order);
+    }
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<LockoutPage> InMemoryCounterStore::ListLockouts(
+    const LockoutQuery& query) {
+  absl::MutexLock lock(&mu_);
+  LockoutPage page;
+  if (query.page_size == 0) return page;
+  for (auto it = lockouts_.upper_bound(query.after); it != lockouts_.end();
+       ++it) {
+    const LockoutEntry& e = it->second;
+    if (!query.policy.empty() && e.policy != query.policy) continue;
+    if (e.locked_until_ms <= query.now_ms) continue;
+    if (page.entries.size() == query.page_size) {
+      page.next = LockoutOrderKey(page.entries.back().locked_at_ms,
+                                  page.entries.back().storage_key);
+      break;
+    }
+    page.entries.push_back(e);
+  }
+  return page;
 }
 
 uint64_t InMemoryCounterStore::HeadSequence() const {

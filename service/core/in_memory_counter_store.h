@@ -20,6 +20,7 @@ class InMemoryCounterStore final : public CounterStore, public AuditLog {
   absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) override;
   absl::Status Commit(WriteSet& writes) override;
+  absl::StatusOr<LockoutPage> ListLockouts(const LockoutQuery& query) override;
 
   uint64_t HeadSequence() const override;
   uint64_t OldestSequence() const override;
@@ -38,6 +39,8 @@ class InMemoryCounterStore final : public CounterStore, public AuditLog {
   mutable absl::Mutex mu_;
   std::map<std::string, CounterState, std::less<>> states_ ABSL_GUARDED_BY(mu_);
   std::deque<AuditEvent> audit_ ABSL_GUARDED_BY(mu_);
+  // The lockout index by LockoutOrderKey().
+  std::map<std::string, LockoutEntry> lockouts_ ABSL_GUARDED_BY(mu_);
   // Sequence of audit_.front(); head is first_ + audit_.size() - 1.
   uint64_t first_ ABSL_GUARDED_BY(mu_) = 1;
 };

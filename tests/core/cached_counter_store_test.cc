@@ -222,6 +222,9 @@ class GatedStore final : public CounterStore {
     Hold(commits_open_, commits_held_);
     return status;
   }
+  absl::StatusOr<LockoutPage> ListLockouts(const LockoutQuery& query) override {
+    return memory_.ListLockouts(query);
+  }
   void SetReadsOpen(bool open) {
     absl::MutexLock lock(&mu_);
     reads_open_ = open;

@@ -48,6 +48,19 @@ absl::Status FaultInjectingCounterStore::Commit(WriteSet& writes) {
   return status;
 }
 
+absl::StatusOr<LockoutPage> FaultInjectingCounterStore::ListLockouts(
+    const LockoutQuery& query) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++reads_;
+    if (std::optional<absl::Status> fault =
+            TakeFault(read_faults_left_, read_fault_)) {
+      return *std::move(fault);
+    }
+  }
+  return inner_->ListLockouts(query);
+}
+
 void FaultInjectingCounterStore::FailReads(absl::Status status, int times) {
   absl::MutexLock lock(&mu_);
   read_fault_ = std::move(status);

@@ -34,6 +34,8 @@ class FaultInjectingCounterStore final : public CounterStore {
   absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) override;
   absl::Status Commit(WriteSet& writes) override;
+  // Forwarded; fails as Reads do.
+  absl::StatusOr<LockoutPage> ListLockouts(const LockoutQuery& query) override;
 
   // Makes the next `times` Reads (every Read when negative) fail with
   // `status`, which must not be OK.
