@@ -16,10 +16,64 @@ absl::StatusOr<Command> ParseCommand(absl::string_view word) {
   if (word == "gen-secret") return Command::kGenSecret;
   if (word == "audit") return Command::kAuditTail;
   if (word == "pseudonym") return Command::kPseudonym;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown command '", word,
-      "': expected check, peek, record, reset, gen-secret, audit or "
-      "pseudonym"));
+  if (word == "block") return Command::kBlock;
+  if (word == "unblock") return Command::kUnblock;
+  if (word == "lockouts") return Command::kLockouts;
+  if (word == "inspect") return Command::kInspect;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown command '", word,
+                   "': expected check, peek, record, reset, gen-secret, audit, "
+                   "pseudonym, block, unblock, lockouts or inspect"));
+}
+
+bool IsAdminCommand(Command command) {
+  switch (command) {
+    case Command::kBlock:
+    case Command::kUnblock:
+    case Command::kLockouts:
+    case Command::kInspect:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<std::optional<absl::Duration>> ParseBlockDuration(
+    absl::string_view text) {
+  if (text.empty()) return std::nullopt;
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--duration: '", text,
+                     "' is not a duration: expected e.g. 15m, 2h or 1h30m"));
+  }
+  if (duration == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        "--duration: for a lockout until unblocked, leave --duration out");
+  }
+  if (duration <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--duration: must be positive, got ", text));
+  }
+  if (duration > kMaxBlockDuration) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--duration: at most ", absl::FormatDuration(kMaxBlockDuration),
+        " (10 years), got ", text,
+        "; for a lockout until unblocked, leave --duration out"));
+  }
+  return duration;
+}
+
+absl::Status CheckLockoutsPaging(int64_t limit, int64_t page_size) {
+  if (limit < 1 || limit > kMaxLockoutsLimit) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--limit: must be 1..", kMaxLockoutsLimit, ", got ", limit));
+  }
+  if (page_size < 1 || page_size > kMaxLockoutsPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--page_size: must be 1..", kMaxLockoutsPageSize, ", got ", page_size));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::map<std::string, std::string>> ParseKeyValueList(

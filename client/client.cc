@@ -13,6 +13,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "service/clock/real_clock.h"
+#include "service/core/subject_key.h"
 
 namespace gatehouse {
 namespace {
@@ -137,6 +138,7 @@ Client::Client(ClientOptions options, grpc::Status options_status)
       options_status_(std::move(options_status)),
       channel_(options_status_.ok() ? MakeChannel(options_) : nullptr),
       stub_(channel_ != nullptr ? v1::RateLimiter::NewStub(channel_) : nullptr),
+      admin_stub_(channel_ != nullptr ? v1::Admin::NewStub(channel_) : nullptr),
       breaker_(options_status_.ok() ? MakeBreaker(options_) : nullptr),
       coalescer_(
           stub_ != nullptr && options_.coalesce_linger > absl::ZeroDuration()
@@ -290,6 +292,68 @@ Client::Result Client::Reset(const v1::ResetRequest& request,
                    ? coalescer_->Reset(*context, request, response)
                    : stub_->Reset(context, request, response);
       });
+}
+
+template <typename Rpc>
+grpc::Status Client::AdminCall(std::optional<absl::Duration> deadline,
+                               const absl::Status& values, Rpc rpc) const {
+  if (!options_status_.ok()) return options_status_;
+  if (!values.ok()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        std::string(values.message()));
+  }
+  const absl::Duration timeout = deadline.value_or(options_.deadline);
+  if (timeout <= absl::ZeroDuration()) {
+    return grpc::Status(
+        grpc::StatusCode::DEADLINE_EXCEEDED,
+        absl::StrCat("non-positive deadline ", absl::FormatDuration(timeout)));
+  }
+  int attempts = 0;
+  bool fail_fast = false;
+  return Send(absl::Now() + timeout, /*retries=*/0, rpc, &attempts, &fail_fast);
+}
+
+grpc::Status Client::Block(const v1::BlockRequest& request,
+                           v1::BlockResponse* response,
+                           std::optional<absl::Duration> deadline) const {
+  absl::Status values = CheckSubjectValues(request.subject(), "subject");
+  if (values.ok()) values = CheckReason(request.reason(), "reason", true);
+  return AdminCall(deadline, values, [&](grpc::ClientContext* context) {
+    return admin_stub_->Block(context, request, response);
+  });
+}
+
+grpc::Status Client::Unblock(const v1::UnblockRequest& request,
+                             v1::UnblockResponse* response,
+                             std::optional<absl::Duration> deadline) const {
+  absl::Status values = CheckSubjectValues(request.subject(), "subject");
+  if (values.ok()) values = CheckReason(request.reason(), "reason", true);
+  return AdminCall(deadline, values, [&](grpc::ClientContext* context) {
+    return admin_stub_->Unblock(context, request, response);
+  });
+}
+
+grpc::Status Client::ListLockouts(
+    const v1::ListLockoutsRequest& request, v1::ListLockoutsResponse* response,
+    std::optional<absl::Duration> deadline) const {
+  absl::Status values = CheckReason(request.reason(), "reason", false);
+  if (values.ok() && !IsCleanUtf8(request.policy())) {
+    values = absl::InvalidArgumentError(
+        "policy: must be UTF-8 without control characters");
+  }
+  return AdminCall(deadline, values, [&](grpc::ClientContext* context) {
+    return admin_stub_->ListLockouts(context, request, response);
+  });
+}
+
+grpc::Status Client::Inspect(const v1::InspectRequest& request,
+                             v1::InspectResponse* response,
+                             std::optional<absl::Duration> deadline) const {
+  absl::Status values = CheckSubjectValues(request.subject(), "subject");
+  if (values.ok()) values = CheckReason(request.reason(), "reason", false);
+  return AdminCall(deadline, values, [&](grpc::ClientContext* context) {
+    return admin_stub_->Inspect(context, request, response);
+  });
 }
 
 Client::Stats Client::GetStats() const {

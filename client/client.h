@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/circuit_breaker.h"
+#include "gatehouse/v1/admin.grpc.pb.h"
 #include "gatehouse/v1/ratelimit.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/security/credentials.h"
@@ -87,7 +88,9 @@ struct ClientOptions {
 
 // A thin, blocking client of the gatehouse.v1.RateLimiter service that
 // turns every outcome into an allow/deny answer the caller can act on,
-// applying the configured FailureMode when the service gives none.
+// applying the configured FailureMode when the service gives none; and of
+// the operator's gatehouse.v1.Admin service (see Block below), whose calls
+// answer a status instead.
 //
 // Thread-safe: one Client should be shared by all threads of a process. It
 // owns one gRPC channel, created by Create() and reused by every call
@@ -200,6 +203,41 @@ class Client {
   Result Reset(const v1::ResetRequest& request,
                std::optional<absl::Duration> deadline = std::nullopt) const;
 
+  // Operator calls of the gatehouse.v1.Admin service (admin.proto; the
+  // token needs the `admin` scope). Each is one blocking RPC on the same
+  // channel and through the same circuit breaker as the calls above, with
+  // the given deadline (default: options.deadline), never re-sent: Block
+  // and Unblock change state, and every Admin call writes an audit event.
+  // No FailureMode applies: the caller gets the status.
+  //
+  // Before sending, the subject's values are checked as for Check
+  // (request_check.h; errors name `subject...`) and the reason as
+  // CheckReason says (required for Block and Unblock). Returns OK with
+  // *response filled in, or: INVALID_ARGUMENT (invalid ClientOptions or
+  // values, nothing sent; or the service's, naming the field), NOT_FOUND
+  // (no such policy), UNAUTHENTICATED, PERMISSION_DENIED (no admin scope),
+  // UNAVAILABLE (also when failing fast), DEADLINE_EXCEEDED (also for a
+  // non-positive deadline, nothing sent). *response is unspecified unless
+  // OK. REQUIRES: response is not null.
+
+  // Locks the subject out for request.duration, or until unblocked.
+  grpc::Status Block(
+      const v1::BlockRequest& request, v1::BlockResponse* response,
+      std::optional<absl::Duration> deadline = std::nullopt) const;
+  // Lifts the subject's lockout and clears its counters and offences.
+  grpc::Status Unblock(
+      const v1::UnblockRequest& request, v1::UnblockResponse* response,
+      std::optional<absl::Duration> deadline = std::nullopt) const;
+  // One page of the subjects locked out now, newest first.
+  grpc::Status ListLockouts(
+      const v1::ListLockoutsRequest& request,
+      v1::ListLockoutsResponse* response,
+      std::optional<absl::Duration> deadline = std::nullopt) const;
+  // The subject's counter, buckets, lockout and offences.
+  grpc::Status Inspect(
+      const v1::InspectRequest& request, v1::InspectResponse* response,
+      std::optional<absl::Duration> deadline = std::nullopt) const;
+
   // Convenience for building requests: a subject of `policy` with dimension
   // values `key`; hits 0 means 1.
   static v1::Subject MakeSubject(absl::string_view policy,
@@ -227,6 +265,11 @@ class Client {
   Result Call(std::optional<absl::Duration> deadline, int retries,
               const absl::Status& values, Rpc rpc) const;
   Result Failed(grpc::Status status) const;
+  // One Admin call: refused at once when `values` is not OK, otherwise
+  // sent once through Send(); `rpc(context)` performs it.
+  template <typename Rpc>
+  grpc::Status AdminCall(std::optional<absl::Duration> deadline,
+                         const absl::Status& values, Rpc rpc) const;
 
   // Constant after construction.
   const ClientOptions options_;
@@ -235,6 +278,7 @@ class Client {
   const std::shared_ptr<grpc::Channel> channel_;
   // Thread-safe: gRPC stubs may be shared across threads.
   const std::unique_ptr<v1::RateLimiter::Stub> stub_;
+  const std::unique_ptr<v1::Admin::Stub> admin_stub_;
   // Internally synchronised; null when the options are invalid.
   const std::unique_ptr<CircuitBreaker> breaker_;
 

@@ -3,13 +3,16 @@
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,8 +31,11 @@
 #include "client/audit_tail.h"
 #include "client/cli_args.h"
 #include "client/client.h"
+#include "client/request_check.h"
+#include "gatehouse/v1/admin.pb.h"
 #include "gatehouse/v1/ratelimit.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "service/auth/credentials.h"
@@ -75,6 +81,20 @@ ABSL_FLAG(bool, exit_code_on_deny, false,
 ABSL_FLAG(bool, hash, false,
           "gen-secret: also print the secret's SHA-256 (hex) on a second "
           "line, for the credentials file's token_sha256.");
+ABSL_FLAG(std::string, reason, "",
+          "block, unblock (required), lockouts, inspect: why, for the audit "
+          "log and the lockout list; 1..256 bytes of UTF-8.");
+ABSL_FLAG(std::string, duration, "",
+          "block: how long, e.g. 15m, 2h or 1h30m (at most 87600h); left "
+          "out: until an operator unblocks.");
+ABSL_FLAG(int64_t, limit, 100,
+          "lockouts: print at most this many (1..1000000), fetching as many "
+          "pages as needed.");
+ABSL_FLAG(int64_t, page_size, 1000,
+          "lockouts: the most lockouts asked for in one call (1..1000).");
+ABSL_FLAG(std::string, page_token, "",
+          "lockouts: continue where an earlier output's next_page_token "
+          "left off.");
 
 namespace gatehouse::cli {
 namespace {
@@ -94,6 +114,12 @@ Usage:
   gatehousectl gen-secret [--hash]
   gatehousectl audit tail [--from SEQ] [--follow] [--policy P] [--ceiling-only]
   gatehousectl pseudonym --dimension user [--pseudonym_key_file FILE] VALUE
+  gatehousectl block --policy P --key NAME=VALUE[,...] --reason TEXT
+      [--duration 15m]
+  gatehousectl unblock --policy P --key NAME=VALUE[,...] --reason TEXT
+  gatehousectl lockouts [--policy P] [--limit 100] [--page_token T]
+      [--page_size 1000] [--reason TEXT]
+  gatehousectl inspect --policy P --key NAME=VALUE[,...] [--reason TEXT]
 
   check   count the hits if every subject allows them
   peek    the answer check would give, counting nothing
@@ -107,9 +133,26 @@ Usage:
   pseudonym  print the pseudonym the server stores for a personal value, to
           find one user's audit events (computed locally with the key)
 
+Operator commands (the admin scope; each call is audited with your client
+id and --reason, 1..256 bytes, required for block and unblock):
+  block   lock the subject out for --duration (e.g. 15m, 2h, 1h30m; at most
+          87600h), or until unblocked when --duration is left out; replaces
+          any lockout it has, keeps its offences
+  unblock lift the subject's lockout and clear its counters and offences
+  lockouts  the subjects locked out now, newest first (of --policy only,
+          when given): up to --limit, fetched in pages of up to --page_size;
+          a non-empty next_page_token in the output means more remain, and
+          --page_token continues from it
+  inspect  the subject's count, window buckets, lockout and offences,
+          changing nothing
+
 TLS: --tls_ca_file (and for mTLS --tls_cert_file, --tls_key_file).
 
 The token comes from --token_file, else from $GATEHOUSE_TOKEN.
+
+Output: check ... reset print the response as one JSON line; so do block,
+unblock, lockouts and inspect (their admin.proto responses, proto field
+names, 64-bit integers as strings, timestamps as RFC 3339).
 
 Exit codes: 0 the service answered (allowed or denied), 1 RPC error
 ("error: CODE: message" on stderr), 2 usage error, 3 denied with
@@ -237,9 +280,28 @@ Client::Result Run(const Client& client, Command command,
     case Command::kGenSecret:  // Answered in Main without a call.
     case Command::kAuditTail:
     case Command::kPseudonym:
+    case Command::kBlock:  // Answered by AdminCommand.
+    case Command::kUnblock:
+    case Command::kLockouts:
+    case Command::kInspect:
       break;
   }
   return Client::Result{};
+}
+
+// One line of JSON: proto field names, fields at their defaults printed.
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  const auto status =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(
+        absl::StrCat("cannot print the answer as JSON: ", status.ToString()));
+  }
+  return json;
 }
 
 // All four responses have the same shape, so one message prints them all.
@@ -249,17 +311,7 @@ absl::StatusOr<std::string> ToJson(const Client::Result& result) {
   for (const v1::Verdict& verdict : result.verdicts) {
     *response.add_verdicts() = verdict;
   }
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = true;
-  std::string json;
-  const auto status =
-      google::protobuf::util::MessageToJsonString(response, &json, options);
-  if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("cannot print the answer as JSON: ", status.ToString()));
-  }
-  return json;
+  return ToJson(static_cast<const google::protobuf::Message&>(response));
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path,
@@ -369,6 +421,240 @@ int AuditTailCommand(const std::vector<char*>& args) {
   return kExitAnswered;
 }
 
+// The names of the flags on the command line (before a "--"): "--name",
+// "-name", "--name=value", and "--noname" also as "name". (Debian's Abseil
+// keeps CommandLineFlag::IsSpecifiedOnCommandLine private.)
+std::set<std::string> FlagsGiven(int argc, char* argv[]) {
+  std::set<std::string> given;
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::ConsumePrefix(&arg, "-")) continue;
+    absl::ConsumePrefix(&arg, "-");
+    arg = arg.substr(0, arg.find('='));
+    given.emplace(arg);
+    if (absl::ConsumePrefix(&arg, "no")) given.emplace(arg);
+  }
+  return given;
+}
+
+// OK unless a flag that only some commands take is given to another one
+// (it would be ignored silently: e.g. --duration on unblock, --hits on
+// block); then INVALID_ARGUMENT naming the flag and the commands it is for.
+absl::Status CheckFlagsApplyTo(Command command,
+                               const std::set<std::string>& given) {
+  using C = Command;
+  struct Scope {
+    const char* flag;
+    std::initializer_list<Command> commands;
+    const char* commands_text;
+  };
+  static const Scope kScopes[] = {
+      {"duration", {C::kBlock}, "block"},
+      {"reason",
+       {C::kBlock, C::kUnblock, C::kLockouts, C::kInspect},
+       "block, unblock, lockouts and inspect"},
+      {"limit", {C::kLockouts}, "lockouts"},
+      {"page_size", {C::kLockouts}, "lockouts"},
+      {"page_token", {C::kLockouts}, "lockouts"},
+      {"hits",
+       {C::kCheck, C::kPeek, C::kRecord, C::kReset},
+       "check, peek, record and reset"},
+      {"context",
+       {C::kCheck, C::kPeek, C::kRecord, C::kReset},
+       "check, peek, record and reset"},
+      {"fail_closed",
+       {C::kCheck, C::kPeek, C::kRecord, C::kReset},
+       "check, peek, record and reset"},
+      {"exit_code_on_deny",
+       {C::kCheck, C::kPeek, C::kRecord, C::kReset},
+       "check, peek, record and reset"},
+  };
+  for (const Scope& scope : kScopes) {
+    if (given.count(scope.flag) == 0) continue;
+    bool applies = false;
+    for (Command c : scope.commands) applies = applies || c == command;
+    if (!applies) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--", scope.flag, " applies only to ", scope.commands_text));
+    }
+  }
+  if (command == C::kLockouts && given.count("key") > 0) {
+    return absl::InvalidArgumentError(
+        "--key does not apply to lockouts: it lists every locked subject "
+        "(of --policy, when given)");
+  }
+  return absl::OkStatus();
+}
+
+// The subject named by --policy and --key, with `hits`.
+absl::StatusOr<v1::Subject> SubjectFromFlags(uint64_t hits) {
+  const std::string policy = absl::GetFlag(FLAGS_policy);
+  if (policy.empty()) return absl::InvalidArgumentError("--policy is required");
+  absl::StatusOr<std::map<std::string, std::string>> key =
+      ParseKeyValueList("key", absl::GetFlag(FLAGS_key));
+  if (!key.ok()) return key.status();
+  if (key->empty()) return absl::InvalidArgumentError("--key is required");
+  return Client::MakeSubject(policy, *std::move(key), hits);
+}
+
+// ClientOptions from --addr, --deadline, --fail_closed, the token and the
+// TLS flags; INVALID_ARGUMENT naming the flag when one is unusable.
+absl::StatusOr<ClientOptions> ClientOptionsFromFlags() {
+  ClientOptions options;
+  options.target = absl::GetFlag(FLAGS_addr);
+  if (options.target.empty()) {
+    return absl::InvalidArgumentError("--addr is empty");
+  }
+  options.deadline = absl::GetFlag(FLAGS_deadline);
+  if (options.deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--deadline must be positive");
+  }
+  options.failure_mode = absl::GetFlag(FLAGS_fail_closed)
+                             ? FailureMode::kFailClosed
+                             : FailureMode::kFailOpen;
+  GH_ASSIGN_OR_RETURN(options.token, Token());
+  // --addr and --deadline are checked above, so only the token can fail.
+  if (absl::Status valid = Client::ValidateOptions(options); !valid.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(absl::GetFlag(FLAGS_token_file).empty() ? "GATEHOUSE_TOKEN"
+                                                             : "--token_file",
+                     ": ", valid.message()));
+  }
+  GH_ASSIGN_OR_RETURN(options.channel_credentials, ChannelCredentials());
+  return options;
+}
+
+int RpcError(const grpc::Status& status) {
+  std::cerr << "error: "
+            << absl::StatusCodeToString(
+                   static_cast<absl::StatusCode>(status.error_code()))
+            << ": " << status.error_message() << "\n";
+  return kExitRpcError;
+}
+
+int PrintJson(const google::protobuf::Message& message) {
+  const absl::StatusOr<std::string> json = ToJson(message);
+  if (!json.ok()) {
+    std::cerr << "error: " << json.status() << "\n";
+    return kExitRpcError;
+  }
+  std::cout << *json << std::endl;
+  return std::cout.good() ? kExitAnswered : kExitRpcError;
+}
+
+// Up to --limit lockouts from --page_token on, in pages of up to
+// --page_size (each page asks only for what is still missing, so the
+// last page's next_page_token continues right after the last one printed).
+grpc::Status ListLockouts(const Client& client, const std::string& reason,
+                          v1::ListLockoutsResponse* out) {
+  const int64_t limit = absl::GetFlag(FLAGS_limit);
+  const int64_t page_size = absl::GetFlag(FLAGS_page_size);
+  std::string token = absl::GetFlag(FLAGS_page_token);
+  while (out->lockouts_size() < limit) {
+    v1::ListLockoutsRequest request;
+    request.set_policy(absl::GetFlag(FLAGS_policy));
+    request.set_page_size(static_cast<uint32_t>(
+        std::min(page_size, limit - out->lockouts_size())));
+    request.set_page_token(token);
+    request.set_reason(reason);
+    v1::ListLockoutsResponse page;
+    if (grpc::Status status = client.ListLockouts(request, &page);
+        !status.ok()) {
+      return status;
+    }
+    for (v1::Lockout& lockout : *page.mutable_lockouts()) {
+      *out->add_lockouts() = std::move(lockout);
+    }
+    if (page.next_page_token().empty()) {
+      token.clear();
+      break;
+    }
+    if (page.next_page_token() == token) {
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          "the server answered the same next_page_token "
+                          "again; stopped to avoid a loop");
+    }
+    token = page.next_page_token();
+  }
+  out->set_next_page_token(token);
+  return grpc::Status::OK;
+}
+
+// block, unblock, lockouts and inspect. Every argument is checked before
+// anything is sent.
+int AdminCommand(Command command) {
+  const std::string reason = absl::GetFlag(FLAGS_reason);
+  const bool reason_required =
+      command == Command::kBlock || command == Command::kUnblock;
+  if (reason_required && reason.empty()) {
+    return UsageError(
+        "--reason is required for block and unblock: say why, e.g. the "
+        "incident ticket (it goes to the audit log)");
+  }
+  if (absl::Status valid = CheckReason(reason, "--reason", false);
+      !valid.ok()) {
+    return UsageError(valid.message());
+  }
+  v1::Subject subject;
+  if (command != Command::kLockouts) {
+    absl::StatusOr<v1::Subject> parsed = SubjectFromFlags(/*hits=*/0);
+    if (!parsed.ok()) return UsageError(parsed.status().message());
+    subject = *std::move(parsed);
+  }
+  const absl::StatusOr<std::optional<absl::Duration>> duration =
+      ParseBlockDuration(absl::GetFlag(FLAGS_duration));
+  if (!duration.ok()) return UsageError(duration.status().message());
+  if (absl::Status valid = CheckLockoutsPaging(absl::GetFlag(FLAGS_limit),
+                                               absl::GetFlag(FLAGS_page_size));
+      !valid.ok()) {
+    return UsageError(valid.message());
+  }
+  absl::StatusOr<ClientOptions> options = ClientOptionsFromFlags();
+  if (!options.ok()) return UsageError(options.status().message());
+  const std::unique_ptr<Client> client = Client::Create(*std::move(options));
+
+  switch (command) {
+    case Command::kBlock: {
+      v1::BlockRequest request;
+      *request.mutable_subject() = subject;
+      if (duration->has_value()) {
+        *request.mutable_duration() =
+            google::protobuf::util::TimeUtil::NanosecondsToDuration(
+                absl::ToInt64Nanoseconds(**duration));
+      }
+      request.set_reason(reason);
+      v1::BlockResponse response;
+      const grpc::Status status = client->Block(request, &response);
+      return status.ok() ? PrintJson(response) : RpcError(status);
+    }
+    case Command::kUnblock: {
+      v1::UnblockRequest request;
+      *request.mutable_subject() = subject;
+      request.set_reason(reason);
+      v1::UnblockResponse response;
+      const grpc::Status status = client->Unblock(request, &response);
+      return status.ok() ? PrintJson(response) : RpcError(status);
+    }
+    case Command::kLockouts: {
+      v1::ListLockoutsResponse response;
+      const grpc::Status status = ListLockouts(*client, reason, &response);
+      return status.ok() ? PrintJson(response) : RpcError(status);
+    }
+    case Command::kInspect: {
+      v1::InspectRequest request;
+      *request.mutable_subject() = subject;
+      request.set_reason(reason);
+      v1::InspectResponse response;
+      const grpc::Status status = client->Inspect(request, &response);
+      return status.ok() ? PrintJson(response) : RpcError(status);
+    }
+    default:
+      break;
+  }
+  return UsageError("not an operator command");
+}
+
 int Main(int argc, char* argv[]) {
   // absl flag names cannot hold '-'; accept the documented --ceiling-only.
   for (int i = 1; i < argc; ++i) {
@@ -386,6 +672,11 @@ int Main(int argc, char* argv[]) {
   if (args.size() < 2) return UsageError("missing command");
   const absl::StatusOr<Command> command = ParseCommand(args[1]);
   if (!command.ok()) return UsageError(command.status().message());
+  if (absl::Status applies =
+          CheckFlagsApplyTo(*command, FlagsGiven(argc, argv));
+      !applies.ok()) {
+    return UsageError(applies.message());
+  }
   if (*command == Command::kAuditTail) return AuditTailCommand(args);
   if (*command == Command::kPseudonym) return Pseudonym(args);
   if (args.size() > 2) {
@@ -397,64 +688,26 @@ int Main(int argc, char* argv[]) {
   if (absl::GetFlag(FLAGS_hash)) {
     return UsageError("--hash applies only to gen-secret");
   }
+  if (IsAdminCommand(*command)) return AdminCommand(*command);
 
-  const std::string policy = absl::GetFlag(FLAGS_policy);
-  if (policy.empty()) return UsageError("--policy is required");
-  const absl::StatusOr<std::map<std::string, std::string>> key =
-      ParseKeyValueList("key", absl::GetFlag(FLAGS_key));
-  if (!key.ok()) return UsageError(key.status().message());
-  if (key->empty()) return UsageError("--key is required");
+  const absl::StatusOr<v1::Subject> subject =
+      SubjectFromFlags(absl::GetFlag(FLAGS_hits));
+  if (!subject.ok()) return UsageError(subject.status().message());
   const absl::StatusOr<std::map<std::string, std::string>> context =
       ParseKeyValueList("context", absl::GetFlag(FLAGS_context));
   if (!context.ok()) return UsageError(context.status().message());
+  absl::StatusOr<ClientOptions> options = ClientOptionsFromFlags();
+  if (!options.ok()) return UsageError(options.status().message());
 
-  ClientOptions options;
-  options.target = absl::GetFlag(FLAGS_addr);
-  if (options.target.empty()) return UsageError("--addr is empty");
-  options.deadline = absl::GetFlag(FLAGS_deadline);
-  if (options.deadline <= absl::ZeroDuration()) {
-    return UsageError("--deadline must be positive");
-  }
-  options.failure_mode = absl::GetFlag(FLAGS_fail_closed)
-                             ? FailureMode::kFailClosed
-                             : FailureMode::kFailOpen;
-  const std::string token_file = absl::GetFlag(FLAGS_token_file);
-  const char* const env_token = std::getenv("GATEHOUSE_TOKEN");
-  if (!token_file.empty()) {
-    absl::StatusOr<std::string> token = ReadTokenFile(token_file);
-    if (!token.ok()) return UsageError(token.status().message());
-    options.token = *std::move(token);
-  } else if (env_token != nullptr) {
-    options.token = env_token;
-  }
-  // --addr and --deadline are checked above, so only the token can fail.
-  if (absl::Status valid = Client::ValidateOptions(options); !valid.ok()) {
-    return UsageError(
-        absl::StrCat(token_file.empty() ? "GATEHOUSE_TOKEN" : "--token_file",
-                     ": ", valid.message()));
-  }
-
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
-      ChannelCredentials();
-  if (!credentials.ok()) return UsageError(credentials.status().message());
-  options.channel_credentials = *std::move(credentials);
-  const std::unique_ptr<Client> client = Client::Create(std::move(options));
-  const Client::Result result = Run(
-      *client, *command,
-      Client::MakeSubject(policy, *key, absl::GetFlag(FLAGS_hits)), *context);
+  const std::unique_ptr<Client> client = Client::Create(*std::move(options));
+  const Client::Result result = Run(*client, *command, *subject, *context);
   const absl::StatusOr<std::string> json = ToJson(result);
   if (!json.ok()) {
     std::cerr << "error: " << json.status() << "\n";
     return kExitRpcError;
   }
   std::cout << *json << std::endl;
-  if (!result.status.ok()) {
-    std::cerr << "error: "
-              << absl::StatusCodeToString(
-                     static_cast<absl::StatusCode>(result.status.error_code()))
-              << ": " << result.status.error_message() << "\n";
-    return kExitRpcError;
-  }
+  if (!result.status.ok()) return RpcError(result.status);
   if (!result.allowed && absl::GetFlag(FLAGS_exit_code_on_deny)) {
     return kExitDenied;
   }

@@ -21,6 +21,21 @@ absl::Status CheckRequestValues(
     const google::protobuf::RepeatedPtrField<v1::Subject>& subjects,
     const google::protobuf::Map<std::string, std::string>& context);
 
+// The same checks for one subject (e.g. of an Admin request), its errors
+// naming `field` (e.g. "subject" gives `subject.key["user"]: ...`).
+absl::Status CheckSubjectValues(const v1::Subject& subject,
+                                absl::string_view field);
+
+// The most bytes of an operator's reason (admin.proto).
+inline constexpr size_t kMaxReasonBytes = 256;
+
+// An operator's reason (admin.proto's BlockRequest.reason and the like): at
+// most kMaxReasonBytes of UTF-8 without control characters, and not empty
+// when `required`. OK, or INVALID_ARGUMENT starting "<field>: " (e.g.
+// "reason: " or gatehousectl's "--reason: ").
+absl::Status CheckReason(absl::string_view reason, absl::string_view field,
+                         bool required);
+
 }  // namespace gatehouse
 
 #endif  // GATEHOUSE_CLIENT_REQUEST_CHECK_H_

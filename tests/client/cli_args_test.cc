@@ -1,5 +1,6 @@
 #include "client/cli_args.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -99,6 +100,81 @@ TEST(ParseCommandTest, ParsesEveryCommand) {
   EXPECT_EQ(ParseCommand("record").value(), Command::kRecord);
   EXPECT_EQ(ParseCommand("reset").value(), Command::kReset);
   EXPECT_EQ(ParseCommand("gen-secret").value(), Command::kGenSecret);
+}
+
+TEST(ParseCommandTest, ParsesTheOperatorCommands) {
+  EXPECT_EQ(ParseCommand("block").value(), Command::kBlock);
+  EXPECT_EQ(ParseCommand("unblock").value(), Command::kUnblock);
+  EXPECT_EQ(ParseCommand("lockouts").value(), Command::kLockouts);
+  EXPECT_EQ(ParseCommand("inspect").value(), Command::kInspect);
+  for (Command c : {Command::kBlock, Command::kUnblock, Command::kLockouts,
+                    Command::kInspect}) {
+    EXPECT_TRUE(IsAdminCommand(c));
+  }
+  for (Command c :
+       {Command::kCheck, Command::kPeek, Command::kRecord, Command::kReset,
+        Command::kGenSecret, Command::kAuditTail, Command::kPseudonym}) {
+    EXPECT_FALSE(IsAdminCommand(c));
+  }
+  EXPECT_THAT(Message(ParseCommand("lockout")),
+              HasSubstr("block, unblock, lockouts or inspect"));
+}
+
+TEST(ParseBlockDurationTest, NoDurationMeansUntilUnblocked) {
+  const auto parsed = ParseBlockDuration("");
+
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, std::nullopt);
+}
+
+TEST(ParseBlockDurationTest, ParsesGoStyleDurations) {
+  EXPECT_EQ(ParseBlockDuration("15m").value(), absl::Minutes(15));
+  EXPECT_EQ(ParseBlockDuration("2h").value(), absl::Hours(2));
+  EXPECT_EQ(ParseBlockDuration("1h30m").value(), absl::Minutes(90));
+  EXPECT_EQ(ParseBlockDuration("2.5s").value(), absl::Milliseconds(2500));
+  EXPECT_EQ(ParseBlockDuration("87600h").value(), kMaxBlockDuration);
+}
+
+TEST(ParseBlockDurationTest, RejectsWhatIsNotAPositiveDurationNamingTheFlag) {
+  struct Case {
+    const char* text;
+    const char* message;
+  };
+  for (const Case& c : {
+           Case{"15", "'15' is not a duration: expected e.g. 15m"},
+           Case{"1d", "'1d' is not a duration"},
+           Case{"15 m", "is not a duration"},
+           Case{"0s", "must be positive, got 0s"},
+           Case{"-5m", "must be positive, got -5m"},
+           Case{"inf", "leave --duration out"},
+           Case{"87600h1s", "at most 87600h (10 years), got 87600h1s"},
+       }) {
+    SCOPED_TRACE(c.text);
+    const auto parsed = ParseBlockDuration(c.text);
+
+    EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(Message(parsed), StartsWith("--duration: "));
+    EXPECT_THAT(Message(parsed), HasSubstr(c.message));
+  }
+}
+
+TEST(CheckLockoutsPagingTest, AcceptsTheRanges) {
+  EXPECT_TRUE(CheckLockoutsPaging(1, 1).ok());
+  EXPECT_TRUE(
+      CheckLockoutsPaging(kMaxLockoutsLimit, kMaxLockoutsPageSize).ok());
+}
+
+TEST(CheckLockoutsPagingTest, RejectsOutOfRangeNamingTheFlag) {
+  EXPECT_EQ(CheckLockoutsPaging(0, 1000).message(),
+            "--limit: must be 1..1000000, got 0");
+  EXPECT_EQ(CheckLockoutsPaging(-1, 1000).message(),
+            "--limit: must be 1..1000000, got -1");
+  EXPECT_EQ(CheckLockoutsPaging(kMaxLockoutsLimit + 1, 1000).message(),
+            "--limit: must be 1..1000000, got 1000001");
+  EXPECT_EQ(CheckLockoutsPaging(100, 0).message(),
+            "--page_size: must be 1..1000, got 0");
+  EXPECT_EQ(CheckLockoutsPaging(100, 1001).message(),
+            "--page_size: must be 1..1000, got 1001");
 }
 
 TEST(ParseCommandTest, GenSecretIsSpelledWithAHyphen) {

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/request_check.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -509,6 +510,130 @@ TEST_F(ClientWithFakeServerTest, InvalidOptionsFailEveryCallWithoutSending) {
   EXPECT_THAT(server_.service().calls(), IsEmpty());
 }
 
+// The Admin calls: same channel, token and breaker; a status, no
+// FailureMode.
+v1::Subject AdminSubject() {
+  return Client::MakeSubject(
+      "failed_auth_user_ip",
+      {{"user", "alice@example.com"}, {"ip", "203.0.113.7"}});
+}
+
+TEST_F(ClientWithFakeServerTest, AdminCallsSendTheirRequestsWithTheToken) {
+  v1::BlockResponse block_answer;
+  block_answer.set_permanent(true);
+  block_answer.set_audit_sequence(7);
+  server_.admin().SetBlockResponse(block_answer);
+  v1::UnblockResponse unblock_answer;
+  unblock_answer.set_was_locked(true);
+  server_.admin().SetUnblockResponse(unblock_answer);
+  v1::InspectResponse inspect_answer;
+  inspect_answer.set_count(3);
+  inspect_answer.set_offences(1);
+  server_.admin().SetInspectResponse(inspect_answer);
+  v1::Lockout lockout;
+  *lockout.mutable_subject() = AdminSubject();
+  lockout.set_reason("INC-1");
+  server_.admin().SetLockouts({lockout});
+  const auto client =
+      MakeClient(server_.target(), FailureMode::kFailOpen, "ops-token");
+
+  v1::BlockRequest block;
+  *block.mutable_subject() = AdminSubject();
+  block.mutable_duration()->set_seconds(900);
+  block.set_reason("INC-1");
+  v1::BlockResponse block_response;
+  const grpc::Status blocked = client->Block(block, &block_response);
+  v1::UnblockRequest unblock;
+  *unblock.mutable_subject() = AdminSubject();
+  unblock.set_reason("INC-1 resolved");
+  v1::UnblockResponse unblock_response;
+  const grpc::Status unblocked = client->Unblock(unblock, &unblock_response);
+  v1::ListLockoutsRequest list;
+  list.set_policy("failed_auth_user_ip");
+  list.set_page_size(10);
+  v1::ListLockoutsResponse list_response;
+  const grpc::Status listed = client->ListLockouts(list, &list_response);
+  v1::InspectRequest inspect;
+  *inspect.mutable_subject() = AdminSubject();
+  v1::InspectResponse inspect_response;
+  const grpc::Status inspected = client->Inspect(inspect, &inspect_response);
+
+  ASSERT_TRUE(blocked.ok()) << blocked.error_message();
+  ASSERT_TRUE(unblocked.ok()) << unblocked.error_message();
+  ASSERT_TRUE(listed.ok()) << listed.error_message();
+  ASSERT_TRUE(inspected.ok()) << inspected.error_message();
+  EXPECT_TRUE(MessageDifferencer::Equals(block_response, block_answer));
+  EXPECT_TRUE(MessageDifferencer::Equals(unblock_response, unblock_answer));
+  EXPECT_TRUE(MessageDifferencer::Equals(inspect_response, inspect_answer));
+  ASSERT_EQ(list_response.lockouts_size(), 1);
+  EXPECT_EQ(list_response.lockouts(0).reason(), "INC-1");
+  const auto calls = server_.admin().calls();
+  ASSERT_EQ(calls.size(), 4u);
+  EXPECT_EQ(calls[0].method, "Block");
+  EXPECT_TRUE(MessageDifferencer::Equals(calls[0].block, block));
+  EXPECT_EQ(calls[1].method, "Unblock");
+  EXPECT_TRUE(MessageDifferencer::Equals(calls[1].unblock, unblock));
+  EXPECT_EQ(calls[2].method, "ListLockouts");
+  EXPECT_TRUE(MessageDifferencer::Equals(calls[2].list, list));
+  EXPECT_EQ(calls[3].method, "Inspect");
+  EXPECT_TRUE(MessageDifferencer::Equals(calls[3].inspect, inspect));
+  for (const FakeAdmin::Call& call : calls) {
+    EXPECT_THAT(call.authorization, Optional(std::string("Bearer ops-token")));
+  }
+  EXPECT_THAT(server_.service().calls(), IsEmpty());
+}
+
+TEST_F(ClientWithFakeServerTest, AdminValuesAreRefusedWithoutSending) {
+  const auto client = MakeClient(server_.target(), FailureMode::kFailOpen, "");
+  v1::BlockResponse block_response;
+  v1::UnblockResponse unblock_response;
+  v1::ListLockoutsResponse list_response;
+  v1::InspectResponse inspect_response;
+
+  v1::BlockRequest no_reason;
+  *no_reason.mutable_subject() = AdminSubject();
+  v1::UnblockRequest long_reason;
+  *long_reason.mutable_subject() = AdminSubject();
+  long_reason.set_reason(std::string(kMaxReasonBytes + 1, 'r'));
+  v1::InspectRequest bad_value;
+  *bad_value.mutable_subject() =
+      Client::MakeSubject("login_ip", {{"ip", "203.0.113.7\n"}});
+  v1::ListLockoutsRequest control_reason;
+  control_reason.set_reason("a\x01");
+  const grpc::Status statuses[] = {
+      client->Block(no_reason, &block_response),
+      client->Unblock(long_reason, &unblock_response),
+      client->Inspect(bad_value, &inspect_response),
+      client->ListLockouts(control_reason, &list_response),
+  };
+
+  for (const grpc::Status& status : statuses) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  }
+  EXPECT_THAT(statuses[0].error_message(), StartsWith("reason: required"));
+  EXPECT_EQ(statuses[1].error_message(), "reason: 257 bytes, at most 256");
+  EXPECT_EQ(statuses[2].error_message(),
+            "subject.key[\"ip\"]: value must be UTF-8 without control "
+            "characters");
+  EXPECT_EQ(statuses[3].error_message(),
+            "reason: must be UTF-8 without control characters");
+  EXPECT_THAT(server_.admin().calls(), IsEmpty());
+}
+
+TEST_F(ClientWithFakeServerTest, AdminCallsWithInvalidOptionsSendNothing) {
+  const auto client =
+      MakeClient(server_.target(), FailureMode::kFailOpen, "line1\nline2");
+  v1::InspectRequest inspect;
+  *inspect.mutable_subject() = AdminSubject();
+  v1::InspectResponse response;
+
+  const grpc::Status status = client->Inspect(inspect, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("token"));
+  EXPECT_THAT(server_.admin().calls(), IsEmpty());
+}
+
 class ClientResilienceTest : public ClientWithFakeServerTest {
  protected:
   // Cool-downs run on clock_; the threshold is low to keep tests short.
@@ -725,6 +850,42 @@ TEST_F(ClientResilienceTest, NonPositiveDeadlineSendsNothingAndCountsNothing) {
 
   EXPECT_THAT(Methods(), IsEmpty());
   EXPECT_TRUE(client->Check(LoginRequest()).status.ok());
+}
+
+TEST_F(ClientResilienceTest, AdminCallsAreNeverRetriedAndPassErrorsThrough) {
+  server_.admin().SetStatus(
+      grpc::Status(grpc::StatusCode::UNAVAILABLE, "store down"));
+  const auto client = Client::Create(Options());
+  v1::InspectRequest inspect;
+  *inspect.mutable_subject() = AdminSubject();
+  v1::InspectResponse response;
+  v1::ListLockoutsResponse list_response;
+
+  const grpc::Status inspected = client->Inspect(inspect, &response);
+  const grpc::Status listed =
+      client->ListLockouts(v1::ListLockoutsRequest(), &list_response);
+
+  EXPECT_EQ(inspected.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(inspected.error_message(), "store down");
+  EXPECT_EQ(listed.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(server_.admin().calls().size(), 2u) << "one RPC each";
+}
+
+TEST_F(ClientResilienceTest, AdminCallsFailFastWhileCoolingDown) {
+  server_.service().SetReply(grpc::Status(grpc::StatusCode::UNAVAILABLE, "x"));
+  const auto client = Client::Create(Options());
+  for (int i = 0; i < kThreshold; ++i) client->Check(LoginRequest());
+  ASSERT_TRUE(client->GetStats().cooling_down);
+  v1::BlockRequest block;
+  *block.mutable_subject() = AdminSubject();
+  block.set_reason("INC-1");
+  v1::BlockResponse response;
+
+  const grpc::Status status = client->Block(block, &response);
+
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("cooling down"));
+  EXPECT_THAT(server_.admin().calls(), IsEmpty());
 }
 
 TEST(ClientHungServerTest, DeadlinesStartACooldown) {

@@ -83,7 +83,7 @@ grpc::Status FakeRateLimiter::Reset(grpc::ServerContext* context,
 }
 
 FakeServer::FakeServer()
-    : server_(testing::InProcessServer::Start({&service_})) {}
+    : server_(testing::InProcessServer::Start({&service_, &admin_})) {}
 
 FakeServer::~FakeServer() = default;
 

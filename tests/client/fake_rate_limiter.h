@@ -13,6 +13,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/status.h"
+#include "tests/client/fake_admin.h"
 #include "tests/testing/in_process_server.h"
 
 namespace gatehouse {
@@ -75,8 +76,8 @@ class FakeRateLimiter final : public v1::RateLimiter::Service {
   absl::Duration delay_ ABSL_GUARDED_BY(mu_);
 };
 
-// A FakeRateLimiter served in-process on 127.0.0.1, on a port the kernel
-// picks. Shuts the server down on destruction.
+// A FakeRateLimiter and a FakeAdmin served in-process on 127.0.0.1, on a
+// port the kernel picks. Shuts the server down on destruction.
 class FakeServer {
  public:
   FakeServer();
@@ -89,9 +90,11 @@ class FakeServer {
   // "127.0.0.1:<port>", for ClientOptions::target.
   std::string target() const;
   FakeRateLimiter& service() { return service_; }
+  FakeAdmin& admin() { return admin_; }
 
  private:
   FakeRateLimiter service_;
+  FakeAdmin admin_;
   std::unique_ptr<testing::InProcessServer> server_;
 };
 
