@@ -134,7 +134,9 @@ class Limiter {
   };
   // A page of the subjects locked out now, newest first (the lockout
   // index). `policy` empty: every policy's; page_size 0: 100, at most
-  // kMaxLockoutPageSize; `page_token` a next_page_token or empty.
+  // kMaxLockoutPageSize; `page_token` a next_page_token or empty. Entries
+  // of policies no longer in force are left out, so a page may hold fewer
+  // than page_size before the last.
   absl::StatusOr<LockoutListing> ListLockouts(const std::string& policy,
                                               size_t page_size,
                                               const std::string& page_token,

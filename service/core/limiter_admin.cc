@@ -198,7 +198,8 @@ absl::StatusOr<Limiter::LockoutListing> Limiter::ListLockouts(
     const std::string& policy, size_t page_size, const std::string& page_token,
     const std::string& client_id, const std::string& reason) {
   GH_RETURN_IF_ERROR(ValidateReason(reason, false));
-  if (!policy.empty() && policies()->Find(policy) == nullptr) {
+  const std::shared_ptr<const PolicySet> current = policies();
+  if (!policy.empty() && current->Find(policy) == nullptr) {
     return absl::NotFoundError(absl::StrCat(
         "policy: no policy named \"",
         IsCleanUtf8(policy) && policy.size() <= 128 ? policy : "?", "\""));
@@ -217,7 +218,11 @@ absl::StatusOr<Limiter::LockoutListing> Limiter::ListLockouts(
   }
   GH_ASSIGN_OR_RETURN(LockoutPage page, store_->ListLockouts(query));
   LockoutListing out;
-  out.entries = std::move(page.entries);
+  // Lockouts of a policy the file no longer has bind nobody (no call can
+  // name it); they show again if it comes back, until they expire.
+  for (LockoutEntry& e : page.entries) {
+    if (current->Find(e.policy) != nullptr) out.entries.push_back(std::move(e));
+  }
   if (!page.next.empty()) {
     out.next_page_token = EncodeLockoutPageToken(page.next);
   }

@@ -313,5 +313,19 @@ TEST_F(LimiterAdminTest, ChangedStatesCarryTheirLastAuditSequence) {
   EXPECT_EQ(seen->state.locked_at_ms, absl::ToUnixMillis(clock_.Now()));
 }
 
+TEST_F(LimiterAdminTest, LockoutsOfARemovedPolicyAreNotListed) {
+  Offend("alice");
+  ASSERT_TRUE(
+      limiter_->Block(Operator(Ip("203.0.113.9"), "scan"), absl::Hours(1))
+          .ok());
+  Install({MakePolicy("ip", {"ip"}, 100, absl::Minutes(1))});
+  EXPECT_THAT(Listed(), ElementsAre("203.0.113.9"));
+  Policy login = MakePolicy("login", {"user"}, 3, absl::Minutes(1));
+  login.lockout =
+      LockoutSpec{absl::Minutes(15), 2.0, absl::Hours(1), absl::Hours(24)};
+  Install({login, MakePolicy("ip", {"ip"}, 100, absl::Minutes(1))});
+  EXPECT_THAT(Listed(), ElementsAre("203.0.113.9", "alice"));
+}
+
 }  // namespace
 }  // namespace gatehouse
