@@ -114,6 +114,7 @@ void ToProto(const AuditEvent& e, v1::AuditEvent* out) {
   out->set_network(e.network);
   out->set_deny_reason(e.deny_reason);
   out->set_permanent(e.permanent);
+  out->set_operator_reason(e.operator_reason);
 }
 
 void ToCeilingEvent(const AuditEvent& e, v1::CeilingEvent* out) {
@@ -173,6 +174,7 @@ absl::StatusOr<AuditEvent> FromProto(const v1::AuditEvent& p) {
   e.network = p.network();
   e.deny_reason = p.deny_reason();
   e.permanent = p.permanent();
+  e.operator_reason = p.operator_reason();
   return e;
 }
 

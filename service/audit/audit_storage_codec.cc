@@ -17,6 +17,8 @@ constexpr char kMarker = '\0';
 // a binary from before version 2 reads (a rollback keeps its audit log).
 constexpr uint8_t kVersion1 = 1;
 constexpr uint8_t kVersion2 = 2;
+// Version 3 adds the operator's reason (Admin calls); written only for them.
+constexpr uint8_t kVersion3 = 3;
 constexpr uint8_t kFlagShadow = 1;
 constexpr uint8_t kFlagCeilingHit = 2;
 constexpr uint8_t kFlagTruncated = 4;
@@ -123,11 +125,12 @@ absl::StatusOr<AuditEvent> DecodeLegacy(absl::string_view bytes) {
 std::string EncodeAuditEvent(const AuditEvent& e) {
   std::string out;
   out.reserve(64 + e.policy.size() + e.client_id.size() + e.refusal.size());
-  const bool v2 = e.permanent || e.reason != VerdictReason::kNone ||
+  const bool v3 = !e.operator_reason.empty();
+  const bool v2 = v3 || e.permanent || e.reason != VerdictReason::kNone ||
                   !e.network.empty() || !e.deny_reason.empty() ||
                   !e.rpc.empty();
   out.push_back(kMarker);
-  out.push_back(static_cast<char>(v2 ? kVersion2 : kVersion1));
+  out.push_back(static_cast<char>(v3 ? kVersion3 : v2 ? kVersion2 : kVersion1));
   PutVarint(out, e.sequence);
   PutVarint(out, ZigZag(e.time_ms));
   PutBytes(out, e.client_id);
@@ -157,6 +160,7 @@ std::string EncodeAuditEvent(const AuditEvent& e) {
     PutBytes(out, e.deny_reason);
     PutBytes(out, e.rpc);
   }
+  if (v3) PutBytes(out, e.operator_reason);
   return out;
 }
 
@@ -165,7 +169,7 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
   ByteReader r(bytes.substr(1));
   AuditEvent e;
   uint8_t version;
-  if (!r.Byte(version) || (version != kVersion1 && version != kVersion2)) {
+  if (!r.Byte(version) || version < kVersion1 || version > kVersion3) {
     return Corrupt("version");
   }
   const uint8_t known_flags =
@@ -206,11 +210,14 @@ absl::StatusOr<AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
       !r.Varint(e.first_sequence)) {
     return Corrupt("refusal");
   }
-  if (version == kVersion2 &&
+  if (version >= kVersion2 &&
       (!ReadReason(r, e.reason) || !r.Bytes(e.network, kMaxStringBytes) ||
        !r.Bytes(e.deny_reason, kMaxStringBytes) ||
        !r.Bytes(e.rpc, kMaxStringBytes))) {
     return Corrupt("reason");
+  }
+  if (version >= kVersion3 && !r.Bytes(e.operator_reason, kMaxStringBytes)) {
+    return Corrupt("operator reason");
   }
   if (!r.done()) return Corrupt("trailing bytes");
   return e;

@@ -44,6 +44,9 @@ struct AuditEvent {
   VerdictReason reason = VerdictReason::kNone;
   std::string network;
   std::string deny_reason;
+  // Operator calls (rpc "Block", "Unblock", "ListLockouts", "Inspect"):
+  // the reason the operator gave.
+  std::string operator_reason;
   std::map<std::string, std::string> context;
   // Set on refused calls (authentication or authorization): the code and
   // reason. Nothing was counted; policy may be empty and key is empty.

@@ -32,8 +32,7 @@ struct WriteSet {
   std::vector<LockoutChange> lockouts;
 
   bool empty() const {
-    return puts.empty() && deletes.empty() && audit.empty() &&
-           lockouts.empty();
+    return puts.empty() && deletes.empty() && audit.empty() && lockouts.empty();
   }
 };
 

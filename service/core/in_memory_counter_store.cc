@@ -22,8 +22,8 @@ absl::Status InMemoryCounterStore::Commit(WriteSet& writes) {
   StampAuditSequences(writes);
   for (const auto& [key, state] : writes.puts) states_[key] = state;
   for (const LockoutChange& change : writes.lockouts) {
-    std::string order = LockoutOrderKey(change.entry.locked_at_ms,
-                                        change.entry.storage_key);
+    std::string order =
+        LockoutOrderKey(change.entry.locked_at_ms, change.entry.storage_key);
     if (change.kind == LockoutChange::Kind::kPut) {
       lockouts_[std::move(order)] = change.entry;
     } else {

@@ -7,22 +7,12 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "service/core/counter_rules.h"
 #include "service/core/sliding_window.h"
 #include "service/core/status_macros.h"
 #include "service/core/subject_key.h"
 
 namespace gatehouse {
-
-// A validated subject: which stored counter it touches and by how much.
-struct Limiter::Target {
-  const Policy* policy = nullptr;
-  std::string storage_key;
-  // Dimension values as stored (pseudonymised), for the audit log.
-  std::vector<std::pair<std::string, std::string>> stored_values;
-  uint64_t hits = 1;
-  // What the policy's exempt and deny networks say about its ip value.
-  NetworkMatch network;
-};
 
 namespace {
 
@@ -39,6 +29,8 @@ struct Group {
   // A target is denylisted: always denied.
   bool denylisted = false;
   CounterState state;
+  // The lockout as read (LockoutIndex keeps its entry), before any change.
+  CounterState read_lockout;
   uint64_t count_before = 0;
   bool enforce_deny = false;  // What enforce mode decides.
   bool actual_deny = false;   // After shadow mode.
@@ -81,39 +73,6 @@ absl::Status ValidateContext(const std::map<std::string, std::string>& ctx) {
   return absl::OkStatus();
 }
 
-int64_t ExpiresAt(const Policy& policy, const SlidingWindow& window,
-                  const CounterState& state) {
-  int64_t expires = state.lockout_until_ms;
-  if (!state.buckets.empty()) {
-    expires = std::max(expires, window.ExpiryOf(state.buckets.back().index));
-  }
-  if (state.offences > 0 && policy.lockout) {
-    expires = std::max(
-        expires, state.last_offence_ms +
-                     absl::ToInt64Milliseconds(policy.lockout->forget_after));
-  }
-  return expires;
-}
-
-// After the wall clock went backwards, a state can hold times after now.
-// A lockout ending later than the longest the policy gives from now is
-// lifted (not shortened: a shortened one would be shortened again on every
-// read, the state not being rewritten by Peek), so no clock step locks a
-// subject out for longer than that; and the last offence cannot be later
-// than now. With SlidingWindow::Normalize, a step back never denies longer
-// than two windows or the longest lockout, and forgets only hits stamped
-// more than a window ahead.
-void ClampToClock(const Policy& policy, int64_t now_ms, CounterState& state) {
-  const int64_t longest =
-      policy.lockout ? absl::ToInt64Milliseconds(policy.lockout->max) : 0;
-  // A permanent lockout has no end to compare; only an operator lifts it.
-  if (state.lockout_until_ms != kLockedUntilUnblockedMs &&
-      state.lockout_until_ms > now_ms + longest) {
-    state.lockout_until_ms = 0;
-  }
-  if (state.last_offence_ms > now_ms) state.last_offence_ms = now_ms;
-}
-
 // Counts `g.hits` and, when that reaches the ceiling, starts a lockout.
 void Apply(Group& g, const SlidingWindow& window, int64_t now_ms) {
   window.Add(g.state, now_ms, g.hits);
@@ -124,15 +83,14 @@ void Apply(Group& g, const SlidingWindow& window, int64_t now_ms) {
     g.state.offences += 1;
     g.state.last_offence_ms = now_ms;
     if (spec.permanent_after > 0 && g.state.offences >= spec.permanent_after) {
-      g.state.lockout_until_ms = kLockedUntilUnblockedMs;
+      LockUntil(g.state, kLockedUntilUnblockedMs, now_ms);
     } else {
-      const int64_t length =
-          absl::ToInt64Milliseconds(spec.LengthOf(g.state.offences));
-      g.state.lockout_until_ms =
-          std::max(g.state.lockout_until_ms, now_ms + length);
+      const int64_t until =
+          now_ms + absl::ToInt64Milliseconds(spec.LengthOf(g.state.offences));
+      if (until > g.state.lockout_until_ms) LockUntil(g.state, until, now_ms);
     }
   }
-  g.state.expires_at_ms = ExpiresAt(*g.policy, window, g.state);
+  g.state.expires_at_ms = ExpiresAt(*g.policy, g.state);
 }
 
 absl::Duration Millis(int64_t ms) {
@@ -263,20 +221,32 @@ class Limiter::Overlay {
     changes_[key] = state;
   }
   void Delete(const std::string& key) { changes_[key] = std::nullopt; }
+  // The audit event (its index in the batch's events) that last described
+  // a change of `key`: its sequence is stamped into the state written.
+  void Described(const std::string& key, size_t event) { events_[key] = event; }
+  std::vector<LockoutChange>& lockouts() { return lockouts_; }
 
   void MoveTo(WriteSet& writes) {
     for (auto& [key, state] : changes_) {
       if (state.has_value()) {
+        auto event = events_.find(key);
+        writes.put_events.push_back(event == events_.end() ? WriteSet::kNoEvent
+                                                           : event->second);
         writes.puts.emplace_back(key, std::move(*state));
       } else {
         writes.deletes.push_back(key);
       }
     }
+    writes.lockouts = std::move(lockouts_);
     changes_.clear();
+    events_.clear();
+    lockouts_.clear();
   }
 
  private:
   std::map<std::string, std::optional<CounterState>> changes_;
+  std::map<std::string, size_t> events_;
+  std::vector<LockoutChange> lockouts_;
 };
 
 absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
@@ -395,20 +365,11 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
         overlay.Read(store_, g.key, &plan.read_changes);
     if (!stored.ok()) return stored.status();
     if (stored->has_value() && (*stored)->expires_at_ms > now_ms) {
-      g.state = std::move(**stored);
+      g.read_lockout.locked_at_ms = (*stored)->locked_at_ms;
+      g.read_lockout.lockout_until_ms = (*stored)->lockout_until_ms;
     }
-    const SlidingWindow window(g.policy->WindowMillis(),
-                               g.policy->BucketMillis());
-    window.Normalize(g.state, now_ms);
-    ClampToClock(*g.policy, now_ms, g.state);
-    // ">=": an offence forget_after later is a first offence, as it is when
-    // the state expired at last_offence_ms + forget_after (see ExpiresAt).
-    if (g.policy->lockout && g.state.offences > 0 &&
-        now_ms - g.state.last_offence_ms >=
-            absl::ToInt64Milliseconds(g.policy->lockout->forget_after)) {
-      g.state.offences = 0;
-    }
-    g.count_before = window.Count(g.state, now_ms);
+    g.state = LiveState(*g.policy, *stored, now_ms);
+    g.count_before = WindowOf(*g.policy).Count(g.state, now_ms);
   }
 
   // Every read succeeded: from here on the item's changes are recorded.
@@ -463,6 +424,16 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
     v.window = p.window;
     v.count = window.Count(g.state, now_ms);
     v.remaining = v.count >= p.limit ? 0 : p.limit - v.count;
+    // Whether this item wrote the group's state (Reset deletes it).
+    const bool changed = (op == Operation::kRecord || counted) && !g.exempt;
+    if (first_of_group[group_of[i]] && (changed || op == Operation::kReset)) {
+      LockoutEntry entry;
+      entry.policy = p.name;
+      entry.storage_key = g.key;
+      entry.key = targets[i].stored_values;
+      AppendLockoutChanges(g.read_lockout, g.state, now_ms, std::move(entry),
+                           overlay.lockouts());
+    }
     // A key named twice in one request crosses its ceiling once.
     v.ceiling_hit = g.ceiling_hit && first_of_group[group_of[i]];
     first_of_group[group_of[i]] = false;
@@ -529,6 +500,8 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
       e.network = v.network;
       e.deny_reason = v.deny_reason;
       e.context = request.context;
+      e.operator_reason = request.operator_reason;
+      if (changed) overlay.Described(g.key, audit.size());
       plan.event_of[i] = audit.size();
       audit.push_back(std::move(e));
     }

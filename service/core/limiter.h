@@ -1,7 +1,11 @@
 #ifndef GATEHOUSE_SERVICE_CORE_LIMITER_H_
 #define GATEHOUSE_SERVICE_CORE_LIMITER_H_
 
+#include <functional>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -78,6 +82,70 @@ class Limiter {
   AuditEvent RefusalEvent(Operation op, const Request& request,
                           absl::string_view reason) const;
 
+  // Operator actions (the Admin service). Each takes a request of exactly
+  // one subject (its hits ignored) with client_id set to the operator and
+  // the operator's reason in operator_reason, and writes one audit event
+  // (rpc "Block", "Unblock", "Inspect", "ListLockouts") with both. Errors
+  // as for Run: INVALID_ARGUMENT naming the field, NOT_FOUND for an unknown
+  // policy, the store's UNAVAILABLE (nothing changed).
+  struct BlockResult {
+    // kLockedUntilUnblockedMs when permanent.
+    int64_t locked_until_ms = 0;
+    bool permanent = false;
+    // The subject's ip is in an exempt network: Check still allows it.
+    bool exempt = false;
+    uint64_t audit_sequence = 0;
+  };
+  // Locks the subject out for `duration` from now, or until unblocked when
+  // it is absl::InfiniteDuration(), replacing any lockout it has (offences
+  // are kept). The reason is required; the duration must be positive and
+  // at most kMaxBlockDuration.
+  absl::StatusOr<BlockResult> Block(const Request& request,
+                                    absl::Duration duration);
+  struct UnblockResult {
+    // Locked out (by a ceiling or Block) when the call arrived.
+    bool was_locked = false;
+    uint64_t audit_sequence = 0;
+  };
+  // Lifts the subject's lockout and clears its counters and offence
+  // history (Reset). The reason is required.
+  absl::StatusOr<UnblockResult> Unblock(const Request& request);
+  struct Inspection {
+    std::string policy;
+    // Dimension values as stored (pseudonyms, canonical IPs).
+    std::vector<std::pair<std::string, std::string>> stored_key;
+    // The live state: buckets that count now, lockout (0 when none or
+    // over), offences within forget_after. Empty when nothing is stored.
+    CounterState state;
+    bool empty = true;
+    uint64_t count = 0;
+    uint64_t limit = 0;
+    absl::Duration window;
+    // Failure to write the Inspect's audit event; the answer stands.
+    absl::Status audit_status;
+  };
+  // One subject's state; changes nothing but the audit log.
+  absl::StatusOr<Inspection> Inspect(const Request& request);
+  struct LockoutListing {
+    std::vector<LockoutEntry> entries;
+    // EncodeLockoutPageToken of the page's end; empty on the last page.
+    std::string next_page_token;
+    absl::Status audit_status;
+  };
+  // A page of the subjects locked out now, newest first (the lockout
+  // index). `policy` empty: every policy's; page_size 0: 100, at most
+  // kMaxLockoutPageSize; `page_token` a next_page_token or empty. Entries
+  // of policies no longer in force are left out, so a page may hold fewer
+  // than page_size before the last.
+  absl::StatusOr<LockoutListing> ListLockouts(const std::string& policy,
+                                              size_t page_size,
+                                              const std::string& page_token,
+                                              const std::string& client_id,
+                                              const std::string& reason);
+
+  static constexpr absl::Duration kMaxBlockDuration = absl::Hours(24 * 3650);
+  static constexpr size_t kMaxOperatorReasonBytes = 256;
+
   // Replaces the policies; counters of policies that keep their name are
   // kept (a changed window re-buckets them).
   void SetPolicies(std::shared_ptr<const PolicySet> policies);
@@ -86,7 +154,16 @@ class Limiter {
  private:
   static constexpr size_t kLockStripes = 1024;
 
-  struct Target;
+  // A validated subject: which stored counter it touches and by how much.
+  struct Target {
+    const Policy* policy = nullptr;
+    std::string storage_key;
+    // Dimension values as stored (pseudonymised), for the audit log.
+    std::vector<std::pair<std::string, std::string>> stored_values;
+    uint64_t hits = 1;
+    // What the policy's exempt and deny networks say about its ip value.
+    NetworkMatch network;
+  };
   struct Plan;
   class Overlay;
   absl::Status Resolve(const PolicySet& policies, const Request& request,
@@ -98,6 +175,21 @@ class Limiter {
   absl::Status Decide(Operation op, const Request& request, int64_t now_ms,
                       Plan& plan, Overlay& overlay,
                       std::vector<AuditEvent>& audit, Response& response);
+
+  // The one subject of an operator's request, resolved and read.
+  struct Held;
+  // Resolves the request's one subject and reads its state at `now_ms`,
+  // holding its stripe for the caller when `lock`.
+  absl::StatusOr<Held> Hold(const PolicySet& policies, const Request& request,
+                            int64_t now_ms, bool lock);
+  // The audit event of an operator call about `held`'s subject.
+  AuditEvent OperatorEvent(const Request& request, const Held& held,
+                           int64_t now_ms) const;
+  // Commits `event` alone; its sequence, or the store's error.
+  absl::StatusOr<uint64_t> CommitEvent(AuditEvent event);
+  absl::Mutex& StripeOf(const std::string& storage_key) {
+    return stripes_[std::hash<std::string>{}(storage_key) % kLockStripes];
+  }
 
   const Clock* const clock_;
   CounterStore* const store_;

@@ -27,8 +27,8 @@ std::string LockoutOrderKey(int64_t locked_at_ms,
 }
 
 std::string EncodeLockoutPageToken(absl::string_view order_key) {
-  return absl::WebSafeBase64Escape(absl::StrCat(
-      absl::string_view(&kTokenVersion, 1), order_key));
+  return absl::WebSafeBase64Escape(
+      absl::StrCat(absl::string_view(&kTokenVersion, 1), order_key));
 }
 
 absl::StatusOr<std::string> DecodeLockoutPageToken(absl::string_view token,
@@ -37,9 +37,10 @@ absl::StatusOr<std::string> DecodeLockoutPageToken(absl::string_view token,
   if (token.size() > 2 * kMaxOrderKeyBytes ||
       !absl::WebSafeBase64Unescape(token, &raw) || raw.size() < 9 ||
       raw[0] != kTokenVersion) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, ": not a page token of this server (pass next_page_token "
-               "back as it came)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field,
+                     ": not a page token of this server (pass next_page_token "
+                     "back as it came)"));
   }
   return raw.substr(1);
 }

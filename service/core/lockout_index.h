@@ -65,7 +65,8 @@ struct LockoutPage {
 
 // The order of the index: locked_at_ms descending, then storage key
 // ascending. A byte string that sorts in that order.
-std::string LockoutOrderKey(int64_t locked_at_ms, absl::string_view storage_key);
+std::string LockoutOrderKey(int64_t locked_at_ms,
+                            absl::string_view storage_key);
 
 // Page tokens given to callers: the order key of the last entry of a page,
 // opaque (base64url with a version byte). DecodeLockoutPageToken gives

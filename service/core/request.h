@@ -60,6 +60,9 @@ struct Request {
   // "ShouldRateLimit" deciding as a Check); empty otherwise. Kept in the
   // audit log.
   std::string rpc;
+  // Operator calls (the Admin service): the reason the operator gave, kept
+  // in the audit log.
+  std::string operator_reason;
 };
 
 // One operation of a batch (Limiter::RunBatch): a view, the request is not

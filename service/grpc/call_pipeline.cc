@@ -118,12 +118,30 @@ absl::StatusOr<Caller> CallPipeline::Authenticate(
   return caller;
 }
 
+absl::StatusOr<Caller> CallPipeline::AuthorizeScope(
+    const grpc::ServerContextBase& context, Scope scope, Operation op,
+    const Request& request) const {
+  absl::StatusOr<Caller> caller = Authenticate(context, op, request);
+  if (!caller.ok()) return caller;
+  const absl::Status permitted =
+      PermitScope(context, *caller, scope, op, request);
+  if (!permitted.ok()) return permitted;
+  return caller;
+}
+
 absl::Status CallPipeline::Permit(const grpc::ServerContextBase& context,
                                   const Caller& caller, Operation op,
                                   const Request& request) const {
+  return PermitScope(context, caller, ScopeOf(op), op, request);
+}
+
+absl::Status CallPipeline::PermitScope(const grpc::ServerContextBase& context,
+                                       const Caller& caller, Scope scope,
+                                       Operation op,
+                                       const Request& request) const {
   AuthFailure failure = AuthFailure::kNone;
   absl::Status permitted =
-      Authenticator::Permit(caller, ScopeOf(op), PoliciesOf(request), &failure);
+      Authenticator::Permit(caller, scope, PoliciesOf(request), &failure);
   if (!permitted.ok()) {
     Request refused = request;
     refused.client_id = caller.client_id;
@@ -140,7 +158,7 @@ void CallPipeline::Refuse(Operation op, const absl::Status& status,
   uint64_t suppressed;
   if (ShouldLog(log_limiter_, "auth_failure", &suppressed)) {
     LogJson(spdlog::level::warn, "call refused",
-            {{"rpc", OperationName(op)},
+            {{"rpc", refused.rpc.empty() ? OperationName(op) : refused.rpc},
              {"code", absl::StatusCodeToString(status.code())},
              {"reason", status.message()},
              {"peer", context.peer()},

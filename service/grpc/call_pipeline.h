@@ -107,6 +107,13 @@ class CallPipeline {
                       const Caller& caller, Operation op,
                       const Request& request) const;
 
+  // Authorize for a call that needs `scope` (the Admin service's kAdmin)
+  // on the policies of `request`, whatever its operation; a refusal is
+  // audited as one of `op` on `request` (whose rpc names the call).
+  absl::StatusOr<Caller> AuthorizeScope(const grpc::ServerContextBase& context,
+                                        Scope scope, Operation op,
+                                        const Request& request) const;
+
   // Runs `op` through the Limiter (request.client_id set) and records what
   // it did: verdicts, ceiling hits (logged), storage errors.
   absl::StatusOr<Response> Decide(Operation op, const Request& request) const;
@@ -116,6 +123,8 @@ class CallPipeline {
       const std::vector<BatchItem>& items, const std::string& client_id) const;
 
   const CallMetrics& metrics() const { return *metrics_; }
+  Limiter& limiter() const { return *limiter_; }
+  LogRateLimiter* log_limiter() const { return log_limiter_; }
   // The policies in force now (they may be replaced by a reload at any
   // time; the snapshot stays valid).
   std::shared_ptr<const PolicySet> policies() const {
@@ -133,6 +142,10 @@ class CallPipeline {
   // A permit under --max_inflight_calls; when overloaded an empty one, and
   // *refused is the RESOURCE_EXHAUSTED to answer (logged, rate-limited).
   InflightLimit::Permit Admit(const char* method, grpc::Status* refused) const;
+  // Permit for `scope`, the refusal audited as one of `op`.
+  absl::Status PermitScope(const grpc::ServerContextBase& context,
+                           const Caller& caller, Scope scope, Operation op,
+                           const Request& request) const;
   // Counts, logs (rate-limited) and audits the refusal of `op` on
   // `refused` with `status`; nothing is counted.
   void Refuse(Operation op, const absl::Status& status, AuthFailure failure,

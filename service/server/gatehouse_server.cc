@@ -195,6 +195,7 @@ absl::Status GatehouseServer::Init() {
       std::make_unique<RateLimiterService>(pipeline_.get(), streams);
   audit_service_ = std::make_unique<AuditService>(streams);
   envoy_service_ = std::make_unique<EnvoyRateLimitService>(pipeline_.get());
+  admin_service_ = std::make_unique<AdminService>(pipeline_.get());
   GH_RETURN_IF_ERROR(StartGrpc(*reflection));
 
   const std::string host = o.listen.substr(0, o.listen.rfind(':'));
@@ -346,6 +347,7 @@ absl::Status GatehouseServer::StartGrpc(bool reflection) {
   builder.RegisterService(rate_limiter_service_.get());
   builder.RegisterService(audit_service_.get());
   builder.RegisterService(envoy_service_.get());
+  builder.RegisterService(admin_service_.get());
   // Required by the services' raw streaming methods (request_parser.h);
   // answers unknown methods UNIMPLEMENTED, as gRPC does without it.
   builder.RegisterCallbackGenericService(&unknown_methods_);

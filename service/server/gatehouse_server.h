@@ -20,6 +20,7 @@
 #include "service/core/limiter.h"
 #include "service/core/pseudonymizer.h"
 #include "service/core/store.h"
+#include "service/grpc/admin_service.h"
 #include "service/grpc/audit_service.h"
 #include "service/grpc/call_metrics.h"
 #include "service/grpc/connection_limit.h"
@@ -163,6 +164,7 @@ class GatehouseServer {
   std::unique_ptr<RateLimiterService> rate_limiter_service_;
   std::unique_ptr<AuditService> audit_service_;
   std::unique_ptr<EnvoyRateLimitService> envoy_service_;
+  std::unique_ptr<AdminService> admin_service_;
   // Outlive the gRPC server, which calls them.
   grpc::CallbackGenericService unknown_methods_;
   std::unique_ptr<TokenGate> token_gate_;

@@ -78,6 +78,7 @@ void ExpectSameEvent(const AuditEvent& want, const AuditEvent& got) {
   EXPECT_EQ(got.reason, want.reason);
   EXPECT_EQ(got.network, want.network);
   EXPECT_EQ(got.deny_reason, want.deny_reason);
+  EXPECT_EQ(got.operator_reason, want.operator_reason);
 }
 
 AuditEvent RoundTrip(const AuditEvent& e) {
@@ -339,9 +340,27 @@ TEST(AuditCodecTest, UnknownVersionAndTrailingBytesAreDataLoss) {
   std::string stored = EncodeAuditEvent(FullEvent());
   EXPECT_EQ(DecodeAuditEvent(stored + "x").status().code(),
             absl::StatusCode::kDataLoss);
-  stored[1] = 3;
+  stored[1] = 4;
   EXPECT_EQ(DecodeAuditEvent(stored).status().code(),
             absl::StatusCode::kDataLoss);
+}
+
+TEST(AuditCodecTest, OperatorReasonIsStoredAsVersion3OnlyWhenSet) {
+  AuditEvent e = FullEvent();
+  EXPECT_EQ(EncodeAuditEvent(e)[1], 2) << "events without it stay version 2";
+  e.rpc = "Block";
+  e.operator_reason = "credential stuffing from AS64500, INC-7";
+  const std::string stored = EncodeAuditEvent(e);
+  EXPECT_EQ(stored[1], 3);
+  ExpectSameEvent(e, RoundTrip(e));
+  // Cut inside the reason: corrupt, not a shorter reason.
+  EXPECT_EQ(
+      DecodeAuditEvent(stored.substr(0, stored.size() - 3)).status().code(),
+      absl::StatusCode::kDataLoss);
+  v1::AuditEvent proto;
+  ToProto(e, &proto);
+  EXPECT_EQ(proto.operator_reason(), e.operator_reason);
+  EXPECT_EQ(proto.rpc(), "Block");
 }
 
 TEST(AuditCodecTest, TimesOutsideProtobufsRangesAreRefusedNotOverflowed) {
