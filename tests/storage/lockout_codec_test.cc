@@ -20,7 +20,11 @@ namespace {
 LockoutEntry SampleEntry() {
   LockoutEntry e;
   e.policy = "login_ip_user";
-  e.storage_key = std::string("c\x0dlogin_ip_user\x0b203.0.113.7", 27);
+  e.storage_key = std::string(
+      "c\x0d"
+      "login_ip_user\x0b"
+      "203.0.113.7",
+      27);
   e.locked_at_ms = 1'700'000'000'500;
   e.locked_until_ms = 1'700'000'900'500;
   e.offences = 3;
