@@ -7,11 +7,19 @@
 #   bench/run.sh [--smoke] [--json PATH] [--botnet_keys N] [--duration SECS]
 #                [--inflight N] [--channels N] [--threads N]
 #                [--skip_botnet] [--skip_sync] [--no_build]
-#                [--only main,coalesce,sync,redis,botnet,node] [--merge JSONL]
+#                [--only main,coalesce,sync,redis,botnet,node,lockouts]
+#                [--merge JSONL] [--lockout_counters N] [--lockouts N]
 #                [--build_dir DIR] [--bin_dir DIR] [--out_dir DIR]
 #
 # --only runs only those parts; --merge adds the runs of an earlier
 # results.jsonl (e.g. a botnet run) to the report.
+#
+# lockouts (opt-in: not among the parts run by default, nor in --smoke):
+# the lockout index's paging claim. gatehouse_lockout_bench writes
+# --lockout_counters counter states (10M) straight through the RocksDB
+# store, --lockouts (10k) of them locked out, times the store's own
+# ListLockouts pages, then a gatehouse started on that data serves
+# Admin/ListLockouts pages to it (an operator client with the admin scope).
 #
 # --smoke: a few seconds in all, tiny key counts (the ctest bench_smoke);
 # it skips the Node part, whose npm packages are installed by a full run.
@@ -31,6 +39,8 @@ THREADS=1
 ONLY=main,coalesce,sync,redis,botnet,node
 MERGE=""
 BIN_DIR=""
+LOCKOUT_COUNTERS=10000000
+LOCKOUTS=10000
 while (($#)); do
   case "$1" in
     --smoke) SMOKE=1 ;;
@@ -48,6 +58,8 @@ while (($#)); do
     --only) ONLY=$2; shift ;;
     --merge) MERGE=$2; shift ;;
     --bin_dir) BIN_DIR=$2; shift ;;
+    --lockout_counters) LOCKOUT_COUNTERS=$2; shift ;;
+    --lockouts) LOCKOUTS=$2; shift ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -64,15 +76,17 @@ mkdir -p "$OUT_DIR"
 JSONL=$OUT_DIR/results.jsonl
 : > "$JSONL"
 
+part() { [[ ,$ONLY, == *,$1,* ]]; }
 if ((BUILD)); then
   "$ROOT/scripts/install-deps.sh"
   cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j"$(nproc)" --target gatehouse gatehouse_bench
+  cmake --build "$BUILD_DIR" -j"$(nproc)" --target gatehouse gatehouse_bench \
+    $(part lockouts && echo gatehouse_lockout_bench)
 fi
 GATEHOUSE=${BIN_DIR:-$BUILD_DIR/service}/gatehouse
 BENCH=${BIN_DIR:-$BUILD_DIR/bench}/gatehouse_bench
-part() { [[ ,$ONLY, == *,$1,* ]]; }
-for bin in "$GATEHOUSE" "$BENCH"; do
+LOCKOUT_BENCH=${BIN_DIR:-$BUILD_DIR/bench}/gatehouse_lockout_bench
+for bin in "$GATEHOUSE" "$BENCH" $(part lockouts && echo "$LOCKOUT_BENCH"); do
   [[ -x $bin ]] || { echo "run.sh: $bin is not built" >&2; exit 1; }
 done
 command -v redis-server >/dev/null || { echo "run.sh: redis-server is not installed (scripts/install-deps.sh)" >&2; exit 1; }
@@ -90,11 +104,15 @@ trap cleanup EXIT
 # a pseudonym key: generated, never invented.
 head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$WORK/token"
 head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$WORK/pseudonym.key"
+head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n' > "$WORK/operator.token"
 cat > "$WORK/credentials.yaml" <<YAML
 clients:
   - id: bench
     token_sha256: [$(tr -d '\n' < "$WORK/token" | sha256sum | cut -d' ' -f1)]
     scopes: [check, peek, record, reset]
+  - id: bench-operator
+    token_sha256: [$(tr -d '\n' < "$WORK/operator.token" | sha256sum | cut -d' ' -f1)]
+    scopes: [admin]
 YAML
 
 now_ns() { date +%s%N; }
@@ -256,6 +274,32 @@ if part botnet; then
   start_server botnet
   rss=$(awk '/VmRSS/ { print $2 / 1024 }' "/proc/$SERVER_PID/status")
   echo "{\"label\":\"botnet_restart\",\"seconds\":$READY_SECONDS,\"rss_mib_after_restart\":$rss}" >> "$JSONL"
+  stop_server
+fi
+
+# The lockout index with 10M counters (opt-in, see the top): the data set
+# is built through the store (its build time and size on disk as written),
+# its pages timed in process, again once compacted, then through a server
+# started on it (a cold block cache).
+if part lockouts; then
+  echo "== lockouts: building $LOCKOUT_COUNTERS counters, $LOCKOUTS locked out" >&2
+  "$LOCKOUT_BENCH" --build_data_dir="$WORK/lockouts" \
+    --counters="$LOCKOUT_COUNTERS" --lockouts="$LOCKOUTS" --out="$JSONL" >/dev/null
+  lockouts_du() {
+    local bytes; bytes=$(du -sb "$WORK/lockouts" | cut -f1)
+    echo "{\"label\":\"$1\",\"counters\":$LOCKOUT_COUNTERS,\"bytes\":$bytes,\"bytes_per_counter\":$(awk -v a="$bytes" -v k="$LOCKOUT_COUNTERS" 'BEGIN { printf "%.1f", a / k }')}" >> "$JSONL"
+  }
+  lockouts_du lockouts_du
+  # Compacted, so that the index is read from SST files as in a server
+  # that has run for a while, not from the memtable the build filled.
+  "$LOCKOUT_BENCH" --time_data_dir="$WORK/lockouts" --compact \
+    --lockouts="$LOCKOUTS" --out="$JSONL" >/dev/null
+  lockouts_du lockouts_du_compacted
+  start_server lockouts
+  echo "{\"label\":\"lockouts_restart\",\"seconds\":$READY_SECONDS}" >> "$JSONL"
+  echo "== lockouts: Admin/ListLockouts through the server" >&2
+  "$LOCKOUT_BENCH" --addr="$SERVER_ADDR" --token_file="$WORK/operator.token" \
+    --lockouts="$LOCKOUTS" --out="$JSONL" >/dev/null
   stop_server
 fi
 

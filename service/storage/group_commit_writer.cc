@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "service/audit/audit_storage_codec.h"
 #include "service/core/status_macros.h"
+#include "service/storage/lockout_codec.h"
 #include "service/storage/store_layout.h"
 #include "service/storage/value_codec.h"
 
@@ -16,14 +18,16 @@ namespace gatehouse {
 struct GroupCommitWriter::Queued {
   explicit Queued(WriteSet* w) : writes(w) {}
   WriteSet* const writes;
+  // The puts' last_audit_sequence before they were stamped.
+  std::vector<uint64_t> unstamped;
   bool done = false;
   absl::Status status;
 };
 
 GroupCommitWriter::GroupCommitWriter(StoreDb* db) : db_(db) {}
 
-absl::Status GroupCommitWriter::AddCounters(const WriteSet& writes,
-                                            rocksdb::WriteBatch& batch) const {
+absl::Status GroupCommitWriter::AddWrites(const WriteSet& writes,
+                                          rocksdb::WriteBatch& batch) const {
   for (const std::string& key : writes.deletes) {
     rocksdb::Status s = batch.Delete(db_->counters(), ToSlice(key));
     if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch delete");
@@ -33,7 +37,53 @@ absl::Status GroupCommitWriter::AddCounters(const WriteSet& writes,
         batch.Put(db_->counters(), ToSlice(key), EncodeCounterState(state));
     if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch put");
   }
+  for (const LockoutChange& change : writes.lockouts) {
+    const LockoutEntry& entry = change.entry;
+    if (entry.policy.empty() || entry.policy.size() > kMaxIndexedPolicyBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "lockout index change: policy name of ", entry.policy.size(),
+          " bytes (1..", kMaxIndexedPolicyBytes, ")"));
+    }
+    const std::string order =
+        LockoutOrderKey(entry.locked_at_ms, entry.storage_key);
+    const std::string all = AllLockoutsKey(order);
+    const std::string of_policy = PolicyLockoutsKey(entry.policy, order);
+    rocksdb::Status s;
+    if (change.kind == LockoutChange::Kind::kPut) {
+      const std::string value = EncodeLockoutEntry(entry);
+      s = batch.Put(db_->lockouts(), all, value);
+      if (s.ok()) s = batch.Put(db_->lockouts(), of_policy, value);
+    } else {
+      s = batch.Delete(db_->lockouts(), all);
+      if (s.ok()) s = batch.Delete(db_->lockouts(), of_policy);
+    }
+    if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch lockout");
+  }
   return absl::OkStatus();
+}
+
+absl::Status GroupCommitWriter::AddEvents(Queued& q, uint64_t& seq,
+                                          rocksdb::WriteBatch& batch) const {
+  for (AuditEvent& event : q.writes->audit) {
+    event.sequence = ++seq;
+    GH_RETURN_IF_ERROR(FromRocks(
+        batch.Put(db_->audit(), SequenceKey(seq), EncodeAuditEvent(event)),
+        StorageErrorKind::kWrite, "batch audit"));
+  }
+  q.unstamped.clear();
+  for (const auto& put : q.writes->puts) {
+    q.unstamped.push_back(put.second.last_audit_sequence);
+  }
+  StampAuditSequences(*q.writes);
+  return absl::OkStatus();
+}
+
+void GroupCommitWriter::Unnumber(Queued& q) {
+  for (AuditEvent& event : q.writes->audit) event.sequence = 0;
+  for (size_t i = 0; i < q.unstamped.size() && i < q.writes->puts.size(); ++i) {
+    q.writes->puts[i].second.last_audit_sequence = q.unstamped[i];
+  }
+  q.unstamped.clear();
 }
 
 absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
@@ -41,7 +91,7 @@ absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
     rocksdb::WriteOptions options;
     options.sync = db_->sync();
     rocksdb::WriteBatch batch;
-    GH_RETURN_IF_ERROR(AddCounters(writes, batch));
+    GH_RETURN_IF_ERROR(AddWrites(writes, batch));
     return db_->Written(db_->db()->Write(options, &batch), "commit counters");
   }
   Queued self(&writes);
@@ -64,20 +114,15 @@ void GroupCommitWriter::WriteGroup() {
   for (Queued* q : queue_) {
     if (group.size() == kMaxGroupCommits) break;
     group.push_back(q);
-    // A commit that cannot be encoded fails alone.
+    // A commit that cannot be encoded fails alone. Its puts are encoded
+    // once stamped with its events' sequences.
     batch.SetSavePoint();
     const uint64_t first = seq;
-    absl::Status added = AddCounters(*q->writes, batch);
-    for (AuditEvent& event : q->writes->audit) {
-      if (!added.ok()) break;
-      event.sequence = ++seq;
-      added = FromRocks(
-          batch.Put(db_->audit(), SequenceKey(seq), EncodeAuditEvent(event)),
-          StorageErrorKind::kWrite, "batch audit");
-    }
+    absl::Status added = AddEvents(*q, seq, batch);
+    if (added.ok()) added = AddWrites(*q->writes, batch);
     if (!added.ok()) {
       batch.RollbackToSavePoint().PermitUncheckedError();
-      for (AuditEvent& event : q->writes->audit) event.sequence = 0;
+      Unnumber(*q);
       seq = first;
       q->status = added;
     } else {
@@ -105,9 +150,7 @@ void GroupCommitWriter::WriteGroup() {
   // WriteSet stays valid.
   for (Queued* q : group) {
     if (q->status.ok()) {  // Not failed alone above.
-      if (!written.ok()) {
-        for (AuditEvent& event : q->writes->audit) event.sequence = 0;
-      }
+      if (!written.ok()) Unnumber(*q);
       q->status = written;
     }
     q->done = true;

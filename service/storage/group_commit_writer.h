@@ -17,15 +17,19 @@ class WriteBatch;
 namespace gatehouse {
 
 // The one path by which a RocksDB store's commits reach the DB. Each commit
-// is one atomic WriteBatch of counter puts and deletes (value_codec.h) and
-// audit events (audit_storage_codec.h, under SequenceKey()). Commits
+// is one atomic WriteBatch of counter puts and deletes (value_codec.h),
+// audit events (audit_storage_codec.h, under SequenceKey()) and changes to
+// the lockout index (WriteSet::lockouts, applied in order to both of an
+// entry's keys, store_layout.h). Commits
 // carrying audit events are group-committed, as in LevelDB's
 // DBImpl::Write: they queue up, and the one at the front (the leader)
 // writes the queued ones (up to kMaxGroupCommits) as one WriteBatch, with
 // one write and one fsync for all, assigning their sequences in queue
 // order. Sequences stay gap-free: a group is written entirely or not at
-// all, and the head (StoreDb::SetHead) moves only once it is. Commits
-// without events are written on their own, beside the groups.
+// all, and the head (StoreDb::SetHead) moves only once it is. A commit's
+// puts are stamped with its events' sequences (StampAuditSequences) once
+// those are assigned, before the puts are encoded. Commits without events
+// are written on their own, beside the groups.
 //
 // Thread-safe. Does not own the StoreDb, which must outlive it.
 class GroupCommitWriter {
@@ -34,9 +38,12 @@ class GroupCommitWriter {
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
-  // CounterStore::Commit: writes `writes` and sets its events' sequence
-  // numbers; on failure (UNAVAILABLE) nothing was written and the events'
-  // sequences are 0. Records the outcome in StoreDb::writable().
+  // CounterStore::Commit: writes `writes`, sets its events' sequence
+  // numbers and stamps its puts (WriteSet::put_events); on failure
+  // (UNAVAILABLE; INVALID_ARGUMENT for a lockout change whose policy name
+  // is empty or longer than kMaxIndexedPolicyBytes) nothing was written,
+  // the events' sequences are 0 and the puts' last_audit_sequence are as
+  // they came. Records the outcome of a write in StoreDb::writable().
   absl::Status Commit(WriteSet& writes);
 
   // Holds off the commits that carry audit events while it lives (or until
@@ -67,9 +74,16 @@ class GroupCommitWriter {
   // At most this many commits are written as one group.
   static constexpr size_t kMaxGroupCommits = 128;
 
-  // Adds the counter puts and deletes of `writes` to `batch`.
-  absl::Status AddCounters(const WriteSet& writes,
-                           rocksdb::WriteBatch& batch) const;
+  // Adds the counter puts and deletes and the lockout index changes of
+  // `writes` to `batch`.
+  absl::Status AddWrites(const WriteSet& writes,
+                         rocksdb::WriteBatch& batch) const;
+  // Gives q's events the sequences after `seq` (leaving `seq` at the last
+  // one), adds them to `batch` and stamps q's puts.
+  absl::Status AddEvents(Queued& q, uint64_t& seq,
+                         rocksdb::WriteBatch& batch) const;
+  // Undoes AddEvents on q's WriteSet: sequences 0, puts as they came.
+  static void Unnumber(Queued& q);
   // The leader's work: writes the queued commits from the front (its own
   // first) as one group and marks them done. Releases commit_mu_ while the
   // batch is written, and holds it again on return.

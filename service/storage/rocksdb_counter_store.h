@@ -15,7 +15,9 @@ namespace gatehouse {
 // CounterStore on a RocksDB store (RocksDbStore, rocksdb_store.h): counter
 // states in the default column family, encoded by value_codec.h; expired
 // ones are dropped at compaction by ExpiryCompactionFilter. Commits go
-// through the store's GroupCommitWriter, with their audit events.
+// through the store's GroupCommitWriter, with their audit events and
+// lockout index changes; the index (store_layout.h) is listed by one seek
+// and ended entries are dropped at compaction by LockoutCompactionFilter.
 //
 // Thread-safe. Owns neither the StoreDb nor the writer, which must outlive
 // it.
@@ -28,6 +30,15 @@ class RocksDbCounterStore final : public CounterStore {
   absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) override;
   absl::Status Commit(WriteSet& writes) override;
+  // CounterStore::ListLockouts, with one bound on its work: entries whose
+  // lockout has ended but that compaction has not dropped yet are passed
+  // over, at most kMaxSkippedLockouts of them per call; past that the page
+  // ends early (possibly empty) with `next` set, and the caller pages on.
+  // DATA_LOSS when an entry it reads does not decode or does not match its
+  // key; UNAVAILABLE when reading fails.
+  absl::StatusOr<LockoutPage> ListLockouts(const LockoutQuery& query) override;
+
+  static constexpr size_t kMaxSkippedLockouts = 10'000;
 
  private:
   const StoreDb* const db_;

@@ -16,9 +16,10 @@
 namespace gatehouse {
 
 // A Store on RocksDB: one DB in a directory (StoreDb), written only through
-// one GroupCommitWriter, read and maintained by the three parts. Counters
-// and audit events are committed in the same WriteBatch, so an audit event
-// is durable exactly when the counter change it describes is. On opening,
+// one GroupCommitWriter, read and maintained by the three parts. Counters,
+// audit events and lockout index entries are committed in the same
+// WriteBatch, so an audit event (or an index entry) is durable exactly when
+// the counter change it describes is. On opening,
 // the audit head is the last event's sequence; retention, which may delete
 // every event, stores the head as it deletes.
 //

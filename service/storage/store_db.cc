@@ -11,6 +11,7 @@
 #include "service/audit/audit_storage_codec.h"
 #include "service/core/status_macros.h"
 #include "service/storage/expiry_compaction_filter.h"
+#include "service/storage/lockout_compaction_filter.h"
 #include "service/storage/rocksdb_logger.h"
 #include "service/storage/store_layout.h"
 
@@ -50,6 +51,7 @@ absl::StatusOr<std::unique_ptr<StoreDb>> StoreDb::Open(
     const std::string& dir, const Clock* clock,
     const RocksDbStoreOptions& options) {
   auto filter = std::make_unique<ExpiryCompactionFilter>(clock);
+  auto lockout_filter = std::make_unique<LockoutCompactionFilter>(clock);
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -80,8 +82,28 @@ absl::StatusOr<std::unique_ptr<StoreDb>> StoreDb::Open(
   audit_table.block_cache = cache;
   audit.table_factory.reset(rocksdb::NewBlockBasedTableFactory(audit_table));
 
+  // The lockout index is small (one entry per subject locked out now, two
+  // keys each) and read by seeking: no bloom filter; a small memtable so
+  // ended entries reach a compaction, where the filter drops them.
+  rocksdb::ColumnFamilyOptions lockouts;
+  lockouts.compaction_filter = lockout_filter.get();
+  lockouts.write_buffer_size =
+      std::min<size_t>(options.write_buffer_bytes, 4 << 20);
+  if (options.periodic_compaction_seconds > 0) {
+    lockouts.periodic_compaction_seconds = options.periodic_compaction_seconds;
+  }
+  lockouts.compression = rocksdb::kLZ4Compression;
+  rocksdb::BlockBasedTableOptions lockouts_table;
+  lockouts_table.block_cache = cache;
+  lockouts.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(lockouts_table));
+
+  // Data directories from before the lockout index get its family created
+  // empty (create_missing_column_families).
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, counters}, {kAuditFamily, audit}};
+      {rocksdb::kDefaultColumnFamilyName, counters},
+      {kAuditFamily, audit},
+      {kLockoutsFamily, lockouts}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -91,20 +113,24 @@ absl::StatusOr<std::unique_ptr<StoreDb>> StoreDb::Open(
         absl::StrCat("cannot open RocksDB in ", dir, ": ", s.ToString()));
   }
   std::unique_ptr<StoreDb> db(
-      new StoreDb(std::move(filter), std::unique_ptr<rocksdb::DB>(raw),
-                  std::move(handles), options.sync, clock));
+      new StoreDb(std::move(filter), std::move(lockout_filter),
+                  std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
+                  options.sync, clock));
   GH_RETURN_IF_ERROR(db->LoadAuditBounds());
   return db;
 }
 
 StoreDb::StoreDb(std::unique_ptr<ExpiryCompactionFilter> filter,
+                 std::unique_ptr<LockoutCompactionFilter> lockout_filter,
                  std::unique_ptr<rocksdb::DB> db,
                  std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync,
                  const Clock* clock)
     : filter_(std::move(filter)),
+      lockout_filter_(std::move(lockout_filter)),
       db_(std::move(db)),
       counters_(handles[0]),
       audit_(handles[1]),
+      lockouts_(handles[2]),
       handles_(std::move(handles)),
       sync_(sync),
       clock_(clock) {}

@@ -27,6 +27,7 @@ class DB;
 namespace gatehouse {
 
 class ExpiryCompactionFilter;
+class LockoutCompactionFilter;
 
 struct RocksDbStoreOptions {
   // fsync the write-ahead log on every commit (survives power loss); the
@@ -55,7 +56,7 @@ inline absl::string_view ToView(const rocksdb::Slice& s) {
 
 // The RocksDB database under a RocksDbStore, shared by its parts (counter
 // store, group-commit writer, audit log, maintenance): the DB in one
-// directory with its two column families (store_layout.h), the durability
+// directory with its three column families (store_layout.h), the durability
 // of commits, whether writes go through, and the audit log's bounds.
 //
 // Thread-safe. Owns the DB; the clock must outlive it.
@@ -77,6 +78,8 @@ class StoreDb {
   // The default family: counter states and metadata.
   rocksdb::ColumnFamilyHandle* counters() const { return counters_; }
   rocksdb::ColumnFamilyHandle* audit() const { return audit_; }
+  // The lockout index.
+  rocksdb::ColumnFamilyHandle* lockouts() const { return lockouts_; }
   const std::vector<rocksdb::ColumnFamilyHandle*>& families() const {
     return handles_;
   }
@@ -116,17 +119,20 @@ class StoreDb {
 
  private:
   StoreDb(std::unique_ptr<ExpiryCompactionFilter> filter,
+          std::unique_ptr<LockoutCompactionFilter> lockout_filter,
           std::unique_ptr<rocksdb::DB> db,
           std::vector<rocksdb::ColumnFamilyHandle*> handles, bool sync,
           const Clock* clock);
   absl::Status LoadAuditBounds();
 
-  // Constant after construction. The filter must outlive the DB, so it is
-  // declared first.
+  // Constant after construction. The filters must outlive the DB, so they
+  // are declared first.
   std::unique_ptr<ExpiryCompactionFilter> filter_;
+  std::unique_ptr<LockoutCompactionFilter> lockout_filter_;
   std::unique_ptr<rocksdb::DB> db_;
   rocksdb::ColumnFamilyHandle* counters_ = nullptr;  // Owned by handles_.
   rocksdb::ColumnFamilyHandle* audit_ = nullptr;
+  rocksdb::ColumnFamilyHandle* lockouts_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   const bool sync_;
   const Clock* const clock_;

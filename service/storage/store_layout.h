@@ -13,10 +13,34 @@
 // (which start with kCounterKeyPrefix, subject_key.h), encoded by
 // value_codec.h, and the metadata keys below. The kAuditFamily column family
 // holds audit events under SequenceKey(sequence), encoded by
-// audit_storage_codec.h.
+// audit_storage_codec.h. The kLockoutsFamily column family holds the
+// lockout index (lockout_index.h), each entry encoded by lockout_codec.h
+// under two keys, so that both listings are one seek:
+//
+//   'a' order_key                       every policy's lockouts
+//   'p' u8 len, policy, order_key       one policy's (policy 1..255 bytes)
+//
+// where order_key is LockoutOrderKey(locked_at_ms, storage_key), newest
+// first. Both keys of an entry hold the same value and are written and
+// deleted in the same batch. Families missing from a data directory
+// written before them are created empty on opening.
 namespace gatehouse {
 
 inline constexpr char kAuditFamily[] = "audit";
+inline constexpr char kLockoutsFamily[] = "lockouts";
+
+inline constexpr char kAllLockoutsPrefix = 'a';
+inline constexpr char kPolicyLockoutsPrefix = 'p';
+inline constexpr size_t kMaxIndexedPolicyBytes = 255;
+
+// The key of an entry among every policy's lockouts.
+std::string AllLockoutsKey(absl::string_view order_key);
+// What every key of `policy`'s lockouts starts with. REQUIRES: `policy` is
+// 1..kMaxIndexedPolicyBytes bytes.
+std::string PolicyLockoutsPrefix(absl::string_view policy);
+// The key of an entry among `policy`'s lockouts; same REQUIRES.
+std::string PolicyLockoutsKey(absl::string_view policy,
+                              absl::string_view order_key);
 
 // Metadata keys in the default family; counter keys start with 'c'.
 // The audit head, stored only by retention as it deletes events: otherwise

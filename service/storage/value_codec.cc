@@ -11,6 +11,10 @@ namespace {
 
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kFlagLockout = 1;
+constexpr uint8_t kFlagLockedAt = 2;
+constexpr uint8_t kFlagAuditSequence = 4;
+constexpr uint8_t kKnownFlags =
+    kFlagLockout | kFlagLockedAt | kFlagAuditSequence;
 
 absl::Status Corrupt(absl::string_view what) {
   return StorageError(
@@ -36,7 +40,13 @@ std::string EncodeCounterState(const CounterState& state) {
   }
   const bool lockout = state.lockout_until_ms > 0 || state.offences > 0 ||
                        state.last_offence_ms > 0;
-  out.push_back(static_cast<char>(lockout ? kFlagLockout : 0));
+  // Each optional part only when non-zero: a state without them encodes
+  // as it did before they existed.
+  const bool locked_at = state.locked_at_ms > 0;
+  const bool sequence = state.last_audit_sequence > 0;
+  out.push_back(static_cast<char>((lockout ? kFlagLockout : 0) |
+                                  (locked_at ? kFlagLockedAt : 0) |
+                                  (sequence ? kFlagAuditSequence : 0)));
   if (lockout) {
     PutVarint(out, static_cast<uint64_t>(
                        std::max<int64_t>(0, state.lockout_until_ms)));
@@ -44,6 +54,8 @@ std::string EncodeCounterState(const CounterState& state) {
     PutVarint(out, static_cast<uint64_t>(
                        std::max<int64_t>(0, state.last_offence_ms)));
   }
+  if (locked_at) PutVarint(out, static_cast<uint64_t>(state.locked_at_ms));
+  if (sequence) PutVarint(out, state.last_audit_sequence);
   return out;
 }
 
@@ -85,7 +97,7 @@ absl::StatusOr<CounterState> DecodeCounterState(absl::string_view bytes) {
     prev = index;
   }
   uint8_t flags;
-  if (!r.Byte(flags) || (flags & ~kFlagLockout) != 0) return Corrupt("flags");
+  if (!r.Byte(flags) || (flags & ~kKnownFlags) != 0) return Corrupt("flags");
   if (flags & kFlagLockout) {
     uint64_t offences;
     if (!r.Signed(s.lockout_until_ms) || !r.Varint(offences) ||
@@ -93,6 +105,15 @@ absl::StatusOr<CounterState> DecodeCounterState(absl::string_view bytes) {
       return Corrupt("lockout");
     }
     s.offences = static_cast<uint32_t>(offences);
+  }
+  // Present only when non-zero, so a zero is malformed.
+  if ((flags & kFlagLockedAt) &&
+      (!r.Signed(s.locked_at_ms) || s.locked_at_ms == 0)) {
+    return Corrupt("locked_at");
+  }
+  if ((flags & kFlagAuditSequence) &&
+      (!r.Varint(s.last_audit_sequence) || s.last_audit_sequence == 0)) {
+    return Corrupt("last_audit_sequence");
   }
   if (!r.done()) return Corrupt("trailing bytes");
   return s;

@@ -20,7 +20,16 @@ namespace gatehouse {
 //   varint  number of buckets n  (at most kMaxEncodedBuckets)
 //   n x     zigzag-varint index delta (first: absolute), varint count
 //   u8      flags                bit 0: lockout fields follow
+//                                bit 1: locked_at_ms follows
+//                                bit 2: last_audit_sequence follows
 //   [varint lockout_until_ms, varint offences, varint last_offence_ms]
+//   [varint locked_at_ms]           non-zero
+//   [varint last_audit_sequence]    non-zero
+//
+// Bits 1 and 2 are set only for non-zero values, so a state without them
+// encodes byte for byte as before they existed, and values written then
+// decode unchanged. Any other flag bit is corrupt: a binary from before
+// them reads values that use them as DATA_LOSS rather than guess.
 std::string EncodeCounterState(const CounterState& state);
 
 // DATA_LOSS naming what is wrong when `bytes` is not a valid encoding.

@@ -181,6 +181,78 @@ TEST(ValueCodecTest, PermanentLockoutIsStoredInTheVersionOneFormat) {
   EXPECT_EQ(DecodeExpiresAt(want).value(), kLockedUntilUnblockedMs);
 }
 
+// locked_at_ms and last_audit_sequence (the lockout index, the audit
+// trail of a state) each take a flag bit and a varint, only when non-zero.
+TEST(ValueCodecTest, LockedAtAndAuditSequenceRoundTripAloneAndTogether) {
+  CounterState locked_at_only;
+  locked_at_only.locked_at_ms = 1;
+  CounterState sequence_only;
+  sequence_only.last_audit_sequence = 1;
+  CounterState both = SampleState();
+  both.locked_at_ms = 1'700'000'000'500;
+  both.last_audit_sequence = std::numeric_limits<uint64_t>::max();
+  CounterState permanent = both;
+  permanent.lockout_until_ms = kLockedUntilUnblockedMs;
+  permanent.locked_at_ms = kInt64Max;
+  for (const CounterState& s :
+       {locked_at_only, sequence_only, both, permanent}) {
+    ExpectRoundTrip(s);
+  }
+}
+
+TEST(ValueCodecTest, LockedAtAndAuditSequenceFollowTheLockoutFields) {
+  CounterState s;
+  s.offences = 2;
+  s.locked_at_ms = 1000;
+  s.last_audit_sequence = 5;
+  // version, expires_at, bucket_ms, bucket count, flags 0b111,
+  // lockout_until 0, offences 2, last_offence 0, locked_at 1000 (e8 07),
+  // last_audit_sequence 5.
+  const std::string want("\x01\x00\x00\x00\x07\x00\x02\x00\xe8\x07\x05", 11);
+  EXPECT_EQ(Hex(EncodeCounterState(s)), Hex(want));
+  absl::StatusOr<CounterState> decoded = DecodeCounterState(want);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, s);
+}
+
+// Values stored before the two fields existed decode unchanged, and a state
+// without them is stored in exactly those bytes (SampleState pinned here as
+// the encoder wrote it before).
+TEST(ValueCodecTest, StateWithoutIndexFieldsEncodesAsBefore) {
+  const std::string before = absl::HexStringToBytes(
+      "018088afa8bd31e8070380c49fd50c030e0168fa0101a0c7ccffbc31"
+      "03f4d395ffbc31");
+  EXPECT_EQ(Hex(EncodeCounterState(SampleState())), Hex(before));
+  absl::StatusOr<CounterState> decoded = DecodeCounterState(before);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, SampleState());
+  EXPECT_EQ(decoded->locked_at_ms, 0);
+  EXPECT_EQ(decoded->last_audit_sequence, 0u);
+}
+
+TEST(ValueCodecTest, ZeroOrMissingLockedAtIsDataLoss) {
+  ExpectDataLoss(Bytes().Header().Varint(0).Byte(2).Varint(0).str(),
+                 "locked_at");
+  ExpectDataLoss(Bytes().Header().Varint(0).Byte(2).str(), "locked_at");
+  // Above int64.
+  ExpectDataLoss(
+      Bytes().Header().Varint(0).Byte(2).Varint(uint64_t{1} << 63).str(),
+      "locked_at");
+}
+
+TEST(ValueCodecTest, ZeroOrMissingAuditSequenceIsDataLoss) {
+  ExpectDataLoss(Bytes().Header().Varint(0).Byte(4).Varint(0).str(),
+                 "last_audit_sequence");
+  ExpectDataLoss(Bytes().Header().Varint(0).Byte(6).Varint(7).str(),
+                 "last_audit_sequence");
+  // Eleven varint bytes: more than 64 bits.
+  Bytes overlong;
+  overlong.Header().Varint(0).Byte(4);
+  for (int i = 0; i < 10; ++i) overlong.Byte(0xff);
+  overlong.Byte(0x01);
+  ExpectDataLoss(overlong.str(), "last_audit_sequence");
+}
+
 TEST(ValueCodecTest, SingleHitStateEncodesInSeventeenBytes) {
   // One hit at 2023-11-14 in a one-minute window of 60 one-second buckets.
   CounterState s;
@@ -233,8 +305,11 @@ TEST(ValueCodecTest, EveryTruncationIsDataLoss) {
   CounterState lockout_only;
   lockout_only.offences = 2;
   lockout_only.expires_at_ms = 10;
+  CounterState indexed = SampleState();
+  indexed.locked_at_ms = 1'700'000'000'500;
+  indexed.last_audit_sequence = 123'456'789;
   for (const CounterState& state :
-       {SampleState(), CounterState{}, lockout_only}) {
+       {SampleState(), CounterState{}, lockout_only, indexed}) {
     const std::string bytes = EncodeCounterState(state);
     for (size_t len = 0; len < bytes.size(); ++len) {
       SCOPED_TRACE(testing::Message()
@@ -362,7 +437,7 @@ TEST(ValueCodecTest, BucketsWithZeroWidthAreDataLoss) {
 }
 
 TEST(ValueCodecTest, UnknownFlagBitsAreDataLoss) {
-  for (uint8_t flags : {0x02, 0x03, 0x80, 0xff}) {
+  for (uint8_t flags : {0x08, 0x09, 0x0f, 0x80, 0xff}) {
     SCOPED_TRACE(testing::Message() << "flags " << int(flags));
     ExpectDataLoss(Bytes().Header().Varint(0).Byte(flags).str(), "flags");
   }

@@ -16,6 +16,7 @@
 #include "service/core/audit_log.h"
 #include "service/core/counter_state.h"
 #include "service/core/counter_store.h"
+#include "service/core/lockout_index.h"
 #include "tests/testing/store_contract_env.h"
 
 // The CounterStore contract (service/core/counter_store.h), as a typed suite
@@ -28,6 +29,54 @@
 // implementation's own storage to fail (Env::BreakStorage); an in-memory
 // Commit cannot fail, so that test is skipped for it.
 namespace gatehouse::testing {
+
+// A lockout index entry with every field set: subject `n` of `policy`,
+// locked at `locked_at_ms` until `locked_until_ms`.
+inline LockoutEntry ContractLockout(const std::string& policy, int n,
+                                    int64_t locked_at_ms,
+                                    int64_t locked_until_ms) {
+  LockoutEntry e;
+  e.policy = policy;
+  e.storage_key = "c" + policy + "/subject-" + std::to_string(n);
+  e.locked_at_ms = locked_at_ms;
+  e.locked_until_ms = locked_until_ms;
+  e.offences = static_cast<uint32_t>(n % 5 + 1);
+  e.reason = n % 2 == 0 ? "" : "credential stuffing from " + std::to_string(n);
+  e.blocked_by = n % 2 == 0 ? "" : "operator-" + std::to_string(n);
+  e.key = {{"ip", "203.0.113." + std::to_string(n % 256)},
+           {"user", "pseudonym-" + std::to_string(n)}};
+  return e;
+}
+
+inline LockoutChange PutLockout(const LockoutEntry& entry) {
+  return LockoutChange{LockoutChange::Kind::kPut, entry};
+}
+inline LockoutChange DeleteLockout(const LockoutEntry& entry) {
+  LockoutChange change{LockoutChange::Kind::kDelete, {}};
+  change.entry.policy = entry.policy;
+  change.entry.storage_key = entry.storage_key;
+  change.entry.locked_at_ms = entry.locked_at_ms;
+  return change;
+}
+
+// The storage keys of a page's entries, in order.
+inline std::vector<std::string> StorageKeys(const LockoutPage& page) {
+  std::vector<std::string> keys;
+  for (const LockoutEntry& e : page.entries) keys.push_back(e.storage_key);
+  return keys;
+}
+
+inline void ExpectSameLockout(const LockoutEntry& actual,
+                              const LockoutEntry& expected) {
+  EXPECT_EQ(actual.policy, expected.policy);
+  EXPECT_EQ(actual.storage_key, expected.storage_key);
+  EXPECT_EQ(actual.locked_at_ms, expected.locked_at_ms);
+  EXPECT_EQ(actual.locked_until_ms, expected.locked_until_ms);
+  EXPECT_EQ(actual.offences, expected.offences);
+  EXPECT_EQ(actual.reason, expected.reason);
+  EXPECT_EQ(actual.blocked_by, expected.blocked_by);
+  EXPECT_EQ(actual.key, expected.key);
+}
 
 template <typename Env>
 class CounterStoreContractTest : public ::testing::Test {
@@ -46,6 +95,42 @@ class CounterStoreContractTest : public ::testing::Test {
   void Commit(WriteSet& writes) {
     const absl::Status status = store().Commit(writes);
     ASSERT_TRUE(status.ok()) << status;
+  }
+
+  // A page of the lockout index; empty on a failed call (which records a
+  // test failure).
+  LockoutPage List(const std::string& policy, int64_t now_ms, size_t page_size,
+                   const std::string& after = "") {
+    LockoutQuery query;
+    query.policy = policy;
+    query.now_ms = now_ms;
+    query.page_size = page_size;
+    query.after = after;
+    absl::StatusOr<LockoutPage> page = store().ListLockouts(query);
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? *std::move(page) : LockoutPage{};
+  }
+
+  // Every page of `policy`'s lockouts of size `page_size`, following each
+  // page's `next` through a page token as a caller would; the storage keys
+  // page by page.
+  std::vector<std::vector<std::string>> AllPages(const std::string& policy,
+                                                 int64_t now_ms,
+                                                 size_t page_size) {
+    std::vector<std::vector<std::string>> pages;
+    std::string after;
+    for (int guard = 0; guard < 100; ++guard) {
+      const LockoutPage page = List(policy, now_ms, page_size, after);
+      pages.push_back(StorageKeys(page));
+      if (page.next.empty()) return pages;
+      absl::StatusOr<std::string> decoded = DecodeLockoutPageToken(
+          EncodeLockoutPageToken(page.next), "page_token");
+      EXPECT_TRUE(decoded.ok()) << decoded.status();
+      if (!decoded.ok()) return pages;
+      after = *decoded;
+    }
+    ADD_FAILURE() << "paging did not end";
+    return pages;
   }
 
   Env env_;
@@ -255,6 +340,223 @@ TYPED_TEST_P(CounterStoreContractTest,
   }
 }
 
+// The lockout index (WriteSet::lockouts, ListLockouts).
+constexpr int64_t kLockNowMs = kContractStartMs + 3'600'000;
+constexpr int64_t kLockEndMs = kLockNowMs + 900'000;
+
+TYPED_TEST_P(CounterStoreContractTest,
+             LockoutIndexListsNewestFirstAndAppliesChangesInOrder) {
+  const LockoutEntry a =
+      ContractLockout("login_ip", 1, kLockNowMs - 3000, kLockEndMs);
+  const LockoutEntry b =
+      ContractLockout("login_ip", 2, kLockNowMs - 1000, kLockEndMs);
+  const LockoutEntry c =
+      ContractLockout("login_user", 3, kLockNowMs - 2000, kLockEndMs);
+  const LockoutEntry gone =
+      ContractLockout("login_ip", 4, kLockNowMs - 500, kLockEndMs);
+  WriteSet writes;
+  writes.lockouts = {PutLockout(a), PutLockout(gone), PutLockout(b),
+                     DeleteLockout(gone), PutLockout(c)};
+  ASSERT_NO_FATAL_FAILURE(this->Commit(writes));
+  LockoutPage page = this->List("", kLockNowMs, 10);
+  EXPECT_EQ(
+      StorageKeys(page),
+      (std::vector<std::string>{b.storage_key, c.storage_key, a.storage_key}));
+  EXPECT_EQ(page.next, "");
+  ASSERT_EQ(page.entries.size(), 3u);
+  ExpectSameLockout(page.entries[0], b);
+  ExpectSameLockout(page.entries[1], c);
+  ExpectSameLockout(page.entries[2], a);
+
+  // A delete then a put of the same entry in one commit leaves it listed,
+  // with what the put said.
+  LockoutEntry a_again = a;
+  a_again.locked_until_ms = kLockEndMs + 1;
+  a_again.reason = "extended";
+  WriteSet second;
+  second.lockouts = {DeleteLockout(a), PutLockout(a_again), DeleteLockout(c)};
+  ASSERT_NO_FATAL_FAILURE(this->Commit(second));
+  page = this->List("", kLockNowMs, 10);
+  EXPECT_EQ(StorageKeys(page),
+            (std::vector<std::string>{b.storage_key, a.storage_key}));
+  ASSERT_EQ(page.entries.size(), 2u);
+  ExpectSameLockout(page.entries[1], a_again);
+  EXPECT_TRUE(this->List("login_user", kLockNowMs, 10).entries.empty());
+}
+
+TYPED_TEST_P(CounterStoreContractTest,
+             LockoutPagesFollowTokensAndEndWhereTheEntriesDo) {
+  // Seven entries, three of them locked at the same time: ordered by
+  // storage key among themselves.
+  WriteSet writes;
+  std::vector<std::string> newest_first;
+  for (int n = 7; n >= 1; --n) {
+    const int64_t at = n >= 5 ? kLockNowMs - 100 : kLockNowMs - 1000 * (8 - n);
+    writes.lockouts.push_back(
+        PutLockout(ContractLockout("login_ip", n, at, kLockEndMs)));
+  }
+  newest_first = {"clogin_ip/subject-5", "clogin_ip/subject-6",
+                  "clogin_ip/subject-7", "clogin_ip/subject-4",
+                  "clogin_ip/subject-3", "clogin_ip/subject-2",
+                  "clogin_ip/subject-1"};
+  ASSERT_NO_FATAL_FAILURE(this->Commit(writes));
+  using Pages = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(this->AllPages("", kLockNowMs, 3),
+            (Pages{{newest_first[0], newest_first[1], newest_first[2]},
+                   {newest_first[3], newest_first[4], newest_first[5]},
+                   {newest_first[6]}}));
+  // A last page that is exactly full has no next.
+  EXPECT_EQ(this->AllPages("", kLockNowMs, 7), (Pages{newest_first}));
+  EXPECT_EQ(this->AllPages("login_ip", kLockNowMs, 1).size(), 7u);
+  EXPECT_TRUE(this->List("", kLockNowMs, 0).entries.empty());
+  // The next page starts strictly after the position given.
+  const LockoutPage first = this->List("", kLockNowMs, 2);
+  ASSERT_EQ(first.entries.size(), 2u);
+  EXPECT_EQ(first.next, LockoutOrderKey(first.entries[1].locked_at_ms,
+                                        first.entries[1].storage_key));
+  EXPECT_EQ(StorageKeys(this->List("", kLockNowMs, 1, first.next)),
+            (std::vector<std::string>{newest_first[2]}));
+}
+
+TYPED_TEST_P(CounterStoreContractTest, LockoutPolicyFilterListsOnlyThatPolicy) {
+  WriteSet writes;
+  for (int n = 0; n < 10; ++n) {
+    writes.lockouts.push_back(
+        PutLockout(ContractLockout(n % 2 == 0 ? "login_ip" : "login_ip_user", n,
+                                   kLockNowMs - 1000 * n, kLockEndMs)));
+  }
+  ASSERT_NO_FATAL_FAILURE(this->Commit(writes));
+  using Pages = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(this->AllPages("login_ip", kLockNowMs, 2),
+            (Pages{{"clogin_ip/subject-0", "clogin_ip/subject-2"},
+                   {"clogin_ip/subject-4", "clogin_ip/subject-6"},
+                   {"clogin_ip/subject-8"}}));
+  EXPECT_EQ(this->AllPages("login_ip_user", kLockNowMs, 5),
+            (Pages{{"clogin_ip_user/subject-1", "clogin_ip_user/subject-3",
+                    "clogin_ip_user/subject-5", "clogin_ip_user/subject-7",
+                    "clogin_ip_user/subject-9"}}));
+  EXPECT_TRUE(this->List("login", kLockNowMs, 10).entries.empty());
+  EXPECT_TRUE(this->List("unknown_policy", kLockNowMs, 10).entries.empty());
+  EXPECT_EQ(this->List("", kLockNowMs, 100).entries.size(), 10u);
+  for (const LockoutEntry& e :
+       this->List("login_ip_user", kLockNowMs, 100).entries) {
+    EXPECT_EQ(e.policy, "login_ip_user");
+  }
+}
+
+TYPED_TEST_P(CounterStoreContractTest,
+             EndedLockoutsAreNotListedAndPermanentOnesAre) {
+  const LockoutEntry ended =
+      ContractLockout("login_ip", 1, kLockNowMs - 1000, kLockNowMs - 1);
+  const LockoutEntry ends_now =
+      ContractLockout("login_ip", 2, kLockNowMs - 2000, kLockNowMs);
+  const LockoutEntry live =
+      ContractLockout("login_ip", 3, kLockNowMs - 3000, kLockNowMs + 1);
+  const LockoutEntry permanent = ContractLockout(
+      "login_ip", 4, kLockNowMs - 4000, kLockedUntilUnblockedMs);
+  const LockoutEntry old_permanent =
+      ContractLockout("login_ip", 5, 1, kLockedUntilUnblockedMs);
+  WriteSet writes;
+  writes.lockouts = {PutLockout(ended), PutLockout(ends_now), PutLockout(live),
+                     PutLockout(permanent), PutLockout(old_permanent)};
+  ASSERT_NO_FATAL_FAILURE(this->Commit(writes));
+  using Pages = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(this->AllPages("", kLockNowMs, 1),
+            (Pages{{live.storage_key},
+                   {permanent.storage_key},
+                   {old_permanent.storage_key}}));
+  // `next` only when a listed entry follows: ended ones before and after
+  // a full page do not count.
+  WriteSet newer;
+  newer.lockouts = {
+      PutLockout(
+          ContractLockout("login_ip", 6, kLockNowMs - 10, kLockNowMs - 5)),
+      PutLockout(ContractLockout("login_ip", 7, 1, kLockNowMs - 5))};
+  ASSERT_NO_FATAL_FAILURE(this->Commit(newer));
+  EXPECT_EQ(this->AllPages("login_ip", kLockNowMs, 3),
+            (Pages{{live.storage_key, permanent.storage_key,
+                    old_permanent.storage_key}}));
+  // Later, only the permanent ones are left.
+  EXPECT_EQ(this->AllPages("", kLockNowMs + 86'400'000, 10),
+            (Pages{{permanent.storage_key, old_permanent.storage_key}}));
+  ASSERT_EQ(this->List("", kLockNowMs + 86'400'000, 10).entries.size(), 2u);
+  EXPECT_EQ(
+      this->List("", kLockNowMs + 86'400'000, 10).entries[0].locked_until_ms,
+      kLockedUntilUnblockedMs);
+}
+
+TYPED_TEST_P(CounterStoreContractTest,
+             CommitStampsEachPutWithItsLastEventsSequence) {
+  CommitEvents(this->store(), "before", 2, EventTimeMs(1));
+  WriteSet writes;
+  CounterState locked = ContractState(1);
+  locked.locked_at_ms = kLockNowMs;
+  writes.puts.emplace_back("stamped", locked);
+  writes.puts.emplace_back("no-event", ContractState(2));
+  writes.puts.emplace_back("beyond-put-events", ContractState(3));
+  writes.puts[1].second.last_audit_sequence = 1;  // Kept: kNoEvent.
+  writes.audit.push_back(ContractEvent("e0", EventTimeMs(3)));
+  writes.audit.push_back(ContractEvent("e1", EventTimeMs(3)));
+  writes.audit.push_back(ContractEvent("e2", EventTimeMs(3)));
+  writes.put_events = {1, WriteSet::kNoEvent};
+  writes.lockouts = {
+      PutLockout(ContractLockout("login_ip", 1, kLockNowMs, kLockEndMs))};
+  ASSERT_NO_FATAL_FAILURE(this->Commit(writes));
+  EXPECT_EQ(writes.audit[1].sequence, 4u);
+  EXPECT_EQ(writes.puts[0].second.last_audit_sequence, 4u);
+  EXPECT_EQ(writes.puts[1].second.last_audit_sequence, 1u);
+  EXPECT_EQ(writes.puts[2].second.last_audit_sequence, 0u);
+  CounterState want = locked;
+  want.last_audit_sequence = 4;
+  EXPECT_EQ(this->ReadState("stamped"), want);
+  EXPECT_EQ(this->ReadState("stamped")->locked_at_ms, kLockNowMs);
+  CounterState no_event = ContractState(2);
+  no_event.last_audit_sequence = 1;
+  EXPECT_EQ(this->ReadState("no-event"), no_event);
+  EXPECT_EQ(this->ReadState("beyond-put-events"), ContractState(3));
+  EXPECT_EQ(this->List("", kLockNowMs, 10).entries.size(), 1u);
+}
+
+// Concurrent commits are group-committed in the RocksDB store: each put
+// still gets its own commit's event sequence.
+TYPED_TEST_P(CounterStoreContractTest,
+             ConcurrentCommitsStampTheirOwnSequences) {
+  constexpr int kThreads = 4;
+  constexpr int kCommitsPerThread = 40;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int c = 0; c < kCommitsPerThread; ++c) {
+        const std::string key = "t" + std::to_string(t);
+        WriteSet writes;
+        writes.puts.emplace_back(key, ContractState(c));
+        writes.audit.push_back(ContractEvent(key + "-a", kContractStartMs));
+        writes.audit.push_back(ContractEvent(key + "-b", kContractStartMs));
+        writes.put_events = {1};
+        if (!this->store().Commit(writes).ok() ||
+            writes.puts[0].second.last_audit_sequence !=
+                writes.audit[1].sequence ||
+            writes.audit[1].sequence == 0) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+  for (int t = 0; t < kThreads; ++t) {
+    const std::optional<CounterState> state =
+        this->ReadState("t" + std::to_string(t));
+    ASSERT_TRUE(state.has_value());
+    absl::StatusOr<std::vector<AuditEvent>> event =
+        this->log().Read(state->last_audit_sequence, 1);
+    ASSERT_TRUE(event.ok()) << event.status();
+    ASSERT_EQ(event->size(), 1u);
+    EXPECT_EQ((*event)[0].client_id, "t" + std::to_string(t) + "-b");
+  }
+}
+
 // Stores that keep what they hold across a reopen (Env::Reopen()).
 template <typename Env>
 class DurableCounterStoreContractTest : public CounterStoreContractTest<Env> {};
@@ -282,6 +584,31 @@ TYPED_TEST_P(DurableCounterStoreContractTest,
     ExpectSameEvent((*stored)[1], writes.audit[1]);
     ExpectSameEvent((*stored)[2], after[0]);
   }
+}
+
+TYPED_TEST_P(DurableCounterStoreContractTest, LockoutIndexSurvivesReopening) {
+  const LockoutEntry kept =
+      ContractLockout("login_ip", 1, kLockNowMs - 1000, kLockEndMs);
+  const LockoutEntry permanent = ContractLockout(
+      "login_user", 2, kLockNowMs - 2000, kLockedUntilUnblockedMs);
+  const LockoutEntry deleted =
+      ContractLockout("login_ip", 3, kLockNowMs - 500, kLockEndMs);
+  WriteSet writes;
+  writes.lockouts = {PutLockout(kept), PutLockout(permanent),
+                     PutLockout(deleted)};
+  ASSERT_NO_FATAL_FAILURE(this->Commit(writes));
+  WriteSet del;
+  del.lockouts = {DeleteLockout(deleted)};
+  del.audit.push_back(ContractEvent("unblock", EventTimeMs(1)));
+  ASSERT_NO_FATAL_FAILURE(this->Commit(del));
+  ASSERT_NO_FATAL_FAILURE(this->env_.Reopen());
+  const LockoutPage page = this->List("", kLockNowMs, 10);
+  ASSERT_EQ(StorageKeys(page), (std::vector<std::string>{
+                                   kept.storage_key, permanent.storage_key}));
+  ExpectSameLockout(page.entries[0], kept);
+  ExpectSameLockout(page.entries[1], permanent);
+  EXPECT_EQ(StorageKeys(this->List("login_user", kLockNowMs, 10)),
+            (std::vector<std::string>{permanent.storage_key}));
 }
 
 // Storage failing under a multi-key commit with events: UNAVAILABLE, no
@@ -334,22 +661,73 @@ TYPED_TEST_P(FailingCounterStoreContractTest, FailedCommitLeavesNothing) {
   }
 }
 
-REGISTER_TYPED_TEST_SUITE_P(CounterStoreContractTest, UnknownKeyReadsAsAbsent,
-                            ReadsBackEveryFieldOfACommittedState,
-                            PutReplacesTheWholeState,
-                            DeleteRemovesAStateAndAbsentKeysAreFine,
-                            MultiKeyCommitAppliesEveryChange,
-                            ReadersNeverSeeHalfACommit,
-                            CommitNumbersItsEventsConsecutivelyAfterTheHead,
-                            CommitWithoutEventsUsesNoSequence,
-                            ConcurrentCommitsShareOneGapFreeSequence);
+// A failed commit changes nothing in the lockout index either, and leaves
+// its WriteSet's sequences as they came.
+TYPED_TEST_P(FailingCounterStoreContractTest,
+             FailedCommitChangesNoLockoutAndStampsNothing) {
+  const LockoutEntry before =
+      ContractLockout("login_ip", 1, kLockNowMs - 1000, kLockEndMs);
+  const LockoutEntry added =
+      ContractLockout("login_ip", 2, kLockNowMs - 10, kLockEndMs);
+  WriteSet setup;
+  setup.lockouts = {PutLockout(before)};
+  setup.audit.push_back(ContractEvent("before", EventTimeMs(1)));
+  ASSERT_NO_FATAL_FAILURE(this->Commit(setup));
+
+  ASSERT_NO_FATAL_FAILURE(this->env_.BreakStorage());
+  WriteSet failed;
+  CounterState state = ContractState(5);
+  state.last_audit_sequence = 1;
+  failed.puts.emplace_back("k", state);
+  failed.audit.push_back(ContractEvent("failed", EventTimeMs(2)));
+  failed.put_events = {0};
+  failed.lockouts = {DeleteLockout(before), PutLockout(added)};
+  const absl::Status status = this->store().Commit(failed);
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(failed.audit[0].sequence, 0u);
+  EXPECT_EQ(failed.puts[0].second.last_audit_sequence, 1u);
+  // Without events (written on its own in the RocksDB store) too.
+  WriteSet failed_alone;
+  failed_alone.lockouts = {DeleteLockout(before), PutLockout(added)};
+  EXPECT_EQ(this->store().Commit(failed_alone).code(),
+            absl::StatusCode::kUnavailable);
+  {
+    SCOPED_TRACE("while storage fails");
+    EXPECT_EQ(StorageKeys(this->List("", kLockNowMs, 10)),
+              (std::vector<std::string>{before.storage_key}));
+  }
+  ASSERT_NO_FATAL_FAILURE(this->env_.RepairStorage());
+  {
+    SCOPED_TRACE("once storage works again");
+    EXPECT_EQ(StorageKeys(this->List("", kLockNowMs, 10)),
+              (std::vector<std::string>{before.storage_key}));
+    EXPECT_EQ(StorageKeys(this->List("login_ip", kLockNowMs, 10)),
+              (std::vector<std::string>{before.storage_key}));
+    EXPECT_EQ(this->ReadState("k"), std::nullopt);
+  }
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    CounterStoreContractTest, UnknownKeyReadsAsAbsent,
+    ReadsBackEveryFieldOfACommittedState, PutReplacesTheWholeState,
+    DeleteRemovesAStateAndAbsentKeysAreFine, MultiKeyCommitAppliesEveryChange,
+    ReadersNeverSeeHalfACommit, CommitNumbersItsEventsConsecutivelyAfterTheHead,
+    CommitWithoutEventsUsesNoSequence, ConcurrentCommitsShareOneGapFreeSequence,
+    LockoutIndexListsNewestFirstAndAppliesChangesInOrder,
+    LockoutPagesFollowTokensAndEndWhereTheEntriesDo,
+    LockoutPolicyFilterListsOnlyThatPolicy,
+    EndedLockoutsAreNotListedAndPermanentOnesAre,
+    CommitStampsEachPutWithItsLastEventsSequence,
+    ConcurrentCommitsStampTheirOwnSequences);
 REGISTER_TYPED_TEST_SUITE_P(DurableCounterStoreContractTest,
-                            StatesAndSequencesSurviveReopening);
+                            StatesAndSequencesSurviveReopening,
+                            LockoutIndexSurvivesReopening);
 // Instantiated only for stores that are durable or can fail.
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(DurableCounterStoreContractTest);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(FailingCounterStoreContractTest);
 REGISTER_TYPED_TEST_SUITE_P(FailingCounterStoreContractTest,
-                            FailedCommitLeavesNothing);
+                            FailedCommitLeavesNothing,
+                            FailedCommitChangesNoLockoutAndStampsNothing);
 
 }  // namespace gatehouse::testing
 
