@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 #include <numeric>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -213,6 +214,54 @@ TEST_F(LimiterConcurrencyTest, PolicyReloadsDuringTrafficLoseNoHits) {
   done.store(true);
   reloader.join();
   EXPECT_EQ(Peek(Bulk()).count, uint64_t{kThreads * kPerThread});
+}
+
+// Records locking keys out, Blocks, Unblocks and Resets of the same keys
+// from many threads: afterwards the lockout index lists exactly the keys
+// whose stored state is locked out, each once.
+TEST_F(LimiterConcurrencyTest, LockoutIndexFollowsConcurrentLocksAndUnblocks) {
+  Policy login = MakePolicy("login", {"user"}, 3, absl::Hours(1));
+  login.lockout =
+      LockoutSpec{absl::Minutes(15), 2.0, absl::Hours(1), absl::Hours(24)};
+  Install({login});
+  constexpr int kKeys = 16;
+  constexpr int kRounds = 200;
+  auto user = [](int k) {
+    return Subject("login", {{"user", "u" + std::to_string(k)}});
+  };
+  RunThreads([&](int t) {
+    for (int i = 0; i < kRounds; ++i) {
+      const int k = (t * 7 + i) % kKeys;
+      Request r = MakeRequest({user(k)});
+      r.operator_reason = "race";
+      switch ((t + i) % 4) {
+        case 0:
+        case 1:
+          EXPECT_TRUE(limiter_->Record(r).ok());
+          break;
+        case 2:
+          EXPECT_TRUE(limiter_->Block(r, absl::Minutes(5 + t)).ok());
+          break;
+        case 3:
+          EXPECT_TRUE(i % 8 == 3 ? limiter_->Unblock(r).ok()
+                                 : limiter_->Reset(r).ok());
+          break;
+      }
+    }
+  });
+  absl::StatusOr<Limiter::LockoutListing> listed =
+      limiter_->ListLockouts("", kMaxLockoutPageSize, "", "test", "");
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::set<std::string> in_index;
+  for (const LockoutEntry& e : listed->entries) {
+    EXPECT_TRUE(in_index.insert(e.key[0].second).second)
+        << e.key[0].second << " listed twice";
+  }
+  for (int k = 0; k < kKeys; ++k) {
+    const Verdict v = Peek(user(k));
+    const std::string name = "u" + std::to_string(k);
+    EXPECT_EQ(v.locked_until.has_value(), in_index.count(name) == 1) << name;
+  }
 }
 
 }  // namespace
