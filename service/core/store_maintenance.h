@@ -37,7 +37,8 @@ class StoreMaintenance {
   // writable().
   virtual absl::Status Recover() = 0;
 
-  // Approximate bytes on disk of counters and audit log together.
+  // Approximate bytes on disk of everything stored: counters, audit log and
+  // lockout index.
   virtual uint64_t ApproximateBytes() const = 0;
   // An estimate of the number of keys stored.
   virtual uint64_t EstimateNumKeys() const = 0;

@@ -140,6 +140,10 @@ uint64_t RocksDbMaintenance::ApproximateAuditBytes() const {
   return ApproximateBytes(db_->audit());
 }
 
+uint64_t RocksDbMaintenance::ApproximateLockoutIndexBytes() const {
+  return ApproximateBytes(db_->lockouts());
+}
+
 absl::Status RocksDbMaintenance::CompactAll() {
   GH_RETURN_IF_ERROR(
       FromRocks(db_->db()->Flush(rocksdb::FlushOptions(), db_->families()),

@@ -44,8 +44,10 @@ class RocksDbMaintenance final : public StoreMaintenance {
   // DB::Resume, which flushes the memtables and starts a new write-ahead
   // log, proved by a small synced write. Safe alongside commits.
   absl::Status Recover() override;
+  // Counters, audit log and lockout index together.
   uint64_t ApproximateBytes() const override {
-    return ApproximateCounterBytes() + ApproximateAuditBytes();
+    return ApproximateCounterBytes() + ApproximateAuditBytes() +
+           ApproximateLockoutIndexBytes();
   }
   // RocksDB's estimate, of the default family (counters).
   uint64_t EstimateNumKeys() const override;
@@ -54,6 +56,7 @@ class RocksDbMaintenance final : public StoreMaintenance {
   // audit log.
   uint64_t ApproximateCounterBytes() const;
   uint64_t ApproximateAuditBytes() const;
+  uint64_t ApproximateLockoutIndexBytes() const;
 
   // Flushes memtables and compacts the whole key range (drops expired
   // counters now). For operators and tests.

@@ -204,6 +204,21 @@ TEST_F(RocksDbLockoutIndexTest, CompactionDropsEndedEntriesOnly) {
 // Ended entries that compaction has not dropped yet are passed over, at
 // most kMaxSkippedLockouts per call: past that the page ends early with a
 // `next` from which the caller pages on to the entries behind them.
+TEST_F(RocksDbLockoutIndexTest, TheStoresSizeCountsTheIndex) {
+  const uint64_t empty = store_->maintenance().ApproximateLockoutIndexBytes();
+  WriteSet writes;
+  for (int i = 0; i < 100; ++i) {
+    writes.lockouts.push_back(
+        Put(Entry("login_ip", i, kNowMs - i, kNowMs + 3'600'000)));
+  }
+  ASSERT_NO_FATAL_FAILURE(Commit(writes));
+  const uint64_t index = store_->maintenance().ApproximateLockoutIndexBytes();
+  EXPECT_GT(index, empty + 100 * 20) << "100 entries under two keys each";
+  EXPECT_EQ(store_->maintenance().ApproximateBytes(),
+            store_->maintenance().ApproximateCounterBytes() +
+                store_->maintenance().ApproximateAuditBytes() + index);
+}
+
 TEST_F(RocksDbLockoutIndexTest, PassingOverEndedEntriesIsBoundedPerPage) {
   constexpr size_t kEnded = RocksDbCounterStore::kMaxSkippedLockouts + 5;
   WriteSet writes;
