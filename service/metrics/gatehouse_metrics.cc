@@ -105,6 +105,22 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
               ->AddCallbackGauge("gatehouse_storage_estimated_keys",
                                  "RocksDB's estimate of the number of keys.")
               .WithLabels({})),
+      state_cache_reads_total(registry->AddCallbackCounter(
+          "gatehouse_state_cache_reads_total",
+          "Counter state reads answered from the counter cache (hit) or "
+          "read through to RocksDB (miss).",
+          {"result"})),
+      state_cache_entries(
+          registry
+              ->AddCallbackGauge("gatehouse_state_cache_entries",
+                                 "Counter states held by the counter cache.")
+              .WithLabels({})),
+      state_cache_bytes(
+          registry
+              ->AddCallbackGauge("gatehouse_state_cache_bytes",
+                                 "Bytes the counter cache's entries are "
+                                 "charged, at most --counter_cache_mb.")
+              .WithLabels({})),
       inflight_requests(registry
                             ->AddGauge("gatehouse_inflight_requests",
                                        "gRPC requests being served.")

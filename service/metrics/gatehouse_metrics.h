@@ -94,6 +94,11 @@ struct GatehouseMetrics {
   // RocksDB figures, computed at scrape: the caller sets the callbacks.
   CallbackGauge& storage_size_bytes;
   CallbackGauge& storage_estimated_keys;
+  // The counter cache (--counter_cache_mb), set by the caller when there is
+  // one: reads {result: hit|miss}, entries held and bytes charged.
+  Family<CallbackGauge>& state_cache_reads_total;
+  CallbackGauge& state_cache_entries;
+  CallbackGauge& state_cache_bytes;
   Gauge& inflight_requests;
   // 1 or 0: whether storage accepts writes (health is NOT_SERVING at 0).
   Gauge& storage_writable;

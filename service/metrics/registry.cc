@@ -95,6 +95,13 @@ Family<CallbackGauge>& Registry::AddCallbackGauge(
       std::move(label_names), [] { return std::make_unique<CallbackGauge>(); });
 }
 
+Family<CallbackGauge>& Registry::AddCallbackCounter(
+    std::string name, std::string help, std::vector<std::string> label_names) {
+  return Add<CallbackGauge>(
+      std::move(name), std::move(help), internal::MetricType::kCounter,
+      std::move(label_names), [] { return std::make_unique<CallbackGauge>(); });
+}
+
 std::string Registry::Render() const {
   std::string out;
   absl::MutexLock lock(&mu_);

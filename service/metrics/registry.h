@@ -46,6 +46,12 @@ class Registry {
   Family<CallbackGauge>& AddCallbackGauge(
       std::string name, std::string help,
       std::vector<std::string> label_names = {});
+  // Counters read at scrape time from a count kept elsewhere (e.g. a
+  // cache's hits), exported as TYPE counter. The callback must never
+  // decrease.
+  Family<CallbackGauge>& AddCallbackCounter(
+      std::string name, std::string help,
+      std::vector<std::string> label_names = {});
 
   // The exposition: families sorted by name, series by label values.
   // Evaluates callback gauges on the calling thread.

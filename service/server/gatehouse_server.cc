@@ -259,6 +259,16 @@ absl::Status GatehouseServer::StartMetrics() {
   metrics_->storage_size_bytes.SetCallback([maintenance] {
     return static_cast<double>(maintenance->ApproximateBytes());
   });
+  if (const CachedCounterStore* cache = counter_cache_.get()) {
+    metrics_->state_cache_reads_total.WithLabels({"hit"}).SetCallback(
+        [cache] { return static_cast<double>(cache->hits()); });
+    metrics_->state_cache_reads_total.WithLabels({"miss"}).SetCallback(
+        [cache] { return static_cast<double>(cache->misses()); });
+    metrics_->state_cache_entries.SetCallback(
+        [cache] { return static_cast<double>(cache->entries()); });
+    metrics_->state_cache_bytes.SetCallback(
+        [cache] { return static_cast<double>(cache->charged_bytes()); });
+  }
   metrics_->storage_estimated_keys.SetCallback([maintenance] {
     return static_cast<double>(maintenance->EstimateNumKeys());
   });

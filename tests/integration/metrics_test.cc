@@ -370,6 +370,14 @@ TEST_F(MetricsTest, ScrapeCountsExactlyTheTrafficAndPassesPromtool) {
   EXPECT_EQ(s.Count(kAuth, {{"reason", "policy_not_allowed"}}), 1);
   EXPECT_EQ(s.GatehouseSeries()[kAuth].size(), 4u) << s.body();
 
+  // The counter cache: every decision above read its key once (22 reads);
+  // only the first read of each of the 3 keys went to RocksDB.
+  const std::string kCache = "gatehouse_state_cache_reads_total";
+  EXPECT_EQ(s.Count(kCache, {{"result", "miss"}}), 3);
+  EXPECT_EQ(s.Count(kCache, {{"result", "hit"}}), 19);
+  EXPECT_EQ(s.Value("gatehouse_state_cache_entries"), 3);
+  EXPECT_GT(s.Value("gatehouse_state_cache_bytes"), 0);
+
   EXPECT_GE(s.Value("gatehouse_audit_head_sequence"), 20);
   EXPECT_EQ(s.Value("gatehouse_inflight_requests"), 0);
   EXPECT_EQ(s.Count("gatehouse_storage_errors_total", {{"operation", "read"}}),

@@ -38,6 +38,12 @@ void SetExampleValues(GatehouseMetrics* m) {
   m->audit_refusals_aggregated_total.Increment(3);
   m->storage_size_bytes.SetCallback([] { return 4096.0; });
   m->storage_estimated_keys.SetCallback([] { return 12.0; });
+  m->state_cache_reads_total.WithLabels({"hit"}).SetCallback(
+      [] { return 90.0; });
+  m->state_cache_reads_total.WithLabels({"miss"}).SetCallback(
+      [] { return 10.0; });
+  m->state_cache_entries.SetCallback([] { return 7.0; });
+  m->state_cache_bytes.SetCallback([] { return 2048.0; });
   m->inflight_requests.Set(3);
 }
 

@@ -146,6 +146,24 @@ TEST(RegistryTest, CallbackGaugeIsEvaluatedAtEachRenderAndOmittedWithoutOne) {
   EXPECT_EQ(registry.Render(), "");
 }
 
+TEST(RegistryTest, CallbackCounterIsExportedAsACounter) {
+  Registry registry;
+  Family<CallbackGauge>& reads =
+      registry.AddCallbackCounter("cache_reads_total", "Reads.", {"result"});
+  uint64_t hits = 5;
+  reads.WithLabels({"hit"}).SetCallback(
+      [&hits] { return static_cast<double>(hits); });
+  reads.WithLabels({"miss"}).SetCallback([] { return 2.0; });
+  EXPECT_EQ(registry.Render(),
+            "# HELP cache_reads_total Reads.\n"
+            "# TYPE cache_reads_total counter\n"
+            "cache_reads_total{result=\"hit\"} 5\n"
+            "cache_reads_total{result=\"miss\"} 2\n");
+  hits = 9;
+  EXPECT_NE(registry.Render().find("cache_reads_total{result=\"hit\"} 9\n"),
+            std::string::npos);
+}
+
 TEST(RegistryTest, FormatsSpecialValues) {
   Registry registry;
   Family<Gauge>& family = registry.AddGauge("special", "S.", {"k"});
