@@ -28,10 +28,10 @@ std::string WriteFile(const std::string& path, const std::string& contents) {
 }  // namespace
 
 std::string CredentialsYaml(const std::string& extra_token) {
-  std::string yaml =
-      absl::StrCat("clients:\n  - id: reliability\n    token_sha256: [",
-                   HexEncode(Sha256(kReliabilityToken)),
-                   "]\n    scopes: [check, peek, record, reset, audit, admin]\n");
+  std::string yaml = absl::StrCat(
+      "clients:\n  - id: reliability\n    token_sha256: [",
+      HexEncode(Sha256(kReliabilityToken)),
+      "]\n    scopes: [check, peek, record, reset, audit, admin]\n");
   if (!extra_token.empty()) {
     absl::StrAppend(&yaml, "  - id: extra\n    token_sha256: [",
                     HexEncode(Sha256(extra_token)), "]\n    scopes: [peek]\n");
