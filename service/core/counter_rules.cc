@@ -35,11 +35,12 @@ void ClampToClock(const Policy& policy, int64_t now_ms, CounterState& state) {
 
 }  // namespace
 
-CounterState LiveState(const Policy& policy,
-                       const std::optional<CounterState>& stored,
+CounterState LiveState(const Policy& policy, std::optional<CounterState> stored,
                        int64_t now_ms) {
   CounterState state;
-  if (stored.has_value() && stored->expires_at_ms > now_ms) state = *stored;
+  if (stored.has_value() && stored->expires_at_ms > now_ms) {
+    state = *std::move(stored);
+  }
   WindowOf(policy).Normalize(state, now_ms);
   ClampToClock(policy, now_ms, state);
   // ">=": an offence forget_after later is a first offence, as it is when

@@ -24,8 +24,7 @@ inline SlidingWindow WindowOf(const Policy& policy) {
 // empty when absent or expired; brought to the policy's buckets; after the
 // wall clock went backwards, clamped (see ClampToClock in the .cc); offences
 // older than lockout.forget_after forgotten.
-CounterState LiveState(const Policy& policy,
-                       const std::optional<CounterState>& stored,
+CounterState LiveState(const Policy& policy, std::optional<CounterState> stored,
                        int64_t now_ms);
 
 // When `state` holds nothing worth keeping any more.

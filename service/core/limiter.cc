@@ -213,39 +213,42 @@ class Limiter::Overlay {
     auto it = changes_.find(key);
     if (it != changes_.end()) {
       *changed = true;
-      return it->second;
+      return it->second.state;
     }
     return store->Read(key);
   }
   void Put(const std::string& key, const CounterState& state) {
-    changes_[key] = state;
+    changes_[key].state = state;
   }
-  void Delete(const std::string& key) { changes_[key] = std::nullopt; }
+  void Delete(const std::string& key) { changes_[key].state = std::nullopt; }
   // The audit event (its index in the batch's events) that last described
   // a change of `key`: its sequence is stamped into the state written.
-  void Described(const std::string& key, size_t event) { events_[key] = event; }
+  void Described(const std::string& key, size_t event) {
+    changes_[key].event = event;
+  }
   std::vector<LockoutChange>& lockouts() { return lockouts_; }
 
   void MoveTo(WriteSet& writes) {
-    for (auto& [key, state] : changes_) {
-      if (state.has_value()) {
-        auto event = events_.find(key);
-        writes.put_events.push_back(event == events_.end() ? WriteSet::kNoEvent
-                                                           : event->second);
-        writes.puts.emplace_back(key, std::move(*state));
+    for (auto& [key, change] : changes_) {
+      if (change.state.has_value()) {
+        writes.put_events.push_back(change.event);
+        writes.puts.emplace_back(key, *std::move(change.state));
       } else {
         writes.deletes.push_back(key);
       }
     }
     writes.lockouts = std::move(lockouts_);
     changes_.clear();
-    events_.clear();
     lockouts_.clear();
   }
 
  private:
-  std::map<std::string, std::optional<CounterState>> changes_;
-  std::map<std::string, size_t> events_;
+  struct Change {
+    // nullopt: deleted.
+    std::optional<CounterState> state;
+    size_t event = WriteSet::kNoEvent;
+  };
+  std::map<std::string, Change> changes_;
   std::vector<LockoutChange> lockouts_;
 };
 
@@ -368,7 +371,7 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
       g.read_lockout.locked_at_ms = (*stored)->locked_at_ms;
       g.read_lockout.lockout_until_ms = (*stored)->lockout_until_ms;
     }
-    g.state = LiveState(*g.policy, *stored, now_ms);
+    g.state = LiveState(*g.policy, *std::move(stored), now_ms);
     g.count_before = WindowOf(*g.policy).Count(g.state, now_ms);
   }
 
@@ -456,8 +459,7 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
     }
     // A permanent lockout is shown ending at the last representable time.
     v.permanent = g.state.lockout_until_ms == kLockedUntilUnblockedMs;
-    const int64_t locked_until =
-        v.permanent ? kPermanentLockoutShownUntilMs : g.state.lockout_until_ms;
+    const int64_t locked_until = ShownLockoutEndMs(g.state.lockout_until_ms);
     const int64_t lockout_left = exempt ? 0 : locked_until - now_ms;
     if (lockout_left > 0) {
       v.locked_until = absl::FromUnixMillis(locked_until);

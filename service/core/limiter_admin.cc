@@ -33,11 +33,6 @@ absl::Status ValidateReason(const std::string& reason, bool required) {
   return absl::OkStatus();
 }
 
-int64_t ShownUntil(int64_t until_ms) {
-  return until_ms == kLockedUntilUnblockedMs ? kPermanentLockoutShownUntilMs
-                                             : until_ms;
-}
-
 }  // namespace
 
 absl::StatusOr<Limiter::Held> Limiter::Hold(const PolicySet& policies,
@@ -63,7 +58,7 @@ absl::StatusOr<Limiter::Held> Limiter::Hold(const PolicySet& policies,
     held.read_lockout.locked_at_ms = (*stored)->locked_at_ms;
     held.read_lockout.lockout_until_ms = (*stored)->lockout_until_ms;
   }
-  held.live = LiveState(policy, *stored, now_ms);
+  held.live = LiveState(policy, *std::move(stored), now_ms);
   return held;
 }
 
@@ -81,7 +76,7 @@ AuditEvent Limiter::OperatorEvent(const Request& request, const Held& held,
   e.count = WindowOf(p).Count(held.live, now_ms);
   if (held.live.lockout_until_ms > now_ms) {
     e.permanent = held.live.lockout_until_ms == kLockedUntilUnblockedMs;
-    e.locked_until_ms = ShownUntil(held.live.lockout_until_ms);
+    e.locked_until_ms = ShownLockoutEndMs(held.live.lockout_until_ms);
   }
   e.context = request.context;
   return e;

@@ -26,6 +26,13 @@ enum class VerdictReason {
 // last second a protobuf Timestamp can hold, 9999-12-31T23:59:59Z.
 inline constexpr int64_t kPermanentLockoutShownUntilMs = 253'402'300'799'000;
 
+// A stored lockout end (CounterState::lockout_until_ms, where INT64_MAX,
+// kLockedUntilUnblockedMs, means permanent) as verdicts, audit events and
+// the Admin service show it.
+inline int64_t ShownLockoutEndMs(int64_t until_ms) {
+  return until_ms == INT64_MAX ? kPermanentLockoutShownUntilMs : until_ms;
+}
+
 // The answer for one subject. Durations are never negative.
 struct Verdict {
   std::string policy;

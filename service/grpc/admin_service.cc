@@ -38,21 +38,13 @@ absl::StatusOr<absl::Duration> BlockDuration(const v1::BlockRequest& request) {
   return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
-// Shown end of a lockout (kLockedUntilUnblockedMs: the last representable
-// second).
-void SetLockedUntil(int64_t until_ms, google::protobuf::Timestamp* out) {
-  SetTimestampMillis(until_ms == kLockedUntilUnblockedMs
-                         ? kPermanentLockoutShownUntilMs
-                         : until_ms,
-                     out);
-}
-
 void ToProto(const LockoutEntry& e, v1::Lockout* out) {
   out->mutable_subject()->set_policy(e.policy);
   for (const auto& [dim, value] : e.key) {
     (*out->mutable_subject()->mutable_key())[dim] = value;
   }
-  SetLockedUntil(e.locked_until_ms, out->mutable_locked_until());
+  SetTimestampMillis(ShownLockoutEndMs(e.locked_until_ms),
+                     out->mutable_locked_until());
   out->set_permanent(e.locked_until_ms == kLockedUntilUnblockedMs);
   out->set_reason(e.blocked_by.empty() && e.reason.empty()
                       ? absl::StrCat("ceiling hit (offence ", e.offences, ")")
@@ -71,7 +63,8 @@ void ToProto(const Limiter::Inspection& in, v1::InspectResponse* out) {
   out->set_empty(in.empty);
   out->set_last_audit_sequence(s.last_audit_sequence);
   if (s.lockout_until_ms > 0) {
-    SetLockedUntil(s.lockout_until_ms, out->mutable_locked_until());
+    SetTimestampMillis(ShownLockoutEndMs(s.lockout_until_ms),
+                       out->mutable_locked_until());
     out->set_permanent(s.lockout_until_ms == kLockedUntilUnblockedMs);
   }
   if (s.locked_at_ms > 0) {
@@ -131,8 +124,8 @@ grpc::ServerUnaryReactor* AdminService::Block(
           NoteStorage(*pipeline, blocked.status(), "Block");
           return ToGrpcStatus(blocked.status());
         }
-        SetLockedUntil(blocked->locked_until_ms,
-                       response->mutable_locked_until());
+        SetTimestampMillis(ShownLockoutEndMs(blocked->locked_until_ms),
+                           response->mutable_locked_until());
         response->set_permanent(blocked->permanent);
         response->set_audit_sequence(blocked->audit_sequence);
         response->set_exempt(blocked->exempt);
