@@ -20,6 +20,7 @@
 #include "gatehouse/v1/ratelimit.pb.h"
 #include "tests/reliability/reliability_support.h"
 #include "tests/testing/raw_http2.h"
+#include "tests/testing/sanitizers.h"
 
 namespace gatehouse::testing {
 namespace {
@@ -28,13 +29,8 @@ constexpr char kCheckPath[] = "/gatehouse.v1.RateLimiter/Check";
 constexpr char kAuditPath[] = "/gatehouse.v1.Audit/Stream";
 
 // What the server's RSS may reach under each attack: the README's bound for
-// the default flags. AddressSanitizer's shadow memory and redzones roughly
-// double every allocation, so its build gets more room.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr uint64_t kRssBoundMiB = 2 * 320;
-#else
-constexpr uint64_t kRssBoundMiB = 320;
-#endif
+// the default flags (more room under AddressSanitizer).
+constexpr uint64_t kRssBoundMiB = kSanitizerMemoryFactor * 320;
 // The default --max_concurrent_streams and --max_connections.
 constexpr uint32_t kMaxConcurrentStreams = 100;
 constexpr int kMaxConnections = 128;
