@@ -10,6 +10,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libspdlog-dev libyaml-cpp-dev libssl-dev
   libgtest-dev libgmock-dev openssl
+  # The server's allocator (CMakeLists.txt: GATEHOUSE_JEMALLOC).
+  libjemalloc-dev
   # Metrics endpoint (civetweb); promtool + Prometheus for tests; Go + YAML
   # for the chart tests (tests/chart), unzip for the chart tools below.
   libcivetweb-dev prometheus golang-go golang-gopkg-yaml.v3-dev unzip
