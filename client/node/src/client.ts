@@ -32,8 +32,7 @@ import {
 import { CircuitBreaker, isRefusal, type Outcome as BreakerOutcome } from "./circuit-breaker.js";
 import { Coalescer, MAX_BATCH_ITEMS, MAX_BATCH_SUBJECTS, type Outcome } from "./coalescer.js";
 import {
-  type BatchItem,
-  type BatchResponse,
+  BatchResponse,
   type CheckRequest as ProtoRequest,
   RateLimiterClient,
   type Verdict as ProtoVerdict,
@@ -59,7 +58,8 @@ import {
   type Result,
   verdictFromProto,
 } from "./types.js";
-import { approximateBytes, validateRequest } from "./validate.js";
+import { validateRequest } from "./validate.js";
+import { encodeBatchItem, encodeBatchRequest } from "./wire.js";
 
 /** Counters since construction, for the caller's metrics. */
 export interface ClientStats {
@@ -83,6 +83,8 @@ const REFUSALS: ReadonlySet<number> = new Set([
   Code.PERMISSION_DENIED,
 ]);
 
+const BATCH_PATH = "/gatehouse.v1.RateLimiter/Batch";
+
 function breakerOutcome(code: number): BreakerOutcome {
   if (code === Code.OK) return "success";
   return REFUSALS.has(code) ? "neutral" : "failure";
@@ -97,19 +99,6 @@ function toProto(request: Request): ProtoRequest {
     })),
     context: { ...(request.context ?? {}) },
   };
-}
-
-function toItem(op: Operation, request: ProtoRequest): BatchItem {
-  switch (op) {
-    case "check":
-      return { request: { $case: "check", value: request } };
-    case "peek":
-      return { request: { $case: "peek", value: request } };
-    case "record":
-      return { request: { $case: "record", value: request } };
-    case "reset":
-      return { request: { $case: "reset", value: request } };
-  }
 }
 
 function channelCredentials(options: ResolvedOptions): ChannelCredentials {
@@ -296,7 +285,17 @@ export class GatehouseClient {
     const deadlineMs = options?.deadlineMs ?? this.#options.deadlineMs;
     if (!(deadlineMs > 0)) return this.#nonPositiveDeadline(deadlineMs);
     const deadlineAt = Date.now() + deadlineMs;
-    const proto = toProto(request);
+    // Coalesced calls go as encoded BatchItems, others as unary RPCs.
+    const coalescer = this.#coalescer;
+    let send: (waitForReady: boolean) => Promise<Outcome>;
+    if (coalescer !== null) {
+      const item = encodeBatchItem(op, request);
+      const subjects = request.subjects.length;
+      send = (waitForReady) => coalescer.submit(item, subjects, deadlineAt, waitForReady);
+    } else {
+      const proto = toProto(request);
+      send = (waitForReady) => this.#sendUnary(op, proto, deadlineAt, waitForReady);
+    }
     const retries = op === "peek" ? this.#options.peekRetries : 0;
     let outcome: Outcome | undefined;
     let attempts = 0;
@@ -307,7 +306,7 @@ export class GatehouseClient {
         if (outcome !== undefined) break;
         return this.#failed(Code.UNAVAILABLE, admission.refused, { failFast: true });
       }
-      outcome = await this.#send(op, proto, request, deadlineAt, admission.probe);
+      outcome = await send(admission.probe);
       ++attempts;
       this.#breaker.report(admission, breakerOutcome(outcome.code));
       if (attempt === retries || outcome.code !== Code.UNAVAILABLE || Date.now() >= deadlineAt) break;
@@ -316,22 +315,7 @@ export class GatehouseClient {
     return this.#resultOf(outcome, attempts);
   }
 
-  #send(
-    op: Operation,
-    proto: ProtoRequest,
-    request: Request,
-    deadlineAt: number,
-    waitForReady: boolean,
-  ): Promise<Outcome> {
-    if (this.#coalescer !== null) {
-      return this.#coalescer.submit(
-        toItem(op, proto),
-        request.subjects.length,
-        approximateBytes(request),
-        deadlineAt,
-        waitForReady,
-      );
-    }
+  #sendUnary(op: Operation, proto: ProtoRequest, deadlineAt: number, waitForReady: boolean): Promise<Outcome> {
     return new Promise<Outcome>((resolve) => {
       const callback = (
         error: ServiceError | null,
@@ -359,17 +343,21 @@ export class GatehouseClient {
     });
   }
 
+  // One Batch RPC of encoded BatchItems (wire.ts), sent as they are.
   #sendBatch(
-    items: BatchItem[],
+    items: Uint8Array[],
     deadlineAt: number,
     waitForReady: boolean,
   ): Promise<{ code: number; message: string; response?: BatchResponse }> {
     return new Promise((resolve) => {
-      this.#stub.batch(
-        { items },
+      this.#stub.makeUnaryRequest(
+        BATCH_PATH,
+        (request: Buffer) => request,
+        (response: Buffer) => BatchResponse.decode(response),
+        encodeBatchRequest(items),
         this.metadata(waitForReady),
         { deadline: new Date(deadlineAt) },
-        (error, response) => {
+        (error: ServiceError | null, response?: BatchResponse) => {
           if (error !== null) resolve({ code: error.code, message: error.details });
           else resolve({ code: Code.OK, message: "", response });
         },
@@ -384,7 +372,7 @@ export class GatehouseClient {
       return entries.map(() => this.#failed(Code.UNAVAILABLE, admission.refused, { failFast: true }));
     }
     const answer = await this.#sendBatch(
-      entries.map((entry) => toItem(entry.op, toProto(entry.request))),
+      entries.map((entry) => encodeBatchItem(entry.op, entry.request)),
       deadlineAt,
       admission.probe,
     );

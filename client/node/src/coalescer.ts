@@ -10,7 +10,8 @@
 // batches may be in flight at once.
 
 import { status as Code } from "@grpc/grpc-js";
-import type { BatchItem, BatchResponse } from "./gen/gatehouse/v1/ratelimit.js";
+import { DeadlineQueue } from "./deadlines.js";
+import type { BatchResponse } from "./gen/gatehouse/v1/ratelimit.js";
 import type { Verdict as ProtoVerdict } from "./gen/gatehouse/v1/ratelimit.js";
 
 /** The service's limits on one batch (see BatchRequest in ratelimit.proto). */
@@ -26,17 +27,19 @@ export interface Outcome {
   readonly response?: { readonly allowed: boolean; readonly verdicts: readonly ProtoVerdict[] };
 }
 
-/** Sends one Batch RPC; resolves to its response or rejects with nothing: errors are outcomes. */
+/**
+ * Sends one Batch RPC of encoded BatchItems (wire.ts); resolves to its
+ * response or rejects with nothing: errors are outcomes.
+ */
 export type SendBatch = (
-  items: BatchItem[],
+  items: Uint8Array[],
   deadlineAt: number,
   waitForReady: boolean,
 ) => Promise<{ readonly code: number; readonly message: string; readonly response?: BatchResponse }>;
 
 interface Pending {
-  readonly item: BatchItem;
+  readonly item: Uint8Array;
   readonly subjects: number;
-  readonly bytes: number;
   readonly deadlineAt: number;
   readonly waitForReady: boolean;
   readonly resolve: (outcome: Outcome) => void;
@@ -44,12 +47,7 @@ interface Pending {
   done: boolean;
 }
 
-function settle(pending: Pending, outcome: Outcome): void {
-  if (pending.done) return;
-  pending.done = true;
-  if (pending.timer !== undefined) clearTimeout(pending.timer);
-  pending.resolve(outcome);
-}
+const DEADLINE_EXCEEDED: Outcome = { code: Code.DEADLINE_EXCEEDED, message: "Deadline exceeded" };
 
 export class Coalescer {
   readonly #send: SendBatch;
@@ -60,6 +58,7 @@ export class Coalescer {
   #queuedBytes = 0;
   #flushScheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #deadlines = new DeadlineQueue<Pending>((pending) => this.#settle(pending, DEADLINE_EXCEEDED));
 
   constructor(send: SendBatch, lingerMs: number, maxBatch: number) {
     this.#send = send;
@@ -67,11 +66,13 @@ export class Coalescer {
     this.#maxBatch = Math.min(maxBatch, MAX_BATCH_ITEMS);
   }
 
-  /** Queues `item`; resolves to its outcome by `deadlineAt` (ms since the epoch). */
+  /**
+   * Queues `item` (an encoded BatchItem of `subjects` subjects); resolves
+   * to its outcome by `deadlineAt` (ms since the epoch).
+   */
   submit(
-    item: BatchItem,
+    item: Uint8Array,
     subjects: number,
-    bytes: number,
     deadlineAt: number,
     waitForReady: boolean,
   ): Promise<Outcome> {
@@ -79,28 +80,25 @@ export class Coalescer {
       const pending: Pending = {
         item,
         subjects,
-        bytes,
         deadlineAt,
         waitForReady,
         resolve,
         timer: undefined,
         done: false,
       };
-      pending.timer = setTimeout(() => {
-        settle(pending, { code: Code.DEADLINE_EXCEEDED, message: "Deadline exceeded" });
-      }, Math.max(0, deadlineAt - Date.now()));
+      this.#deadlines.add(pending);
       // An item that would take the queued batch over the service's limits
       // goes in the next one.
       if (
         this.#queue.length > 0 &&
         (this.#queuedSubjects + subjects > MAX_BATCH_SUBJECTS ||
-          this.#queuedBytes + bytes > MAX_BATCH_BYTES)
+          this.#queuedBytes + item.length > MAX_BATCH_BYTES)
       ) {
         this.#flush();
       }
       this.#queue.push(pending);
       this.#queuedSubjects += subjects;
-      this.#queuedBytes += bytes;
+      this.#queuedBytes += item.length;
       if (this.#queue.length >= this.#maxBatch) {
         this.#flush();
       } else if (this.#flushScheduled === undefined) {
@@ -141,6 +139,14 @@ export class Coalescer {
     void sent.finally(() => this.#inFlight.delete(sent));
   }
 
+  #settle(pending: Pending, outcome: Outcome): void {
+    if (pending.done) return;
+    pending.done = true;
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    pending.resolve(outcome);
+    this.#deadlines.settled();
+  }
+
   #deliver(
     batch: readonly Pending[],
     answer: { readonly code: number; readonly message: string; readonly response?: BatchResponse },
@@ -154,20 +160,20 @@ export class Coalescer {
               code: Code.INTERNAL,
               message: `Batch answered ${results.length} results for ${batch.length} items`,
             };
-      for (const pending of batch) settle(pending, outcome);
+      for (const pending of batch) this.#settle(pending, outcome);
       return;
     }
     batch.forEach((pending, i) => {
       const result = results[i];
       const code = result?.status?.code ?? Code.OK;
       if (code !== Code.OK || result?.response === undefined) {
-        settle(pending, {
+        this.#settle(pending, {
           code: code === Code.OK ? Code.INTERNAL : code,
           message: result?.status?.message ?? "Batch item without a response",
         });
         return;
       }
-      settle(pending, { code: Code.OK, message: "", response: result.response.value });
+      this.#settle(pending, { code: Code.OK, message: "", response: result.response.value });
     });
   }
 }

@@ -4,7 +4,6 @@
 // breaker. The service checks everything again; these are the checks that
 // need no policy (dimension names and IP syntax are the service's).
 
-import type { Request } from "./types.js";
 
 /** Subjects per request (the service's bound). */
 export const MAX_SUBJECTS = 64;
@@ -21,13 +20,17 @@ export const MAX_VALUE_BYTES = 320;
 // U+FFFD instead, folding distinct values into one counter).
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
-function badString(field: string, value: unknown, maxBytes?: number): string | null {
-  if (typeof value !== "string") return `${field}: must be a string, got ${typeof value}`;
-  if (value === "") return `${field}: must not be empty`;
-  if (LONE_SURROGATE.test(value)) return `${field}: not valid UTF-8 (a lone surrogate)`;
-  if (maxBytes !== undefined) {
+// What is wrong with `value` as a string field, or null. The caller names
+// the field, so that no name is built for a value that is fine.
+function stringProblem(value: unknown, maxBytes?: number): string | null {
+  if (typeof value !== "string") return `must be a string, got ${typeof value}`;
+  if (value === "") return "must not be empty";
+  if (LONE_SURROGATE.test(value)) return "not valid UTF-8 (a lone surrogate)";
+  // A UTF-16 code unit takes at most 3 bytes of UTF-8: only a long value
+  // needs counting.
+  if (maxBytes !== undefined && value.length * 3 > maxBytes) {
     const bytes = Buffer.byteLength(value, "utf8");
-    if (bytes > maxBytes) return `${field}: ${bytes} bytes, at most ${maxBytes}`;
+    if (bytes > maxBytes) return `${bytes} bytes, at most ${maxBytes}`;
   }
   return null;
 }
@@ -51,55 +54,42 @@ export function validateRequest(request: unknown): string | null {
   }
   for (let i = 0; i < subjects.length; ++i) {
     const subject: unknown = subjects[i];
-    const at = `subjects[${i}]`;
-    if (!isRecord(subject)) return `${at}: must be an object`;
-    const policyError = badString(`${at}.policy`, subject["policy"]);
-    if (policyError !== null) return policyError;
+    if (!isRecord(subject)) return `subjects[${i}]: must be an object`;
+    const policyProblem = stringProblem(subject["policy"]);
+    if (policyProblem !== null) return `subjects[${i}].policy: ${policyProblem}`;
     const key = subject["key"];
-    if (!isRecord(key)) return `${at}.key: must be an object`;
-    const names = Object.keys(key);
-    if (names.length === 0) return `${at}.key: no dimension`;
-    for (const name of names) {
-      const nameError = badString(`${at}.key`, name);
-      if (nameError !== null) return `${nameError} (a dimension name)`;
-      const valueError = badString(`${at}.key[${JSON.stringify(name)}]`, key[name], MAX_VALUE_BYTES);
-      if (valueError !== null) return valueError;
+    if (!isRecord(key)) return `subjects[${i}].key: must be an object`;
+    let dimensions = 0;
+    for (const name in key) {
+      if (!Object.prototype.hasOwnProperty.call(key, name)) continue;
+      ++dimensions;
+      const nameProblem = stringProblem(name);
+      if (nameProblem !== null) return `subjects[${i}].key: ${nameProblem} (a dimension name)`;
+      const valueProblem = stringProblem(key[name], MAX_VALUE_BYTES);
+      if (valueProblem !== null) return `subjects[${i}].key[${JSON.stringify(name)}]: ${valueProblem}`;
     }
+    if (dimensions === 0) return `subjects[${i}].key: no dimension`;
     const hits = subject["hits"];
     if (hits !== undefined) {
       if (typeof hits !== "number" || !Number.isInteger(hits) || hits < 0 || hits > MAX_HITS) {
-        return `${at}.hits: must be an integer in [0, ${MAX_HITS}], got ${String(hits)}`;
+        return `subjects[${i}].hits: must be an integer in [0, ${MAX_HITS}], got ${String(hits)}`;
       }
     }
   }
   const context = request["context"];
   if (context !== undefined) {
     if (!isRecord(context)) return "context: must be an object";
-    for (const [name, value] of Object.entries(context)) {
-      const nameError = badString("context", name);
-      if (nameError !== null) return `${nameError} (an entry name)`;
-      const field = `context[${JSON.stringify(name)}]`;
+    for (const name in context) {
+      if (!Object.prototype.hasOwnProperty.call(context, name)) continue;
+      const nameProblem = stringProblem(name);
+      if (nameProblem !== null) return `context: ${nameProblem} (an entry name)`;
+      const value = context[name];
       // An empty value is allowed here; the service bounds the lengths.
       if (value !== "") {
-        const valueError = badString(field, value);
-        if (valueError !== null) return valueError;
+        const valueProblem = stringProblem(value);
+        if (valueProblem !== null) return `context[${JSON.stringify(name)}]: ${valueProblem}`;
       }
     }
   }
   return null;
-}
-
-/** An upper bound of the request's encoded size, for batching. */
-export function approximateBytes(request: Request): number {
-  let bytes = 16;
-  for (const subject of request.subjects) {
-    bytes += 16 + subject.policy.length * 3;
-    for (const [name, value] of Object.entries(subject.key)) {
-      bytes += 8 + (name.length + value.length) * 3;
-    }
-  }
-  for (const [name, value] of Object.entries(request.context ?? {})) {
-    bytes += 8 + (name.length + value.length) * 3;
-  }
-  return bytes;
 }
