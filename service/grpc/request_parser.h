@@ -57,6 +57,9 @@ grpc::Status RefuseUnparsable(LogRateLimiter* log_limiter, const char* method,
 std::string FindWireProblem(absl::string_view bytes,
                             const google::protobuf::Descriptor& type);
 
+// True when no byte of `s` is over 0x7f.
+bool IsAscii(absl::string_view s);
+
 // True when `s` is valid UTF-8 as protobuf checks it for `string` fields
 // (no overlong forms, surrogates or code points above U+10FFFF).
 bool IsValidUtf8(absl::string_view s);

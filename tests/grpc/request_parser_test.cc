@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "gatehouse/v1/audit.pb.h"
 #include "gatehouse/v1/ratelimit.pb.h"
 #include "google/protobuf/stubs/logging.h"
@@ -97,6 +98,51 @@ TEST_F(RequestParserTest, NamesTruncationAndGarbage) {
   // Wire type 7 does not exist.
   EXPECT_EQ(FindWireProblem("\x0f", *v1::CheckRequest::descriptor()),
             "subjects[0]: invalid wire type 7 at byte 0");
+}
+
+// A body of plain ASCII goes to protobuf without the walk; when protobuf
+// refuses it, the walk still says why.
+TEST_F(RequestParserTest, AsciiBodiesProtobufRefusesAreDescribedByTheWalk) {
+  const std::string body = Bytes(UserCheck("ann"));
+  ASSERT_TRUE(IsAscii(body));
+  v1::CheckRequest parsed;
+  absl::Status s =
+      ParseRequest(Buffer(body.substr(0, body.size() - 1)), &parsed);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_NE(
+      s.message().find("gatehouse.v1.CheckRequest: subjects[0]: truncated ("),
+      absl::string_view::npos)
+      << s.message();
+  EXPECT_EQ(parsed.subjects_size(), 0);
+
+  // A zero tag after a well-formed field: protobuf stops there and refuses.
+  s = ParseRequest(Buffer(body + std::string(1, '\0')), &parsed);
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_EQ(
+      s.message(),
+      absl::StrCat("request body is not a valid gatehouse.v1.CheckRequest: "
+                   "malformed field tag at byte ",
+                   body.size()));
+}
+
+TEST_F(RequestParserTest, ParsesAWellFormedBodyBeyondAscii) {
+  const v1::CheckRequest sent = UserCheck("jos\xc3\xa9@example.com");
+  ASSERT_FALSE(IsAscii(Bytes(sent)));
+  v1::CheckRequest parsed;
+  ASSERT_TRUE(ParseRequest(Buffer(Bytes(sent)), &parsed).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(parsed, sent))
+      << parsed.DebugString();
+}
+
+TEST(IsAsciiTest, FindsAHighByteAnywhere) {
+  EXPECT_TRUE(IsAscii(""));
+  const std::string clean(37, 'a');
+  EXPECT_TRUE(IsAscii(clean));
+  for (size_t at = 0; at < clean.size(); ++at) {
+    std::string dirty = clean;
+    dirty[at] = static_cast<char>(0x80);
+    EXPECT_FALSE(IsAscii(dirty)) << at;
+  }
 }
 
 // Our UTF-8 check agrees with protobuf's own, which decides what parses.
