@@ -68,6 +68,11 @@ absl::StatusOr<std::unique_ptr<StoreDb>> StoreDb::Open(
   if (options.periodic_compaction_seconds > 0) {
     counters.periodic_compaction_seconds = options.periodic_compaction_seconds;
   }
+  // A bloom filter over each memtable's whole keys: a read of a key the
+  // memtable does not hold (most reads that miss the counter cache: a
+  // first sign-in's failures, a new IP) skips the skip-list search.
+  counters.memtable_whole_key_filtering = true;
+  counters.memtable_prefix_bloom_size_ratio = 0.05;
   counters.compression = rocksdb::kLZ4Compression;
   counters.bottommost_compression = rocksdb::kZSTD;
   counters.table_factory.reset(
