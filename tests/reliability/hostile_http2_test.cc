@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gatehouse/v1/audit.grpc.pb.h"
 #include "gatehouse/v1/ratelimit.pb.h"
 #include "tests/reliability/reliability_support.h"
@@ -45,11 +46,14 @@ std::string CheckRequestBytes() {
 }
 
 // The server's peak RSS and threads, sampled every 20ms while alive, and
-// legitimate Checks made every 20ms by a well-behaved client meanwhile.
+// legitimate Checks made every 20ms by a well-behaved client meanwhile, each
+// given 5 s to be answered (kSanitizerTimeFactor times that under a
+// sanitizer, where the attack alone can take about as long).
 class Watch {
  public:
   explicit Watch(ReliableServer& server)
-      : pid_(server.process().pid()), client_(server.NewClient()) {
+      : pid_(server.process().pid()),
+        client_(server.NewClient(absl::Seconds(5) * kSanitizerTimeFactor)) {
     thread_ = std::thread([this] {
       v1::CheckRequest check;
       *check.add_subjects() =

@@ -15,6 +15,16 @@ inline constexpr uint64_t kSanitizerMemoryFactor = 2;
 inline constexpr uint64_t kSanitizerMemoryFactor = 1;
 #endif
 
+// How much slower a process runs under a sanitizer (the sanitizer builds
+// are also -O0): a deadline a test gives the server to answer while it is
+// being attacked is multiplied by it, so that it still bounds a stall
+// rather than the build's speed.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr int kSanitizerTimeFactor = 3;
+#else
+inline constexpr int kSanitizerTimeFactor = 1;
+#endif
+
 }  // namespace gatehouse::testing
 
 #endif  // GATEHOUSE_TESTS_TESTING_SANITIZERS_H_
