@@ -35,6 +35,7 @@ import {
   BatchResponse,
   type CheckRequest as ProtoRequest,
   RateLimiterClient,
+  RateLimiterService,
   type Verdict as ProtoVerdict,
 } from "./gen/gatehouse/v1/ratelimit.js";
 import { AuditClient } from "./gen/gatehouse/v1/audit.js";
@@ -82,8 +83,6 @@ const REFUSALS: ReadonlySet<number> = new Set([
   Code.UNAUTHENTICATED,
   Code.PERMISSION_DENIED,
 ]);
-
-const BATCH_PATH = "/gatehouse.v1.RateLimiter/Batch";
 
 function breakerOutcome(code: number): BreakerOutcome {
   if (code === Code.OK) return "success";
@@ -351,7 +350,7 @@ export class GatehouseClient {
   ): Promise<{ code: number; message: string; response?: BatchResponse }> {
     return new Promise((resolve) => {
       this.#stub.makeUnaryRequest(
-        BATCH_PATH,
+        RateLimiterService.batch.path,
         (request: Buffer) => request,
         (response: Buffer) => BatchResponse.decode(response),
         encodeBatchRequest(items),

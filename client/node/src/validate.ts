@@ -4,7 +4,6 @@
 // breaker. The service checks everything again; these are the checks that
 // need no policy (dimension names and IP syntax are the service's).
 
-
 /** Subjects per request (the service's bound). */
 export const MAX_SUBJECTS = 64;
 /** Hits per subject (the service's bound). */
