@@ -239,7 +239,8 @@ fi
 
 # Node (issue 17): one Node process, 64 in flight, rate-limiter-flexible's
 # consume() on Redis against 64 concurrent sign-ins through @gatehouse/client
-# (SignInGuard.before: Peek + Check, 2 decisions, coalescing on). Installs
+# (SignInGuard.before: Peek + Check, 2 decisions, coalescing on, batches on
+# BatchStream calls; then as Batch RPCs, for reference). Installs
 # the packages from the committed lockfiles (the npm registry, nothing else).
 if part node; then
   (cd "$ROOT/client/node" && npm ci --no-audit --no-fund --loglevel=error && npm run build >/dev/null)
@@ -248,13 +249,18 @@ if part node; then
     echo "== $1" >&2
     node "$ROOT/bench/node/signin-bench.mjs" --label="$1" --target="$2" --addr="$3" \
       --server_pid="$4" --token_file="$WORK/token" --out="$JSONL" --keys=$KEYS \
-      --inflight="$INFLIGHT" --duration="$DURATION" --warmup="$WARMUP"
+      --inflight="$INFLIGHT" --duration="$DURATION" --warmup="$WARMUP" "${@:5}"
   }
   start_redis
   node_run node_rlf_redis rlf "127.0.0.1:$REDIS_PORT" "$REDIS_PID"
   kill -TERM "$REDIS_PID"; wait "$REDIS_PID" || true
   start_server node
   node_run node_gh_signin gatehouse "$SERVER_ADDR" "$SERVER_PID"
+  stop_server
+  # The same with each batch sent as a Batch RPC (coalesce.streams 0), as
+  # against a service without BatchStream: what the streams save.
+  start_server node_unary
+  node_run node_gh_signin_batch_rpc gatehouse "$SERVER_ADDR" "$SERVER_PID" --streams=0
   stop_server
 fi
 

@@ -67,6 +67,7 @@ TSAN_TARGETS=(
   client_circuit_breaker_test    # ConcurrentCallersLetExactlyOneProbeThrough
   grpc_decision_pool_test        # DecisionPoolTest.*
   grpc_inflight_limit_test       # PoolQueuesOnlyAdmittedCallsAndShedsTheRest
+  grpc_batch_stream_test         # ConcurrentStreamsOnAPool...
 )
 # Not integration_graceful_shutdown_test: it is race-free under TSan, but
 # its exact count after SIGTERM fails when TSan's slowdown pushes in-flight

@@ -4,7 +4,8 @@
 //   node signin-bench.mjs --target=gatehouse|rlf --addr=HOST:PORT
 //       --server_pid=PID --label=L --out=results.jsonl [--token_file=F]
 //       [--keys=N] [--inflight=64] [--duration=10] [--warmup=2]
-//       [--linger_ms=0] [--max_batch=64]   (the client's coalesce options)
+//       [--linger_ms=0] [--max_batch=64] [--streams=2]   (the client's
+//       coalesce options; --streams=0 sends each batch as a Batch RPC)
 //
 // gatehouse: SignInGuard.before({user, ip}) of @gatehouse/client (a Peek of
 //   failed_auth_user_ip and a Check of login_ip: 2 decisions), coalescing on
@@ -63,7 +64,11 @@ if (target === "gatehouse") {
     address: args.addr,
     token,
     deadlineMs: 2000,
-    coalesce: { lingerMs: Number(args.linger_ms ?? 0), maxBatch: Number(args.max_batch ?? 64) },
+    coalesce: {
+      lingerMs: Number(args.linger_ms ?? 0),
+      maxBatch: Number(args.max_batch ?? 64),
+      streams: Number(args.streams ?? 2),
+    },
   });
   const guard = new SignInGuard({ client });
   decide = async () => {

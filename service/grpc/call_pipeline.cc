@@ -47,8 +47,15 @@ CallPipeline::CallPipeline(const CallPipelineOptions& options)
 
 grpc::ServerUnaryReactor* CallPipeline::Admitted(
     grpc::CallbackServerContext* context, const char* method,
-    Answer decide) const {
+    Answerer decide) const {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  Run(method, std::move(decide),
+      [reactor](const grpc::Status& status) { reactor->Finish(status); });
+  return reactor;
+}
+
+void CallPipeline::Run(const char* method, Answerer decide,
+                       Answered answered) const {
   auto call = std::make_unique<CallMetrics::Call>(metrics_, method);
   // Shed before any work, authentication included, and before queueing for
   // the pool: a flood must not queue.
@@ -57,25 +64,25 @@ grpc::ServerUnaryReactor* CallPipeline::Admitted(
   if (!permit) {
     call->Finish(overloaded);
     call.reset();
-    reactor->Finish(overloaded);
-    return reactor;
+    answered(overloaded);
+    return;
   }
   // The call is counted and its slot freed before the answer leaves: a
   // caller that has its answer sees both.
-  auto answer = [reactor, decide = std::move(decide), call = std::move(call),
+  auto answer = [decide = std::move(decide), answered = std::move(answered),
+                 call = std::move(call),
                  permit = std::make_unique<InflightLimit::Permit>(
                      std::move(permit))]() mutable {
     const grpc::Status status = call->Finish(decide());
     call.reset();
     permit.reset();
-    reactor->Finish(status);
+    answered(status);
   };
   if (pool_ == nullptr) {
     answer();
   } else {
     pool_->Run(std::move(answer));
   }
-  return reactor;
 }
 
 InflightLimit::Permit CallPipeline::Admit(const char* method,

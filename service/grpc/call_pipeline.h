@@ -47,8 +47,9 @@ struct CallPipelineOptions {
   RefusalAggregator* refusals = nullptr;
 };
 
-// The one path of every unary call that decides through the Limiter, on
-// gRPC's callback API with the request body taken raw:
+// The one path of every unary call (and BatchStream message) that decides
+// through the Limiter, on gRPC's callback API with the request body taken
+// raw:
 //
 //   Serve: admission (shed before any work) -> parse (INVALID_ARGUMENT
 //     naming the field) -> the method's handler, inline or on the pool ->
@@ -66,9 +67,7 @@ class CallPipeline {
   CallPipeline& operator=(const CallPipeline&) = delete;
 
   // Serves one unary call of `method` whose body is a RequestProto: admits
-  // it, parses `body`, runs `handle(const RequestProto&, ResponseProto*)`
-  // (returning the call's status) and serializes the response into `out`
-  // when OK.
+  // it, then answers it as Answer() does.
   template <typename RequestProto, typename ResponseProto, typename Handler>
   grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                   const char* method,
@@ -76,21 +75,41 @@ class CallPipeline {
                                   grpc::ByteBuffer* out, Handler handle) const {
     // Parsed once admitted: a flood is shed before any work.
     return Admitted(context, method, [=] {
-      RequestProto request;
-      const absl::Status parsed = ParseRequest(*body, &request);
-      if (!parsed.ok()) {
-        return RefuseUnparsable(log_limiter_, method, parsed, *context);
-      }
-      ResponseProto response;
-      grpc::Status status = handle(request, &response);
-      bool own_buffer;
-      if (status.ok()) {
-        status = grpc::SerializationTraits<ResponseProto>::Serialize(
-            response, out, &own_buffer);
-      }
-      return status;
+      return Answer<RequestProto, ResponseProto>(*context, method, *body, out,
+                                                 handle);
     });
   }
+
+  // Parses `body` as a RequestProto (INVALID_ARGUMENT naming the field),
+  // runs `handle(const RequestProto&, ResponseProto*)` (returning the
+  // call's status) and serializes the response into `out` when OK.
+  template <typename RequestProto, typename ResponseProto, typename Handler>
+  grpc::Status Answer(const grpc::ServerContextBase& context,
+                      const char* method, const grpc::ByteBuffer& body,
+                      grpc::ByteBuffer* out, const Handler& handle) const {
+    RequestProto request;
+    const absl::Status parsed = ParseRequest(body, &request);
+    if (!parsed.ok()) {
+      return RefuseUnparsable(log_limiter_, method, parsed, context);
+    }
+    ResponseProto response;
+    grpc::Status status = handle(request, &response);
+    bool own_buffer;
+    if (status.ok()) {
+      status = grpc::SerializationTraits<ResponseProto>::Serialize(
+          response, out, &own_buffer);
+    }
+    return status;
+  }
+
+  using Answerer = absl::AnyInvocable<grpc::Status()>;
+  using Answered = absl::AnyInvocable<void(const grpc::Status&)>;
+  // One unit of work of `method` (a unary call, or one message of a
+  // stream): admitted under --max_inflight_calls, else RESOURCE_EXHAUSTED at
+  // once without running `decide`; otherwise `decide` runs inline or on the
+  // pool. Either way the status is counted as a call of `method`, the slot
+  // freed, and then `answered(status)` runs on the thread that decided.
+  void Run(const char* method, Answerer decide, Answered answered) const;
 
   // The caller of `context`, permitted `op` on the policies of `request`.
   // A refusal (UNAUTHENTICATED, PERMISSION_DENIED) is counted, logged and
@@ -132,13 +151,9 @@ class CallPipeline {
   }
 
  private:
-  using Answer = absl::AnyInvocable<grpc::Status()>;
-
-  // Admits the call (or answers RESOURCE_EXHAUSTED at once) and answers it
-  // with decide()'s status, inline or on the pool; keeps the call's
-  // metrics.
+  // Run() answering the call of `context` with decide()'s status.
   grpc::ServerUnaryReactor* Admitted(grpc::CallbackServerContext* context,
-                                     const char* method, Answer decide) const;
+                                     const char* method, Answerer decide) const;
   // A permit under --max_inflight_calls; when overloaded an empty one, and
   // *refused is the RESOURCE_EXHAUSTED to answer (logged, rate-limited).
   InflightLimit::Permit Admit(const char* method, grpc::Status* refused) const;

@@ -9,7 +9,7 @@ namespace gatehouse {
 
 RateLimiterService::RateLimiterService(const CallPipeline* pipeline,
                                        const AuditStreamOptions& streams)
-    : pipeline_(pipeline), streams_(streams) {
+    : pipeline_(pipeline), streams_(streams), batch_streams_(pipeline) {
   ServeStreamRaw("gatehouse.v1.RateLimiter", "WatchCeilings", this,
                  &RateLimiterService::ServeWatchCeilings);
 }
@@ -72,6 +72,11 @@ grpc::ServerUnaryReactor* RateLimiterService::Batch(
       [=](const v1::BatchRequest& request, v1::BatchResponse* response) {
         return HandleBatch(*pipeline, *context, request, response);
       });
+}
+
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>*
+RateLimiterService::BatchStream(grpc::CallbackServerContext* context) {
+  return batch_streams_.Open(context);
 }
 
 grpc::Status RateLimiterService::ServeWatchCeilings(

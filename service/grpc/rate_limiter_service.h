@@ -3,27 +3,30 @@
 
 #include "gatehouse/v1/ratelimit.grpc.pb.h"
 #include "service/grpc/audit_streams.h"
+#include "service/grpc/batch_stream.h"
 #include "service/grpc/call_pipeline.h"
 #include "service/grpc/raw_streaming_method.h"
 
 namespace gatehouse {
 
-// The unary methods of gatehouse.v1.RateLimiter on gRPC's callback API, the
-// streaming one (WatchCeilings) on the synchronous API, every request body
-// taken raw (request_parser.h).
-using RateLimiterUnaryCallbacks = v1::RateLimiter::WithRawCallbackMethod_Check<
+// The methods of gatehouse.v1.RateLimiter that decide (the unary ones and
+// BatchStream) on gRPC's callback API, WatchCeilings on the synchronous
+// API, every request body taken raw (request_parser.h).
+using RateLimiterCallbacks = v1::RateLimiter::WithRawCallbackMethod_Check<
     v1::RateLimiter::WithRawCallbackMethod_Peek<
         v1::RateLimiter::WithRawCallbackMethod_Record<
             v1::RateLimiter::WithRawCallbackMethod_Reset<
                 v1::RateLimiter::WithRawCallbackMethod_Batch<
-                    v1::RateLimiter::Service>>>>>;
+                    v1::RateLimiter::WithRawCallbackMethod_BatchStream<
+                        v1::RateLimiter::Service>>>>>>;
 
-// gatehouse.v1.RateLimiter: Check, Peek, Record, Reset and Batch through
-// the CallPipeline (convert, decide, convert back); WatchCeilings follows
+// gatehouse.v1.RateLimiter: Check, Peek, Record, Reset, Batch and
+// BatchStream's messages through the CallPipeline (convert, decide, convert
+// back); WatchCeilings follows
 // the audit log for ceiling hits (needs the `audit` scope). Thread-safe.
 // The pipeline and what `streams` points to must outlive it.
 class RateLimiterService final
-    : public WithRawServerStreaming<RateLimiterUnaryCallbacks> {
+    : public WithRawServerStreaming<RateLimiterCallbacks> {
  public:
   RateLimiterService(const CallPipeline* pipeline,
                      const AuditStreamOptions& streams);
@@ -43,6 +46,13 @@ class RateLimiterService final
   grpc::ServerUnaryReactor* Batch(grpc::CallbackServerContext* context,
                                   const grpc::ByteBuffer* body,
                                   grpc::ByteBuffer* response) override;
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* BatchStream(
+      grpc::CallbackServerContext* context) override;
+
+  // Ends the open BatchStream calls, and any opened later, with UNAVAILABLE
+  // (see BatchStreams::CloseAll): call before shutting the server down, so
+  // that idle streams do not hold it for its grace period.
+  void CloseBatchStreams() { batch_streams_.CloseAll(); }
 
  private:
   // Check, Peek, Record or Reset: one operation on the request's subjects.
@@ -57,6 +67,7 @@ class RateLimiterService final
 
   const CallPipeline* const pipeline_;
   const AuditStreams streams_;
+  BatchStreams batch_streams_;
 };
 
 }  // namespace gatehouse

@@ -24,8 +24,8 @@ const char* MethodLabel(absl::string_view path) {
   constexpr absl::string_view kRateLimiter = "/gatehouse.v1.RateLimiter/";
   if (!absl::StartsWith(path, kRateLimiter)) return nullptr;
   path.remove_prefix(kRateLimiter.size());
-  for (const char* method :
-       {"Check", "Peek", "Record", "Reset", "Batch", "WatchCeilings"}) {
+  for (const char* method : {"Check", "Peek", "Record", "Reset", "Batch",
+                             "BatchStream", "WatchCeilings"}) {
     if (path == method) return method;
   }
   return nullptr;

@@ -450,6 +450,9 @@ void GatehouseServer::Shutdown() {
   const auto give_up =
       std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   absl::SleepFor(std::min(grace / 4, absl::Seconds(1)));
+  // Open BatchStream calls would otherwise hold the shutdown for all of its
+  // grace: each ends once the message it is deciding is answered.
+  rate_limiter_service_->CloseBatchStreams();
   server_->Shutdown(give_up);
   server_->Wait();
   housekeeping_->Stop();

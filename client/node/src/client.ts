@@ -30,7 +30,8 @@ import {
   status as Code,
 } from "@grpc/grpc-js";
 import { CircuitBreaker, isRefusal, type Outcome as BreakerOutcome } from "./circuit-breaker.js";
-import { Coalescer, MAX_BATCH_ITEMS, MAX_BATCH_SUBJECTS, type Outcome } from "./coalescer.js";
+import { BatchStreams } from "./batch-stream.js";
+import { type BatchAnswer, Coalescer, MAX_BATCH_ITEMS, MAX_BATCH_SUBJECTS, type Outcome } from "./coalescer.js";
 import {
   BatchResponse,
   type CheckRequest as ProtoRequest,
@@ -113,6 +114,7 @@ export class GatehouseClient {
   #auditStub: AuditClient | null = null;
   readonly #breaker: CircuitBreaker;
   readonly #coalescer: Coalescer | null;
+  readonly #batchStreams: BatchStreams | null;
   #retries = 0;
   #invalidRequests = 0;
   #closed = false;
@@ -137,14 +139,16 @@ export class GatehouseClient {
       now: this.#options.now,
     });
     const coalesce = this.#options.coalesce;
+    const sendBatch = (items: Uint8Array[], deadlineAt: number, waitForReady: boolean): Promise<BatchAnswer> =>
+      this.#sendBatch(items, deadlineAt, waitForReady);
+    this.#batchStreams =
+      coalesce === null || coalesce.streams === 0
+        ? null
+        : new BatchStreams(this.#stub, (waitForReady) => this.metadata(waitForReady), coalesce.streams, sendBatch);
     this.#coalescer =
       coalesce === null
         ? null
-        : new Coalescer(
-            (items, deadlineAt, waitForReady) => this.#sendBatch(items, deadlineAt, waitForReady),
-            coalesce.lingerMs,
-            coalesce.maxBatch,
-          );
+        : new Coalescer(this.#batchStreams?.send ?? sendBatch, coalesce.lingerMs, coalesce.maxBatch);
   }
 
   /** Evaluates the subjects and counts their hits only when all allow. */
@@ -258,6 +262,7 @@ export class GatehouseClient {
     if (this.#closed) return;
     this.#closed = true;
     await this.#coalescer?.drain();
+    this.#batchStreams?.close();
     this.#stub.close();
   }
 
@@ -343,11 +348,7 @@ export class GatehouseClient {
   }
 
   // One Batch RPC of encoded BatchItems (wire.ts), sent as they are.
-  #sendBatch(
-    items: Uint8Array[],
-    deadlineAt: number,
-    waitForReady: boolean,
-  ): Promise<{ code: number; message: string; response?: BatchResponse }> {
+  #sendBatch(items: Uint8Array[], deadlineAt: number, waitForReady: boolean): Promise<BatchAnswer> {
     return new Promise((resolve) => {
       this.#stub.makeUnaryRequest(
         RateLimiterService.batch.path,

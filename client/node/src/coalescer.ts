@@ -27,15 +27,18 @@ export interface Outcome {
   readonly response?: { readonly allowed: boolean; readonly verdicts: readonly ProtoVerdict[] };
 }
 
+/** How one batch fared: OK with its response, or the call's error status. */
+export interface BatchAnswer {
+  readonly code: number;
+  readonly message: string;
+  readonly response?: BatchResponse;
+}
+
 /**
- * Sends one Batch RPC of encoded BatchItems (wire.ts); resolves to its
- * response or rejects with nothing: errors are outcomes.
+ * Sends one batch of encoded BatchItems (wire.ts), as a Batch RPC or on a
+ * BatchStream; resolves to its answer and never rejects: errors are answers.
  */
-export type SendBatch = (
-  items: Uint8Array[],
-  deadlineAt: number,
-  waitForReady: boolean,
-) => Promise<{ readonly code: number; readonly message: string; readonly response?: BatchResponse }>;
+export type SendBatch = (items: Uint8Array[], deadlineAt: number, waitForReady: boolean) => Promise<BatchAnswer>;
 
 interface Pending {
   readonly item: Uint8Array;
@@ -147,10 +150,7 @@ export class Coalescer {
     this.#deadlines.settled();
   }
 
-  #deliver(
-    batch: readonly Pending[],
-    answer: { readonly code: number; readonly message: string; readonly response?: BatchResponse },
-  ): void {
+  #deliver(batch: readonly Pending[], answer: BatchAnswer): void {
     const results = answer.response?.results ?? [];
     if (answer.code !== Code.OK || results.length !== batch.length) {
       const outcome: Outcome =

@@ -33,6 +33,13 @@ export interface CoalesceOptions {
   readonly lingerMs?: number;
   /** Most calls in one Batch, 1..256. */
   readonly maxBatch?: number;
+  /**
+   * Long-lived RateLimiter.BatchStream calls the batches are sent over,
+   * 0..16: a stream pays an RPC's set-up once rather than per batch, and
+   * the service decides one batch at a time per stream. 0 sends each
+   * batch as a Batch RPC, as does a service without BatchStream.
+   */
+  readonly streams?: number;
 }
 
 export interface GatehouseClientOptions {
@@ -66,7 +73,7 @@ export const DEFAULTS = {
   failureMode: "open",
   deadlineMs: 200,
   invalidRequestMode: "deny",
-  coalesce: { lingerMs: 0, maxBatch: 64 },
+  coalesce: { lingerMs: 0, maxBatch: 64, streams: 2 },
   failuresBeforeCooldown: 5,
   cooldownInitialMs: 500,
   cooldownMaxMs: 5000,
@@ -158,6 +165,13 @@ export function resolveOptions(options: GatehouseClientOptions): ResolvedOptions
         options.coalesce.maxBatch ?? DEFAULTS.coalesce.maxBatch,
         1,
         256,
+        true,
+      ),
+      streams: checkNumber(
+        "coalesce.streams",
+        options.coalesce.streams ?? DEFAULTS.coalesce.streams,
+        0,
+        16,
         true,
       ),
     };

@@ -158,6 +158,24 @@ export class GatehouseServer {
     await this.#startOn(this.#port);
   }
 
+  /**
+   * The value of one series of the server's /metrics, e.g.
+   * metric("gatehouse_grpc_requests_total", {method: "Batch", code: "OK"});
+   * 0 when the series is absent.
+   */
+  async metric(name: string, labels: Readonly<Record<string, string>>): Promise<number> {
+    const port = readFileSync(join(this.dir, "metrics_port"), "utf8").trim();
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+    for (const line of text.split("\n")) {
+      const match = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+      if (match === null || match[1] !== name) continue;
+      const have = (match[2] ?? "").split(",");
+      if (wanted.every((label) => have.includes(label))) return Number(match[3]);
+    }
+    return 0;
+  }
+
   signal(signal: NodeJS.Signals): void {
     this.#child?.kill(signal);
   }

@@ -1,0 +1,154 @@
+// Coalesced batches over long-lived RateLimiter.BatchStream calls: an RPC's
+// set-up (hundreds of microseconds of Node CPU in grpc-js and http2) is paid
+// once per stream instead of once per batch. The service answers a
+// stream's messages one after another, in the order sent, so each stream
+// keeps a FIFO of the batches waiting for their answers.
+//
+//  - A batch goes on the open stream with the fewest batches waiting; a new
+//    stream is opened (up to `streams`) rather than queue behind another.
+//  - A stream that ends fails every batch still waiting on it with its
+//    status (the service counted none of them past the last answer); the
+//    next batch opens a new stream.
+//  - A stream whose oldest batch is past its deadline is cancelled: its
+//    batches fail DEADLINE_EXCEEDED, as unary calls would, and later
+//    batches go on a fresh stream rather than behind a hung one.
+//  - A service without BatchStream (UNIMPLEMENTED) gets its batches, and
+//    all later ones, as Batch RPCs through `fallback`: it decided none.
+
+import { type Client, type ClientDuplexStream, type Metadata, type ServiceError, status as Code } from "@grpc/grpc-js";
+import type { BatchAnswer, SendBatch } from "./coalescer.js";
+import { BatchResponse, RateLimiterService } from "./gen/gatehouse/v1/ratelimit.js";
+import { encodeBatchRequest } from "./wire.js";
+
+interface Waiting {
+  readonly items: Uint8Array[];
+  readonly deadlineAt: number;
+  readonly waitForReady: boolean;
+  readonly resolve: (answer: BatchAnswer) => void;
+}
+
+interface Stream {
+  readonly call: ClientDuplexStream<Buffer, BatchResponse>;
+  // Sent and not yet answered, oldest first.
+  readonly waiting: Waiting[];
+  // Fires at the oldest batch's deadline (re-armed for the next one).
+  timer: NodeJS.Timeout | undefined;
+  ended: boolean;
+}
+
+const identity = (bytes: Buffer): Buffer => bytes;
+
+export class BatchStreams {
+  readonly #stub: Client;
+  readonly #metadata: (waitForReady: boolean) => Metadata;
+  readonly #fallback: SendBatch;
+  readonly #max: number;
+  readonly #open: Stream[] = [];
+  #unimplemented = false;
+
+  /**
+   * Batches over up to `streams` (>= 1) BatchStream calls of `stub`, each
+   * opened with `metadata`; `fallback` sends a batch as a Batch RPC.
+   */
+  constructor(
+    stub: Client,
+    metadata: (waitForReady: boolean) => Metadata,
+    streams: number,
+    fallback: SendBatch,
+  ) {
+    this.#stub = stub;
+    this.#metadata = metadata;
+    this.#max = streams;
+    this.#fallback = fallback;
+  }
+
+  /** A SendBatch: the batch's answer, or the status that ended its stream. */
+  readonly send: SendBatch = (items, deadlineAt, waitForReady) => {
+    if (this.#unimplemented) return this.#fallback(items, deadlineAt, waitForReady);
+    return new Promise<BatchAnswer>((resolve) => {
+      const stream = this.#pick(waitForReady);
+      stream.waiting.push({ items, deadlineAt, waitForReady, resolve });
+      if (stream.timer === undefined) this.#arm(stream);
+      stream.call.write(encodeBatchRequest(items));
+    });
+  };
+
+  /** Half-closes every stream: the service ends each once it has answered. */
+  close(): void {
+    for (const stream of this.#open) stream.call.end();
+  }
+
+  #pick(waitForReady: boolean): Stream {
+    let best: Stream | undefined;
+    for (const stream of this.#open) {
+      if (best === undefined || stream.waiting.length < best.waiting.length) best = stream;
+    }
+    if (best !== undefined && (best.waiting.length === 0 || this.#open.length >= this.#max)) return best;
+    return this.#start(waitForReady);
+  }
+
+  // A stream opened by a probe waits for a connection (up to the probe's
+  // deadline, by the timer); others fail fast when there is none.
+  #start(waitForReady: boolean): Stream {
+    const call = this.#stub.makeBidiStreamRequest(
+      RateLimiterService.batchStream.path,
+      identity,
+      (response: Buffer) => BatchResponse.decode(response),
+      this.#metadata(waitForReady),
+    );
+    const stream: Stream = { call, waiting: [], timer: undefined, ended: false };
+    call.on("data", (response: BatchResponse) => {
+      const answered = stream.waiting.shift();
+      if (answered === undefined) {
+        this.#end(stream, Code.INTERNAL, "BatchStream answered a batch never sent");
+        return;
+      }
+      answered.resolve({ code: Code.OK, message: "", response });
+    });
+    call.on("error", (error: ServiceError) => this.#end(stream, error.code, error.details));
+    // OK only after close(), with nothing waiting; errors come as "error".
+    call.on("status", () => this.#end(stream, Code.INTERNAL, "BatchStream ended before answering"));
+    this.#open.push(stream);
+    return stream;
+  }
+
+  // Fires at the oldest batch's deadline: by then the stream is hung or too
+  // slow, and everything behind it would miss its deadline too.
+  #arm(stream: Stream): void {
+    const oldest = stream.waiting[0];
+    if (oldest === undefined || stream.ended) {
+      stream.timer = undefined;
+      return;
+    }
+    stream.timer = setTimeout(() => {
+      const head = stream.waiting[0];
+      if (head !== undefined && head.deadlineAt <= Date.now()) {
+        stream.call.cancel();
+        this.#end(stream, Code.DEADLINE_EXCEEDED, "Deadline exceeded");
+        return;
+      }
+      this.#arm(stream);
+    }, Math.max(0, oldest.deadlineAt - Date.now()));
+    stream.timer.unref();
+  }
+
+  // Ends `stream` once (later events are ignored): its waiting batches get
+  // `code`, or go as Batch RPCs when the service has no BatchStream.
+  #end(stream: Stream, code: number, message: string): void {
+    if (stream.ended) return;
+    stream.ended = true;
+    if (stream.timer !== undefined) clearTimeout(stream.timer);
+    stream.timer = undefined;
+    const index = this.#open.indexOf(stream);
+    if (index >= 0) this.#open.splice(index, 1);
+    const waiting = stream.waiting.splice(0);
+    if (code === Code.UNIMPLEMENTED) {
+      this.#unimplemented = true;
+      for (const batch of waiting) {
+        void this.#fallback(batch.items, batch.deadlineAt, batch.waitForReady).then(batch.resolve);
+      }
+      return;
+    }
+    for (const batch of waiting) batch.resolve({ code, message });
+  }
+}
