@@ -14,6 +14,9 @@
 //    batches go on a fresh stream rather than behind a hung one.
 //  - A service without BatchStream (UNIMPLEMENTED) gets its batches, and
 //    all later ones, as Batch RPCs through `fallback`: it decided none.
+//  - A stream with nothing waiting for IDLE_MS is ended: an open call holds
+//    Node's event loop, and a process that made a few calls without
+//    close() must still exit.
 
 import { type Client, type ClientDuplexStream, type Metadata, type ServiceError, status as Code } from "@grpc/grpc-js";
 import type { BatchAnswer, SendBatch } from "./coalescer.js";
@@ -31,10 +34,17 @@ interface Stream {
   readonly call: ClientDuplexStream<Buffer, BatchResponse>;
   // Sent and not yet answered, oldest first.
   readonly waiting: Waiting[];
-  // Fires at the oldest batch's deadline (re-armed for the next one).
+  // When the last answer came (or the stream opened), ms since the epoch.
+  lastAnswerAt: number;
+  // Fires at the oldest batch's deadline, or IDLE_MS after the last answer
+  // when nothing waits; re-armed for whichever is next. Runs while the
+  // stream does: no timer is set per batch.
   timer: NodeJS.Timeout | undefined;
   ended: boolean;
 }
+
+/** How long a stream with nothing waiting stays open. */
+export const IDLE_MS = 1000;
 
 const identity = (bytes: Buffer): Buffer => bytes;
 
@@ -68,14 +78,13 @@ export class BatchStreams {
     return new Promise<BatchAnswer>((resolve) => {
       const stream = this.#pick(waitForReady);
       stream.waiting.push({ items, deadlineAt, waitForReady, resolve });
-      if (stream.timer === undefined) this.#arm(stream);
       stream.call.write(encodeBatchRequest(items));
     });
   };
 
   /** Half-closes every stream: the service ends each once it has answered. */
   close(): void {
-    for (const stream of this.#open) stream.call.end();
+    for (const stream of [...this.#open]) this.#retire(stream);
   }
 
   #pick(waitForReady: boolean): Stream {
@@ -96,40 +105,47 @@ export class BatchStreams {
       (response: Buffer) => BatchResponse.decode(response),
       this.#metadata(waitForReady),
     );
-    const stream: Stream = { call, waiting: [], timer: undefined, ended: false };
+    const stream: Stream = { call, waiting: [], lastAnswerAt: Date.now(), timer: undefined, ended: false };
     call.on("data", (response: BatchResponse) => {
       const answered = stream.waiting.shift();
       if (answered === undefined) {
         this.#end(stream, Code.INTERNAL, "BatchStream answered a batch never sent");
         return;
       }
+      stream.lastAnswerAt = Date.now();
       answered.resolve({ code: Code.OK, message: "", response });
     });
     call.on("error", (error: ServiceError) => this.#end(stream, error.code, error.details));
     // OK only after close(), with nothing waiting; errors come as "error".
     call.on("status", () => this.#end(stream, Code.INTERNAL, "BatchStream ended before answering"));
     this.#open.push(stream);
+    this.#arm(stream, IDLE_MS);
     return stream;
   }
 
-  // Fires at the oldest batch's deadline: by then the stream is hung or too
-  // slow, and everything behind it would miss its deadline too.
-  #arm(stream: Stream): void {
-    const oldest = stream.waiting[0];
-    if (oldest === undefined || stream.ended) {
-      stream.timer = undefined;
-      return;
-    }
+  // At the oldest batch's deadline the stream is hung or too slow, and
+  // everything behind it would miss its deadline too: it is cancelled. A
+  // stream idle for IDLE_MS is half-closed (the service then ends it).
+  #arm(stream: Stream, delayMs: number): void {
     stream.timer = setTimeout(() => {
-      const head = stream.waiting[0];
-      if (head !== undefined && head.deadlineAt <= Date.now()) {
+      const now = Date.now();
+      const oldest = stream.waiting[0];
+      if (oldest !== undefined && oldest.deadlineAt <= now) {
         stream.call.cancel();
         this.#end(stream, Code.DEADLINE_EXCEEDED, "Deadline exceeded");
-        return;
+      } else if (oldest === undefined && now - stream.lastAnswerAt >= IDLE_MS) {
+        this.#retire(stream);
+      } else {
+        this.#arm(stream, oldest !== undefined ? oldest.deadlineAt - now : stream.lastAnswerAt + IDLE_MS - now);
       }
-      this.#arm(stream);
-    }, Math.max(0, oldest.deadlineAt - Date.now()));
+    }, Math.max(0, delayMs));
     stream.timer.unref();
+  }
+
+  // Takes `stream`, with nothing waiting, out of use and half-closes it.
+  #retire(stream: Stream): void {
+    this.#end(stream, Code.OK, "");
+    stream.call.end();
   }
 
   // Ends `stream` once (later events are ignored): its waiting batches get

@@ -4,6 +4,7 @@
 // grpc-js server that has only Batch).
 
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type sendUnaryData, Server, ServerCredentials, type ServerUnaryCall } from "@grpc/grpc-js";
@@ -88,6 +89,30 @@ describe("against gatehouse", () => {
         assert.equal(result.degraded, false);
       }
     });
+  });
+
+  test("a process that made calls and never called close() still exits: idle streams end", async () => {
+    const index = new URL("../src/index.js", import.meta.url).href;
+    const script = `
+      import { GatehouseClient } from ${JSON.stringify(index)};
+      const client = new GatehouseClient({ address: ${JSON.stringify(server.address)}, token: ${JSON.stringify(server.token)}, deadlineMs: 10000 });
+      const result = await client.record({ subjects: [{ policy: "roomy", key: { user: "no-close" } }] });
+      console.log(result.status?.name ?? result.verdicts[0]?.count);
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      child.once("exit", (exitCode) => {
+        clearTimeout(killer);
+        resolve(exitCode);
+      });
+    });
+    assert.equal(code, 0, "the process did not exit by itself within 20 s");
+    assert.equal(output.trim(), "1");
   });
 
   test("a server shutting down ends the open streams at once, not after its grace; the client reconnects", async () => {
