@@ -116,6 +116,11 @@ class BatchStreamReactor final
   }
 
   void OnDone() override {
+    // Orders what follows after everything done under mu_ (the constructor's
+    // writes are followed by Start or Close; Finish is called after mu_ is
+    // released): gRPC's own hand-off to this thread is invisible to
+    // ThreadSanitizer.
+    { absl::MutexLock lock(&mu_); }
     streams_->Remove(this);
     delete this;
   }
