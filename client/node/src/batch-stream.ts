@@ -4,8 +4,12 @@
 // stream's messages one after another, in the order sent, so each stream
 // keeps a FIFO of the batches waiting for their answers.
 //
-//  - A batch goes on the open stream with the fewest batches waiting; a new
-//    stream is opened (up to `streams`) rather than queue behind another.
+//  - A batch goes on the open stream with the fewest batches waiting. A new
+//    stream is opened (up to `streams`) only when every open one has
+//    QUEUE_PER_STREAM batches waiting: one stream with its next batch
+//    queued keeps the service busy at less cost than two side by side
+//    (bench/RESULTS.md), and more streams let a service with cores to
+//    spare decide more at once when it falls behind.
 //  - A stream that ends fails every batch still waiting on it with its
 //    status (the service counted none of them past the last answer); the
 //    next batch opens a new stream.
@@ -42,6 +46,9 @@ interface Stream {
   timer: NodeJS.Timeout | undefined;
   ended: boolean;
 }
+
+/** Batches waiting on every open stream before another is opened. */
+export const QUEUE_PER_STREAM = 2;
 
 /** How long a stream with nothing waiting stays open. */
 export const IDLE_MS = 1000;
@@ -92,7 +99,9 @@ export class BatchStreams {
     for (const stream of this.#open) {
       if (best === undefined || stream.waiting.length < best.waiting.length) best = stream;
     }
-    if (best !== undefined && (best.waiting.length === 0 || this.#open.length >= this.#max)) return best;
+    if (best !== undefined && (best.waiting.length < QUEUE_PER_STREAM || this.#open.length >= this.#max)) {
+      return best;
+    }
     return this.#start(waitForReady);
   }
 
@@ -109,6 +118,7 @@ export class BatchStreams {
     call.on("data", (response: BatchResponse) => {
       const answered = stream.waiting.shift();
       if (answered === undefined) {
+        if (!stream.ended) stream.call.cancel();
         this.#end(stream, Code.INTERNAL, "BatchStream answered a batch never sent");
         return;
       }

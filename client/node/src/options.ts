@@ -34,9 +34,10 @@ export interface CoalesceOptions {
   /** Most calls in one Batch, 1..256. */
   readonly maxBatch?: number;
   /**
-   * Long-lived RateLimiter.BatchStream calls the batches are sent over,
-   * 0..16: a stream pays an RPC's set-up once rather than per batch, and
-   * the service decides one batch at a time per stream. 0 sends each
+   * Most long-lived RateLimiter.BatchStream calls the batches are sent
+   * over, 0..16: a stream pays an RPC's set-up once rather than per batch,
+   * and the service decides one batch at a time per stream; another is
+   * opened only when every open one has two batches waiting. 0 sends each
    * batch as a Batch RPC, as does a service without BatchStream.
    */
   readonly streams?: number;
