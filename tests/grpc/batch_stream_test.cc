@@ -62,6 +62,32 @@ class BatchStreamTest : public grpc_test::RateLimiterServiceTest {
     return response.verdicts_size() == 1 ? response.verdicts(0).count() : 0;
   }
 
+  // The service on a pipeline of its own, shedding under `inflight` or
+  // deciding on `pool` (either may be null), served in-process.
+  struct Served {
+    std::unique_ptr<CallPipeline> pipeline;
+    std::unique_ptr<RateLimiterService> service;
+    std::unique_ptr<testing::InProcessServer> server;
+    std::unique_ptr<v1::RateLimiter::Stub> stub;
+  };
+  Served Serve(InflightLimit* inflight, DecisionPool* pool) {
+    CallPipelineOptions options;
+    options.limiter = limiter_.get();
+    options.authenticator = authenticator_.get();
+    options.metrics = &call_metrics_;
+    options.inflight = inflight;
+    options.pool = pool;
+    Served served;
+    served.pipeline = std::make_unique<CallPipeline>(options);
+    served.service = std::make_unique<RateLimiterService>(served.pipeline.get(),
+                                                          StreamOptions());
+    served.server = testing::InProcessServer::Start({served.service.get()});
+    if (served.server != nullptr) {
+      served.stub = v1::RateLimiter::NewStub(served.server->channel());
+    }
+    return served;
+  }
+
   uint64_t Calls(const char* code) {
     return Counter(metrics_.grpc_requests_total, {"BatchStream", code});
   }
@@ -147,18 +173,9 @@ TEST_F(BatchStreamTest,
 
 TEST_F(BatchStreamTest, OverloadedServerShedsTheMessageAndEndsTheStream) {
   InflightLimit limit(1);
-  CallPipelineOptions options;
-  options.limiter = limiter_.get();
-  options.authenticator = authenticator_.get();
-  options.metrics = &call_metrics_;
-  options.inflight = &limit;
-  const CallPipeline pipeline(options);
-  RateLimiterService shedding(&pipeline, StreamOptions());
-  std::unique_ptr<testing::InProcessServer> server =
-      testing::InProcessServer::Start({&shedding});
-  ASSERT_NE(server, nullptr);
-  auto stub = v1::RateLimiter::NewStub(server->channel());
-  std::unique_ptr<Stream> stream = Open(kFullToken, stub.get());
+  Served shedding = Serve(&limit, nullptr);
+  ASSERT_NE(shedding.server, nullptr);
+  std::unique_ptr<Stream> stream = Open(kFullToken, shedding.stub.get());
   ASSERT_TRUE(stream->Write(Checks({"10.0.0.1"})));
   v1::BatchResponse response;
   ASSERT_TRUE(stream->Read(&response));
@@ -170,7 +187,7 @@ TEST_F(BatchStreamTest, OverloadedServerShedsTheMessageAndEndsTheStream) {
   }
   EXPECT_EQ(stream->Finish().error_code(),
             grpc::StatusCode::RESOURCE_EXHAUSTED);
-  server->Shutdown();
+  shedding.server->Shutdown();
   EXPECT_EQ(CountOf("10.0.0.1"), 1u);
   EXPECT_EQ(Calls("RESOURCE_EXHAUSTED"), 1u);
 }
@@ -234,23 +251,14 @@ TEST_F(BatchStreamTest, AClientThatNeverReadsStallsItsStream) {
 // own answers, in its own order, and every count lands once.
 TEST_F(BatchStreamTest, ConcurrentStreamsOnAPoolEachGetTheirOwnAnswersInOrder) {
   DecisionPool pool(3);
-  CallPipelineOptions options;
-  options.limiter = limiter_.get();
-  options.authenticator = authenticator_.get();
-  options.metrics = &call_metrics_;
-  options.pool = &pool;
-  const CallPipeline pipeline(options);
-  RateLimiterService pooled(&pipeline, StreamOptions());
-  std::unique_ptr<testing::InProcessServer> server =
-      testing::InProcessServer::Start({&pooled});
-  ASSERT_NE(server, nullptr);
-  auto stub = v1::RateLimiter::NewStub(server->channel());
+  Served pooled = Serve(nullptr, &pool);
+  ASSERT_NE(pooled.server, nullptr);
 
   constexpr int kStreams = 6;
   constexpr int kMessages = 40;
   std::vector<std::unique_ptr<Stream>> streams;
   for (int s = 0; s < kStreams; ++s)
-    streams.push_back(Open(kFullToken, stub.get()));
+    streams.push_back(Open(kFullToken, pooled.stub.get()));
   std::vector<std::thread> threads;
   std::vector<int> in_order(kStreams, 0);
   for (int s = 0; s < kStreams; ++s) {
@@ -286,7 +294,7 @@ TEST_F(BatchStreamTest, ConcurrentStreamsOnAPoolEachGetTheirOwnAnswersInOrder) {
     EXPECT_EQ(in_order[s], kMessages) << s;
     EXPECT_TRUE(streams[s]->Finish().ok()) << s;
   }
-  server->Shutdown();
+  pooled.server->Shutdown();
   EXPECT_EQ(Calls("OK"), static_cast<uint64_t>(kStreams * kMessages));
 }
 
