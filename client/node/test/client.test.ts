@@ -101,6 +101,14 @@ describe("answers", () => {
       /option coalesce\.maxBatch/,
     );
     assert.throws(
+      () => new GatehouseClient({ address: "x:1", coalesce: { streams: 17 } }),
+      /option coalesce\.streams: must be in \[0, 16\], got 17/,
+    );
+    assert.throws(
+      () => new GatehouseClient({ address: "x:1", coalesce: { streams: 1.5 } }),
+      /option coalesce\.streams: must be an integer/,
+    );
+    assert.throws(
       () => new GatehouseClient({ address: "x:1", failureMode: "ajar" as "open" }),
       /option failureMode/,
     );
