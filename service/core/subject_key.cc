@@ -24,6 +24,14 @@ void AppendLengthPrefixed(std::string& out, absl::string_view part) {
   out.append(part.data(), part.size());
 }
 
+// What inet_ntop writes for an IPv4 address, without the sprintf it writes
+// it with (1.7% of the server's CPU under the Node sign-in bench).
+std::string FormatIpv4(const in_addr& v4) {
+  const auto* b = reinterpret_cast<const unsigned char*>(&v4);
+  return absl::StrCat(unsigned{b[0]}, ".", unsigned{b[1]}, ".", unsigned{b[2]},
+                      ".", unsigned{b[3]});
+}
+
 }  // namespace
 
 bool IsIpDimension(absl::string_view name) {
@@ -77,18 +85,14 @@ absl::StatusOr<std::string> CanonicalizeIp(absl::string_view ip) {
   std::string text(ip);
   char buf[INET6_ADDRSTRLEN];
   in_addr v4;
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
-    inet_ntop(AF_INET, &v4, buf, sizeof(buf));
-    return std::string(buf);
-  }
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return FormatIpv4(v4);
   in6_addr v6;
   if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
     if (IN6_IS_ADDR_V4MAPPED(&v6)) {
       std::memcpy(&v4, &v6.s6_addr[12], sizeof(v4));
-      inet_ntop(AF_INET, &v4, buf, sizeof(buf));
-    } else {
-      inet_ntop(AF_INET6, &v6, buf, sizeof(buf));
+      return FormatIpv4(v4);
     }
+    inet_ntop(AF_INET6, &v6, buf, sizeof(buf));
     return std::string(buf);
   }
   return absl::InvalidArgumentError("not an IP address");

@@ -1,5 +1,7 @@
 #include "service/core/subject_key.h"
 
+#include <arpa/inet.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -73,6 +75,26 @@ TEST_F(SubjectKeyTest, Ipv4MappedIpv6FoldsToIpv4) {
   absl::StatusOr<std::string> canonical = CanonicalizeIp("::ffff:203.0.113.7");
   ASSERT_TRUE(canonical.ok());
   EXPECT_EQ(*canonical, "203.0.113.7");
+}
+
+// Stored keys hold the canonical text: it must stay what inet_ntop writes.
+TEST_F(SubjectKeyTest, Ipv4CanonicalTextIsInetNtopsByteForByte) {
+  std::mt19937 random(7);
+  std::vector<uint32_t> addresses = {
+      0, 1, 0x7f000001, 0x0a000001, 0xffffffff, 0xc0a80164, 0x01020304};
+  for (int i = 0; i < 10000; ++i) addresses.push_back(random());
+  for (uint32_t host : addresses) {
+    in_addr v4;
+    v4.s_addr = htonl(host);
+    char expected[INET_ADDRSTRLEN];
+    ASSERT_NE(inet_ntop(AF_INET, &v4, expected, sizeof(expected)), nullptr);
+    absl::StatusOr<std::string> canonical = CanonicalizeIp(expected);
+    ASSERT_TRUE(canonical.ok()) << expected;
+    EXPECT_EQ(*canonical, expected);
+    canonical = CanonicalizeIp(absl::StrCat("::ffff:", expected));
+    ASSERT_TRUE(canonical.ok()) << expected;
+    EXPECT_EQ(*canonical, expected);
+  }
 }
 
 TEST_F(SubjectKeyTest, Ipv6CaseAndCompressionAreNormalised) {
