@@ -11,8 +11,10 @@
 //    (bench/RESULTS.md), and more streams let a service with cores to
 //    spare decide more at once when it falls behind.
 //  - A stream that ends fails every batch still waiting on it with its
-//    status (the service counted none of them past the last answer); the
-//    next batch opens a new stream.
+//    status, judged as a unary call's would be (a service that ends a
+//    stream has answered all it decided; a broken connection may, as for
+//    unary calls, leave a counted batch unanswered); the next batch opens
+//    a new stream.
 //  - A stream whose oldest batch is past its deadline is cancelled: its
 //    batches fail DEADLINE_EXCEEDED, as unary calls would, and later
 //    batches go on a fresh stream rather than behind a hung one.
