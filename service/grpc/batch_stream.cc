@@ -224,11 +224,6 @@ void BatchStreams::CloseAll() {
   for (BatchStreamReactor* stream : open_) stream->Close();
 }
 
-size_t BatchStreams::open() const {
-  absl::MutexLock lock(&mu_);
-  return open_.size();
-}
-
 void BatchStreams::Remove(BatchStreamReactor* stream) {
   absl::MutexLock lock(&mu_);
   open_.erase(stream);

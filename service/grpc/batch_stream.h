@@ -43,16 +43,13 @@ class BatchStreams {
   // at once.
   void CloseAll();
 
-  // The streams open now.
-  size_t open() const;
-
  private:
   friend class BatchStreamReactor;
   // Called by a stream from OnDone, before it is deleted.
   void Remove(BatchStreamReactor* stream);
 
   const CallPipeline* const pipeline_;
-  mutable absl::Mutex mu_;
+  absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<BatchStreamReactor*> open_ ABSL_GUARDED_BY(mu_);
 };

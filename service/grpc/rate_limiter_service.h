@@ -22,9 +22,9 @@ using RateLimiterCallbacks = v1::RateLimiter::WithRawCallbackMethod_Check<
 
 // gatehouse.v1.RateLimiter: Check, Peek, Record, Reset, Batch and
 // BatchStream's messages through the CallPipeline (convert, decide, convert
-// back); WatchCeilings follows
-// the audit log for ceiling hits (needs the `audit` scope). Thread-safe.
-// The pipeline and what `streams` points to must outlive it.
+// back); WatchCeilings follows the audit log for ceiling hits (needs the
+// `audit` scope). Thread-safe. The pipeline and what `streams` points to
+// must outlive it.
 class RateLimiterService final
     : public WithRawServerStreaming<RateLimiterCallbacks> {
  public:
