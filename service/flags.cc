@@ -88,6 +88,13 @@ ABSL_FLAG(int, counter_cache_mb, 64,
           "Memory in MiB for the counter states of recently used keys, kept "
           "in front of RocksDB so that a hot key is not read from it; least "
           "recently used keys are evicted (0 = no cache)");
+ABSL_FLAG(int, checkpoint_interval_ms, 5000,
+          "Counter states are written to the counters' own RocksDB family "
+          "lazily (their changes are durable in a redo log at once): at "
+          "least this often while any key changed (ms, >= 1)");
+ABSL_FLAG(int, checkpoint_max_dirty_keys, 131072,
+          "... and as soon as this many keys changed since the last "
+          "checkpoint; bounds the memory the changed states take (>= 1)");
 ABSL_FLAG(int, write_buffer_mb, 32,
           "RocksDB memtable size in MiB, per column family (counters, "
           "audit); up to two of each are held in memory");
@@ -141,6 +148,8 @@ GatehouseServerOptions OptionsFromFlags() {
   o.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   o.block_cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
   o.counter_cache_mb = absl::GetFlag(FLAGS_counter_cache_mb);
+  o.checkpoint_interval_ms = absl::GetFlag(FLAGS_checkpoint_interval_ms);
+  o.checkpoint_max_dirty_keys = absl::GetFlag(FLAGS_checkpoint_max_dirty_keys);
   o.write_buffer_mb = absl::GetFlag(FLAGS_write_buffer_mb);
   o.audit_retention = absl::GetFlag(FLAGS_audit_retention);
   o.audit_max_mb = absl::GetFlag(FLAGS_audit_max_mb);

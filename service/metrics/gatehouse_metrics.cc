@@ -121,6 +121,22 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
                                  "Bytes the counter cache's entries are "
                                  "charged, at most --counter_cache_mb.")
               .WithLabels({})),
+      counter_checkpoints_total(
+          registry
+              ->AddCallbackCounter("gatehouse_state_checkpoints_total",
+                                   "Checkpoints that wrote the changed "
+                                   "counter states into RocksDB's counters.",
+                                   {})
+              .WithLabels({})),
+      counter_dirty_keys(
+          registry
+              ->AddCallbackGauge(
+                  "gatehouse_state_dirty_keys",
+                  "Keys whose counter state changed since the last "
+                  "checkpoint began (durable in the redo log, held in "
+                  "memory), at most --checkpoint_max_dirty_keys at a "
+                  "checkpoint's start.")
+              .WithLabels({})),
       inflight_requests(registry
                             ->AddGauge("gatehouse_inflight_requests",
                                        "gRPC requests being served.")

@@ -99,6 +99,10 @@ struct GatehouseMetrics {
   Family<CallbackGauge>& state_cache_reads_total;
   CallbackGauge& state_cache_entries;
   CallbackGauge& state_cache_bytes;
+  // Lazy counter checkpoints (--checkpoint_interval_ms): checkpoints
+  // written, and keys changed since the last one began.
+  CallbackGauge& counter_checkpoints_total;
+  CallbackGauge& counter_dirty_keys;
   Gauge& inflight_requests;
   // 1 or 0: whether storage accepts writes (health is NOT_SERVING at 0).
   Gauge& storage_writable;

@@ -157,6 +157,16 @@ absl::Status GatehouseServer::Init() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--counter_cache_mb: must be >= 0, got ", o.counter_cache_mb));
   }
+  if (o.checkpoint_interval_ms < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--checkpoint_interval_ms: must be >= 1, got ",
+                     o.checkpoint_interval_ms));
+  }
+  if (o.checkpoint_max_dirty_keys < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--checkpoint_max_dirty_keys: must be >= 1, got ",
+                     o.checkpoint_max_dirty_keys));
+  }
 
   GH_RETURN_IF_ERROR(OpenStore());
   GH_RETURN_IF_ERROR(StartMetrics());
@@ -238,9 +248,15 @@ absl::Status GatehouseServer::OpenStore() {
                                     << 20;
   store_options.write_buffer_bytes =
       static_cast<size_t>(options_.write_buffer_mb) << 20;
+  store_options.checkpoint_interval =
+      absl::Milliseconds(options_.checkpoint_interval_ms);
+  store_options.checkpoint_max_dirty_keys =
+      static_cast<size_t>(options_.checkpoint_max_dirty_keys);
   absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
       OpenRocksDbStore(options_.data_dir, RealClock::Get(), store_options);
   if (!store.ok()) return store.status();
+  checkpointer_ = &(*store)->checkpointer();
+  dirty_counters_ = &(*store)->dirty();
   store_ = *std::move(store);
   counters_ = &store_->counters();
   if (options_.counter_cache_mb > 0) {
@@ -259,6 +275,13 @@ absl::Status GatehouseServer::StartMetrics() {
   metrics_->storage_size_bytes.SetCallback([maintenance] {
     return static_cast<double>(maintenance->ApproximateBytes());
   });
+  const CounterCheckpointer* checkpointer = checkpointer_;
+  metrics_->counter_checkpoints_total.SetCallback([checkpointer] {
+    return static_cast<double>(checkpointer->checkpoints());
+  });
+  const DirtyCounters* dirty = dirty_counters_;
+  metrics_->counter_dirty_keys.SetCallback(
+      [dirty] { return static_cast<double>(dirty->size()); });
   if (const CachedCounterStore* cache = counter_cache_.get()) {
     metrics_->state_cache_reads_total.WithLabels({"hit"}).SetCallback(
         [cache] { return static_cast<double>(cache->hits()); });

@@ -36,6 +36,8 @@
 #include "service/metrics/registry.h"
 #include "service/server/config_reloader.h"
 #include "service/server/housekeeping.h"
+#include "service/storage/counter_checkpointer.h"
+#include "service/storage/dirty_counters.h"
 
 namespace gatehouse {
 
@@ -72,6 +74,9 @@ struct GatehouseServerOptions {
   int block_cache_mb = 64;
   // Bounds the counter cache (CachedCounterStore); 0 turns it off.
   int counter_cache_mb = 64;
+  // Counter checkpoints (RocksDbStoreOptions::checkpoint_*).
+  int checkpoint_interval_ms = 5000;
+  int checkpoint_max_dirty_keys = 131072;
   int write_buffer_mb = 32;
   absl::Duration audit_retention = absl::Hours(24 * 30);
   int64_t audit_max_mb = 1024;
@@ -141,6 +146,9 @@ class GatehouseServer {
   std::unique_ptr<ConfigReloader> config_;
   std::unique_ptr<Authenticator> authenticator_;
   std::unique_ptr<Store> store_;
+  // store_'s lazy counter checkpoints, for the metrics.
+  const CounterCheckpointer* checkpointer_ = nullptr;
+  const DirtyCounters* dirty_counters_ = nullptr;
   // In front of store_'s counters unless --counter_cache_mb=0.
   std::unique_ptr<CachedCounterStore> counter_cache_;
   // What the limiter and refusals commit through: the cache, or the store.

@@ -24,18 +24,23 @@ struct GroupCommitWriter::Queued {
   absl::Status status;
 };
 
-GroupCommitWriter::GroupCommitWriter(StoreDb* db) : db_(db) {}
+GroupCommitWriter::GroupCommitWriter(StoreDb* db, DirtyCounters* dirty,
+                                     uint64_t redo_sequence)
+    : db_(db), dirty_(dirty), redo_sequence_(redo_sequence) {}
+
+uint64_t GroupCommitWriter::BeginCheckpoint() {
+  absl::MutexLock lock(&redo_mu_);
+  dirty_->BeginCheckpoint();
+  return redo_sequence_;
+}
 
 absl::Status GroupCommitWriter::AddWrites(const WriteSet& writes,
-                                          rocksdb::WriteBatch& batch) const {
-  for (const std::string& key : writes.deletes) {
-    rocksdb::Status s = batch.Delete(db_->counters(), ToSlice(key));
-    if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch delete");
-  }
+                                          rocksdb::WriteBatch& batch,
+                                          RedoRecordBuilder& redo) const {
+  // In the order DirtyCounters::Apply takes them.
+  for (const std::string& key : writes.deletes) redo.Delete(key);
   for (const auto& [key, state] : writes.puts) {
-    rocksdb::Status s =
-        batch.Put(db_->counters(), ToSlice(key), EncodeCounterState(state));
-    if (!s.ok()) return FromRocks(s, StorageErrorKind::kWrite, "batch put");
+    redo.Put(key, EncodeCounterState(state));
   }
   for (const LockoutChange& change : writes.lockouts) {
     const LockoutEntry& entry = change.entry;
@@ -86,13 +91,32 @@ void GroupCommitWriter::Unnumber(Queued& q) {
   q.unstamped.clear();
 }
 
+absl::Status GroupCommitWriter::WriteWithRedo(
+    rocksdb::WriteBatch& batch, const RedoRecordBuilder& redo,
+    const std::vector<const WriteSet*>& applied, absl::string_view what) {
+  rocksdb::WriteOptions options;
+  options.sync = db_->sync();
+  absl::MutexLock lock(&redo_mu_);
+  if (!redo.empty()) {
+    GH_RETURN_IF_ERROR(FromRocks(
+        batch.Put(db_->redo(), SequenceKey(redo_sequence_ + 1), redo.record()),
+        StorageErrorKind::kWrite, "batch redo"));
+  }
+  absl::Status written = db_->Written(db_->db()->Write(options, &batch), what);
+  if (!written.ok()) return written;
+  if (!redo.empty()) {
+    ++redo_sequence_;
+    dirty_->Apply(applied);
+  }
+  return absl::OkStatus();
+}
+
 absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
   if (writes.audit.empty()) {
-    rocksdb::WriteOptions options;
-    options.sync = db_->sync();
     rocksdb::WriteBatch batch;
-    GH_RETURN_IF_ERROR(AddWrites(writes, batch));
-    return db_->Written(db_->db()->Write(options, &batch), "commit counters");
+    RedoRecordBuilder redo;
+    GH_RETURN_IF_ERROR(AddWrites(writes, batch, redo));
+    return WriteWithRedo(batch, redo, {&writes}, "commit counters");
   }
   Queued self(&writes);
   absl::MutexLock lock(&commit_mu_);
@@ -109,6 +133,7 @@ absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
 void GroupCommitWriter::WriteGroup() {
   std::vector<Queued*> group;
   rocksdb::WriteBatch batch;
+  RedoRecordBuilder redo;
   const uint64_t head = db_->HeadSequence();
   uint64_t seq = head;
   for (Queued* q : queue_) {
@@ -117,11 +142,13 @@ void GroupCommitWriter::WriteGroup() {
     // A commit that cannot be encoded fails alone. Its puts are encoded
     // once stamped with its events' sequences.
     batch.SetSavePoint();
+    const size_t redo_mark = redo.Mark();
     const uint64_t first = seq;
     absl::Status added = AddEvents(*q, seq, batch);
-    if (added.ok()) added = AddWrites(*q->writes, batch);
+    if (added.ok()) added = AddWrites(*q->writes, batch, redo);
     if (!added.ok()) {
       batch.RollbackToSavePoint().PermitUncheckedError();
+      redo.RollbackTo(redo_mark);
       Unnumber(*q);
       seq = first;
       q->status = added;
@@ -135,13 +162,15 @@ void GroupCommitWriter::WriteGroup() {
     // the head that retention stored before deleting up to it).
     // Others queue up behind while the group is written; a Pause waits on
     // write_mu_ for the write to finish.
-    rocksdb::WriteOptions options;
-    options.sync = db_->sync();
+    std::vector<const WriteSet*> applied;
+    for (const Queued* q : group) {
+      if (q->status.ok()) applied.push_back(q->writes);
+    }
     commit_mu_.Unlock();
     {
       absl::MutexLock write(&write_mu_);
-      written = db_->Written(db_->db()->Write(options, &batch),
-                             "commit counters and audit");
+      written =
+          WriteWithRedo(batch, redo, applied, "commit counters and audit");
     }
     commit_mu_.Lock();
     if (written.ok()) db_->SetHead(seq);

@@ -2,12 +2,17 @@
 #define GATEHOUSE_SERVICE_STORAGE_GROUP_COMMIT_WRITER_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "service/core/counter_store.h"
+#include "service/storage/dirty_counters.h"
+#include "service/storage/redo_record.h"
 #include "service/storage/store_db.h"
 
 namespace rocksdb {
@@ -17,11 +22,17 @@ class WriteBatch;
 namespace gatehouse {
 
 // The one path by which a RocksDB store's commits reach the DB. Each commit
-// is one atomic WriteBatch of counter puts and deletes (value_codec.h),
-// audit events (audit_storage_codec.h, under SequenceKey()) and changes to
-// the lockout index (WriteSet::lockouts, applied in order to both of an
-// entry's keys, store_layout.h). Commits
-// carrying audit events are group-committed, as in LevelDB's
+// is one atomic WriteBatch of counter changes, audit events (audit_storage_
+// codec.h, under SequenceKey()) and changes to the lockout index
+// (WriteSet::lockouts, applied in order to both of an entry's keys,
+// store_layout.h). Counter puts and deletes are not written to the counters
+// family: they go into one redo record per write (redo_record.h), and once
+// the write succeeded into DirtyCounters, from which reads are answered
+// until a checkpoint (counter_checkpointer.h) moves them into the counters
+// family. So a group of commits costs one insert into the redo family's
+// memtable, however many keys it changes.
+//
+// Commits carrying audit events are group-committed, as in LevelDB's
 // DBImpl::Write: they queue up, and the one at the front (the leader)
 // writes the queued ones (up to kMaxGroupCommits) as one WriteBatch, with
 // one write and one fsync for all, assigning their sequences in queue
@@ -31,10 +42,13 @@ namespace gatehouse {
 // those are assigned, before the puts are encoded. Commits without events
 // are written on their own, beside the groups.
 //
-// Thread-safe. Does not own the StoreDb, which must outlive it.
+// Thread-safe. Does not own the StoreDb or the DirtyCounters, which must
+// outlive it.
 class GroupCommitWriter {
  public:
-  explicit GroupCommitWriter(StoreDb* db);
+  // `redo_sequence`: the last redo record's sequence in `db` (none is
+  // above it; CounterCheckpointer::Replay).
+  GroupCommitWriter(StoreDb* db, DirtyCounters* dirty, uint64_t redo_sequence);
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
@@ -45,6 +59,11 @@ class GroupCommitWriter {
   // the events' sequences are 0 and the puts' last_audit_sequence are as
   // they came. Records the outcome of a write in StoreDb::writable().
   absl::Status Commit(WriteSet& writes);
+
+  // Starts a checkpoint: DirtyCounters::BeginCheckpoint, at a point where
+  // every redo record written so far, and no other, is in the generation
+  // it seals. Returns the last of those records' sequence.
+  uint64_t BeginCheckpoint();
 
   // Holds off the commits that carry audit events while it lives (or until
   // Release()): waits for a group being written, and no group starts, so
@@ -74,10 +93,17 @@ class GroupCommitWriter {
   // At most this many commits are written as one group.
   static constexpr size_t kMaxGroupCommits = 128;
 
-  // Adds the counter puts and deletes and the lockout index changes of
-  // `writes` to `batch`.
-  absl::Status AddWrites(const WriteSet& writes,
-                         rocksdb::WriteBatch& batch) const;
+  // Adds the counter puts and deletes of `writes` to `redo` and its
+  // lockout index changes to `batch`.
+  absl::Status AddWrites(const WriteSet& writes, rocksdb::WriteBatch& batch,
+                         RedoRecordBuilder& redo) const;
+  // Writes `batch`, with `redo` (when not empty) as the next redo record,
+  // and once written applies the counter changes of `applied` to dirty_, in
+  // order. `what` names the write in an error.
+  absl::Status WriteWithRedo(rocksdb::WriteBatch& batch,
+                             const RedoRecordBuilder& redo,
+                             const std::vector<const WriteSet*>& applied,
+                             absl::string_view what);
   // Gives q's events the sequences after `seq` (leaving `seq` at the last
   // one), adds them to `batch` and stamps q's puts.
   absl::Status AddEvents(Queued& q, uint64_t& seq,
@@ -90,6 +116,7 @@ class GroupCommitWriter {
   void WriteGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
 
   StoreDb* const db_;
+  DirtyCounters* const dirty_;
 
   // Orders commits carrying audit events (and retention) so sequences
   // follow write order.
@@ -98,7 +125,11 @@ class GroupCommitWriter {
   std::deque<Queued*> queue_ ABSL_GUARDED_BY(commit_mu_);
   // Held by the leader while its group is written (with commit_mu_
   // released, so the next commits can queue up), and by a Pause.
-  absl::Mutex write_mu_;
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(redo_mu_);
+  // Held from a redo record's sequence to its changes being in dirty_, and
+  // by BeginCheckpoint.
+  absl::Mutex redo_mu_;
+  uint64_t redo_sequence_ ABSL_GUARDED_BY(redo_mu_);
 };
 
 }  // namespace gatehouse

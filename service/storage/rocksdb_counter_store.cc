@@ -14,11 +14,14 @@
 namespace gatehouse {
 
 RocksDbCounterStore::RocksDbCounterStore(const StoreDb* db,
-                                         GroupCommitWriter* writer)
-    : db_(db), writer_(writer) {}
+                                         GroupCommitWriter* writer,
+                                         const DirtyCounters* dirty)
+    : db_(db), writer_(writer), dirty_(dirty) {}
 
 absl::StatusOr<std::optional<CounterState>> RocksDbCounterStore::Read(
     absl::string_view key) {
+  std::optional<CounterState> dirty;
+  if (dirty_->Find(key, &dirty)) return dirty;
   rocksdb::PinnableSlice value;
   rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_->counters(),
                                      ToSlice(key), &value);

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "service/core/counter_store.h"
+#include "service/storage/dirty_counters.h"
 #include "service/storage/group_commit_writer.h"
 #include "service/storage/store_db.h"
 
@@ -23,7 +24,10 @@ namespace gatehouse {
 // it.
 class RocksDbCounterStore final : public CounterStore {
  public:
-  RocksDbCounterStore(const StoreDb* db, GroupCommitWriter* writer);
+  // Reads look in `dirty` (the states the writer committed and no
+  // checkpoint moved yet) before the counters family.
+  RocksDbCounterStore(const StoreDb* db, GroupCommitWriter* writer,
+                      const DirtyCounters* dirty);
   RocksDbCounterStore(const RocksDbCounterStore&) = delete;
   RocksDbCounterStore& operator=(const RocksDbCounterStore&) = delete;
 
@@ -43,6 +47,7 @@ class RocksDbCounterStore final : public CounterStore {
  private:
   const StoreDb* const db_;
   GroupCommitWriter* const writer_;
+  const DirtyCounters* const dirty_;
 };
 
 }  // namespace gatehouse

@@ -14,8 +14,13 @@
 namespace gatehouse {
 
 RocksDbMaintenance::RocksDbMaintenance(StoreDb* db, GroupCommitWriter* writer,
-                                       const AuditLog* audit_log)
-    : db_(db), writer_(writer), audit_log_(audit_log), folder_(db, audit_log) {}
+                                       const AuditLog* audit_log,
+                                       CounterCheckpointer* checkpointer)
+    : db_(db),
+      writer_(writer),
+      audit_log_(audit_log),
+      checkpointer_(checkpointer),
+      folder_(db, audit_log) {}
 
 absl::StatusOr<uint64_t> RocksDbMaintenance::ApplyRetention(
     const AuditRetention& retention) {
@@ -144,7 +149,12 @@ uint64_t RocksDbMaintenance::ApproximateLockoutIndexBytes() const {
   return ApproximateBytes(db_->lockouts());
 }
 
+uint64_t RocksDbMaintenance::ApproximateRedoBytes() const {
+  return ApproximateBytes(db_->redo());
+}
+
 absl::Status RocksDbMaintenance::CompactAll() {
+  GH_RETURN_IF_ERROR(checkpointer_->Checkpoint());
   GH_RETURN_IF_ERROR(
       FromRocks(db_->db()->Flush(rocksdb::FlushOptions(), db_->families()),
                 StorageErrorKind::kWrite, "flush"));
@@ -167,6 +177,7 @@ uint64_t RocksDbMaintenance::EstimateNumKeys() const {
 }
 
 absl::StatusOr<uint64_t> RocksDbMaintenance::CountCounterKeys() const {
+  GH_RETURN_IF_ERROR(checkpointer_->Checkpoint());
   std::unique_ptr<rocksdb::Iterator> it(
       db_->db()->NewIterator(rocksdb::ReadOptions(), db_->counters()));
   uint64_t n = 0;

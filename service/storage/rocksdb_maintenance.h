@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "service/core/audit_log.h"
 #include "service/core/store_maintenance.h"
+#include "service/storage/counter_checkpointer.h"
 #include "service/storage/group_commit_writer.h"
 #include "service/storage/refusal_folder.h"
 #include "service/storage/store_db.h"
@@ -28,7 +29,8 @@ namespace gatehouse {
 class RocksDbMaintenance final : public StoreMaintenance {
  public:
   RocksDbMaintenance(StoreDb* db, GroupCommitWriter* writer,
-                     const AuditLog* audit_log);
+                     const AuditLog* audit_log,
+                     CounterCheckpointer* checkpointer);
   RocksDbMaintenance(const RocksDbMaintenance&) = delete;
   RocksDbMaintenance& operator=(const RocksDbMaintenance&) = delete;
 
@@ -44,10 +46,10 @@ class RocksDbMaintenance final : public StoreMaintenance {
   // DB::Resume, which flushes the memtables and starts a new write-ahead
   // log, proved by a small synced write. Safe alongside commits.
   absl::Status Recover() override;
-  // Counters, audit log and lockout index together.
+  // Counters (with their redo log), audit log and lockout index together.
   uint64_t ApproximateBytes() const override {
-    return ApproximateCounterBytes() + ApproximateAuditBytes() +
-           ApproximateLockoutIndexBytes();
+    return ApproximateCounterBytes() + ApproximateRedoBytes() +
+           ApproximateAuditBytes() + ApproximateLockoutIndexBytes();
   }
   // RocksDB's estimate, of the default family (counters).
   uint64_t EstimateNumKeys() const override;
@@ -57,12 +59,14 @@ class RocksDbMaintenance final : public StoreMaintenance {
   uint64_t ApproximateCounterBytes() const;
   uint64_t ApproximateAuditBytes() const;
   uint64_t ApproximateLockoutIndexBytes() const;
+  uint64_t ApproximateRedoBytes() const;
 
-  // Flushes memtables and compacts the whole key range (drops expired
-  // counters now). For operators and tests.
+  // Checkpoints the dirty counters, flushes memtables and compacts the
+  // whole key range (drops expired counters now). For operators and tests.
   absl::Status CompactAll();
 
-  // Counter keys actually present (a full scan; for tests and tools).
+  // Counter keys actually present, once the dirty ones are checkpointed (a
+  // full scan; for tests and tools).
   absl::StatusOr<uint64_t> CountCounterKeys() const;
 
  private:
@@ -76,6 +80,7 @@ class RocksDbMaintenance final : public StoreMaintenance {
   StoreDb* const db_;
   GroupCommitWriter* const writer_;
   const AuditLog* const audit_log_;
+  CounterCheckpointer* const checkpointer_;
 
   // One retention run at a time; taken before the writer's locks.
   absl::Mutex retention_mu_;

@@ -103,12 +103,26 @@ absl::StatusOr<std::unique_ptr<StoreDb>> StoreDb::Open(
   lockouts.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(lockouts_table));
 
-  // Data directories from before the lockout index get its family created
-  // empty (create_missing_column_families).
+  // The redo log of counter changes is appended to, read only on opening
+  // and deleted by ranges as checkpoints move its changes into the
+  // counters: no filter, no bloom.
+  // A checkpoint deletes its records within seconds, so a small memtable
+  // holds them; flushing drops the deleted ones.
+  rocksdb::ColumnFamilyOptions redo;
+  redo.write_buffer_size =
+      std::min<size_t>(options.write_buffer_bytes, 8 << 20);
+  redo.compression = rocksdb::kLZ4Compression;
+  rocksdb::BlockBasedTableOptions redo_table;
+  redo_table.block_cache = cache;
+  redo.table_factory.reset(rocksdb::NewBlockBasedTableFactory(redo_table));
+
+  // Data directories from before the lockout index or the redo log get
+  // their families created empty (create_missing_column_families).
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, counters},
       {kAuditFamily, audit},
-      {kLockoutsFamily, lockouts}};
+      {kLockoutsFamily, lockouts},
+      {kRedoFamily, redo}};
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
@@ -136,6 +150,7 @@ StoreDb::StoreDb(std::unique_ptr<ExpiryCompactionFilter> filter,
       counters_(handles[0]),
       audit_(handles[1]),
       lockouts_(handles[2]),
+      redo_(handles[3]),
       handles_(std::move(handles)),
       sync_(sync),
       clock_(clock) {}

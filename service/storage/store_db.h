@@ -40,6 +40,11 @@ struct RocksDbStoreOptions {
   // Recompact every file at least this often so expired counters of keys
   // that stopped being seen are dropped; 0 leaves RocksDB's default.
   uint64_t periodic_compaction_seconds = 24 * 3600;
+  // Counter checkpoints (counter_checkpointer.h): at least this often while
+  // any key is dirty (zero: only when asked and on closing), and as soon as
+  // this many keys are.
+  absl::Duration checkpoint_interval = absl::Seconds(5);
+  size_t checkpoint_max_dirty_keys = 1 << 17;
 };
 
 // OK for an OK `s`; otherwise a StorageError of `kind` saying what failed
@@ -56,7 +61,7 @@ inline absl::string_view ToView(const rocksdb::Slice& s) {
 
 // The RocksDB database under a RocksDbStore, shared by its parts (counter
 // store, group-commit writer, audit log, maintenance): the DB in one
-// directory with its three column families (store_layout.h), the durability
+// directory with its four column families (store_layout.h), the durability
 // of commits, whether writes go through, and the audit log's bounds.
 //
 // Thread-safe. Owns the DB; the clock must outlive it.
@@ -80,6 +85,8 @@ class StoreDb {
   rocksdb::ColumnFamilyHandle* audit() const { return audit_; }
   // The lockout index.
   rocksdb::ColumnFamilyHandle* lockouts() const { return lockouts_; }
+  // Counter changes not checkpointed yet (redo_record.h).
+  rocksdb::ColumnFamilyHandle* redo() const { return redo_; }
   const std::vector<rocksdb::ColumnFamilyHandle*>& families() const {
     return handles_;
   }
@@ -133,6 +140,7 @@ class StoreDb {
   rocksdb::ColumnFamilyHandle* counters_ = nullptr;  // Owned by handles_.
   rocksdb::ColumnFamilyHandle* audit_ = nullptr;
   rocksdb::ColumnFamilyHandle* lockouts_ = nullptr;
+  rocksdb::ColumnFamilyHandle* redo_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   const bool sync_;
   const Clock* const clock_;

@@ -22,12 +22,17 @@
 //
 // where order_key is LockoutOrderKey(locked_at_ms, storage_key), newest
 // first. Both keys of an entry hold the same value and are written and
-// deleted in the same batch. Families missing from a data directory
-// written before them are created empty on opening.
+// deleted in the same batch. The kRedoFamily column family holds the
+// counter changes not yet checkpointed into the default family, one record
+// per write (redo_record.h) under SequenceKey(redo sequence); the
+// checkpoint that moves them deletes them and stores kRedoCheckpointKey in
+// the same batch (counter_checkpointer.h). Families missing from a data
+// directory written before them are created empty on opening.
 namespace gatehouse {
 
 inline constexpr char kAuditFamily[] = "audit";
 inline constexpr char kLockoutsFamily[] = "lockouts";
+inline constexpr char kRedoFamily[] = "redo";
 
 inline constexpr char kAllLockoutsPrefix = 'a';
 inline constexpr char kPolicyLockoutsPrefix = 'p';
@@ -49,6 +54,9 @@ inline constexpr char kAuditHeadKey[] = "m:audit_head";
 // Written by StoreMaintenance::Recover() to prove that writes go through
 // again.
 inline constexpr char kProbeKey[] = "m:write_probe";
+// The redo sequence up to which the counter changes are checkpointed into
+// this family (SequenceKey format); absent before the first checkpoint.
+inline constexpr char kRedoCheckpointKey[] = "m:redo_checkpoint";
 
 // The key of audit sequence `seq`: 8 bytes, big-endian, so that keys sort in
 // sequence order.

@@ -377,6 +377,11 @@ TEST_F(MetricsTest, ScrapeCountsExactlyTheTrafficAndPassesPromtool) {
   EXPECT_EQ(s.Count(kCache, {{"result", "hit"}}), 19);
   EXPECT_EQ(s.Value("gatehouse_state_cache_entries"), 3);
   EXPECT_GT(s.Value("gatehouse_state_cache_bytes"), 0);
+  // The decisions changed counter states: they are dirty (held in memory,
+  // durable in the redo log) until a checkpoint, which may have run.
+  EXPECT_GT(s.Value("gatehouse_state_dirty_keys") +
+                s.Value("gatehouse_state_checkpoints_total"),
+            0);
 
   EXPECT_GE(s.Value("gatehouse_audit_head_sequence"), 20);
   EXPECT_EQ(s.Value("gatehouse_inflight_requests"), 0);

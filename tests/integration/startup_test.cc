@@ -96,6 +96,18 @@ TEST_F(StartupTest, NegativeCounterCacheIsRefusedNamingTheFlag) {
   EXPECT_NE(r.err.find("--counter_cache_mb"), std::string::npos) << r.err;
 }
 
+TEST_F(StartupTest, CheckpointFlagsBelowOneAreRefusedNamingTheFlag) {
+  const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
+  for (const std::string flag :
+       {"--checkpoint_interval_ms", "--checkpoint_max_dirty_keys"}) {
+    CommandResult r = RunServer(
+        {"--policies=" + policies, "--allow_unauthenticated", flag + "=0"});
+    EXPECT_NE(r.exit_code, 0) << flag;
+    EXPECT_NE(r.err.find(flag + ": must be >= 1, got 0"), std::string::npos)
+        << r.err;
+  }
+}
+
 TEST_F(StartupTest, MissingPolicyFileNamesThePath) {
   CommandResult r = RunServer({"--policies=" + dir_.path() + "/absent.yaml",
                                "--allow_unauthenticated"});

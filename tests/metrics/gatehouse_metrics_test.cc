@@ -51,6 +51,8 @@ TEST(GatehouseMetricsTest, NamesAreTheContractWithTheChart) {
                 "gatehouse_state_cache_bytes",
                 "gatehouse_state_cache_entries",
                 "gatehouse_state_cache_reads_total",
+                "gatehouse_state_checkpoints_total",
+                "gatehouse_state_dirty_keys",
                 "gatehouse_storage_errors_total",
                 "gatehouse_storage_estimated_keys",
                 "gatehouse_storage_size_bytes",

@@ -44,6 +44,8 @@ void SetExampleValues(GatehouseMetrics* m) {
       [] { return 10.0; });
   m->state_cache_entries.SetCallback([] { return 7.0; });
   m->state_cache_bytes.SetCallback([] { return 2048.0; });
+  m->counter_checkpoints_total.SetCallback([] { return 5.0; });
+  m->counter_dirty_keys.SetCallback([] { return 40.0; });
   m->inflight_requests.Set(3);
 }
 

@@ -216,6 +216,7 @@ TEST_F(RocksDbLockoutIndexTest, TheStoresSizeCountsTheIndex) {
   EXPECT_GT(index, empty + 100 * 20) << "100 entries under two keys each";
   EXPECT_EQ(store_->maintenance().ApproximateBytes(),
             store_->maintenance().ApproximateCounterBytes() +
+                store_->maintenance().ApproximateRedoBytes() +
                 store_->maintenance().ApproximateAuditBytes() + index);
 }
 
@@ -335,8 +336,8 @@ TEST(RocksDbLockoutIndexCompatTest, DirectoryFromBeforeTheIndexOpens) {
   std::vector<std::string> after;
   ASSERT_TRUE(
       rocksdb::DB::ListColumnFamilies(rocksdb::Options(), path, &after).ok());
-  EXPECT_EQ(after,
-            (std::vector<std::string>{"default", "audit", kLockoutsFamily}));
+  EXPECT_EQ(after, (std::vector<std::string>{"default", "audit",
+                                             kLockoutsFamily, kRedoFamily}));
   absl::StatusOr<std::unique_ptr<RocksDbStore>> store =
       OpenRocksDbStore(path, &clock);
   ASSERT_TRUE(store.ok()) << store.status();
