@@ -88,10 +88,10 @@ ABSL_FLAG(int, counter_cache_mb, 64,
           "Memory in MiB for the counter states of recently used keys, kept "
           "in front of RocksDB so that a hot key is not read from it; least "
           "recently used keys are evicted (0 = no cache)");
-ABSL_FLAG(int, checkpoint_interval_ms, 5000,
+ABSL_FLAG(absl::Duration, checkpoint_interval, absl::Seconds(5),
           "Counter states are written to the counters' own RocksDB family "
           "lazily (their changes are durable in a redo log at once): at "
-          "least this often while any key changed (ms, >= 1)");
+          "least this often while any key changed (10ms to 10m)");
 ABSL_FLAG(int, checkpoint_max_dirty_keys, 131072,
           "... and as soon as this many keys changed since the last "
           "checkpoint; bounds the memory the changed states take (>= 1)");
@@ -148,7 +148,7 @@ GatehouseServerOptions OptionsFromFlags() {
   o.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   o.block_cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
   o.counter_cache_mb = absl::GetFlag(FLAGS_counter_cache_mb);
-  o.checkpoint_interval_ms = absl::GetFlag(FLAGS_checkpoint_interval_ms);
+  o.checkpoint_interval = absl::GetFlag(FLAGS_checkpoint_interval);
   o.checkpoint_max_dirty_keys = absl::GetFlag(FLAGS_checkpoint_max_dirty_keys);
   o.write_buffer_mb = absl::GetFlag(FLAGS_write_buffer_mb);
   o.audit_retention = absl::GetFlag(FLAGS_audit_retention);

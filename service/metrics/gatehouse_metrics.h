@@ -99,7 +99,7 @@ struct GatehouseMetrics {
   Family<CallbackGauge>& state_cache_reads_total;
   CallbackGauge& state_cache_entries;
   CallbackGauge& state_cache_bytes;
-  // Lazy counter checkpoints (--checkpoint_interval_ms): checkpoints
+  // Lazy counter checkpoints (--checkpoint_interval): checkpoints
   // written, and keys changed since the last one began.
   CallbackGauge& counter_checkpoints_total;
   CallbackGauge& counter_dirty_keys;

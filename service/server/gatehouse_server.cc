@@ -157,10 +157,11 @@ absl::Status GatehouseServer::Init() {
     return absl::InvalidArgumentError(absl::StrCat(
         "--counter_cache_mb: must be >= 0, got ", o.counter_cache_mb));
   }
-  if (o.checkpoint_interval_ms < 1) {
+  if (o.checkpoint_interval < absl::Milliseconds(10) ||
+      o.checkpoint_interval > absl::Minutes(10)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--checkpoint_interval_ms: must be >= 1, got ",
-                     o.checkpoint_interval_ms));
+        absl::StrCat("--checkpoint_interval: must be from 10ms to 10m, got ",
+                     absl::FormatDuration(o.checkpoint_interval)));
   }
   if (o.checkpoint_max_dirty_keys < 1) {
     return absl::InvalidArgumentError(
@@ -248,8 +249,7 @@ absl::Status GatehouseServer::OpenStore() {
                                     << 20;
   store_options.write_buffer_bytes =
       static_cast<size_t>(options_.write_buffer_mb) << 20;
-  store_options.checkpoint_interval =
-      absl::Milliseconds(options_.checkpoint_interval_ms);
+  store_options.checkpoint_interval = options_.checkpoint_interval;
   store_options.checkpoint_max_dirty_keys =
       static_cast<size_t>(options_.checkpoint_max_dirty_keys);
   absl::StatusOr<std::unique_ptr<RocksDbStore>> store =

@@ -75,7 +75,7 @@ struct GatehouseServerOptions {
   // Bounds the counter cache (CachedCounterStore); 0 turns it off.
   int counter_cache_mb = 64;
   // Counter checkpoints (RocksDbStoreOptions::checkpoint_*).
-  int checkpoint_interval_ms = 5000;
+  absl::Duration checkpoint_interval = absl::Seconds(5);
   int checkpoint_max_dirty_keys = 131072;
   int write_buffer_mb = 32;
   absl::Duration audit_retention = absl::Hours(24 * 30);

@@ -59,8 +59,8 @@ class CounterCheckpointer {
   CounterCheckpointer(const CounterCheckpointer&) = delete;
   CounterCheckpointer& operator=(const CounterCheckpointer&) = delete;
 
-  // Checkpoints every key dirty now. The write's error (UNAVAILABLE) on
-  // failure.
+  // Checkpoints every key dirty now, at full speed (the background thread
+  // paces its writes). The write's error (UNAVAILABLE) on failure.
   absl::Status Checkpoint();
 
   // Checkpoints written, and keys written by them.
@@ -73,8 +73,10 @@ class CounterCheckpointer {
 
  private:
   // Keys per RocksDB write of a checkpoint.
-  static constexpr size_t kKeysPerWrite = 512;
+  static constexpr size_t kKeysPerWrite = 128;
 
+  // Checkpoint(), with a pause after each write when `paced`.
+  absl::Status Write(bool paced);
   void Run();
 
   // Constant after construction.

@@ -1,5 +1,9 @@
 // The server refuses to start on bad configuration, saying what and where.
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "tests/integration/fixture.h"
 
 namespace gatehouse::testing {
@@ -96,15 +100,20 @@ TEST_F(StartupTest, NegativeCounterCacheIsRefusedNamingTheFlag) {
   EXPECT_NE(r.err.find("--counter_cache_mb"), std::string::npos) << r.err;
 }
 
-TEST_F(StartupTest, CheckpointFlagsBelowOneAreRefusedNamingTheFlag) {
+TEST_F(StartupTest, CheckpointFlagsOutOfRangeAreRefusedNamingTheFlag) {
   const std::string policies = dir_.WriteFile("p.yaml", kTestPolicies);
-  for (const std::string flag :
-       {"--checkpoint_interval_ms", "--checkpoint_max_dirty_keys"}) {
-    CommandResult r = RunServer(
-        {"--policies=" + policies, "--allow_unauthenticated", flag + "=0"});
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--checkpoint_interval=0s",
+       "--checkpoint_interval: must be from 10ms to 10m, got 0"},
+      {"--checkpoint_interval=11m",
+       "--checkpoint_interval: must be from 10ms to 10m, got 11m"},
+      {"--checkpoint_max_dirty_keys=0",
+       "--checkpoint_max_dirty_keys: must be >= 1, got 0"}};
+  for (const auto& [flag, error] : cases) {
+    CommandResult r =
+        RunServer({"--policies=" + policies, "--allow_unauthenticated", flag});
     EXPECT_NE(r.exit_code, 0) << flag;
-    EXPECT_NE(r.err.find(flag + ": must be >= 1, got 0"), std::string::npos)
-        << r.err;
+    EXPECT_NE(r.err.find(error), std::string::npos) << flag << ": " << r.err;
   }
 }
 

@@ -119,6 +119,10 @@ TEST_F(RocksDbDiskFullTest,
   EXPECT_EQ(store_->audit_log().HeadSequence(), committed);
   EXPECT_FALSE(store_->maintenance().Recover().ok());
   EXPECT_FALSE(store_->maintenance().writable());
+  // A checkpoint fails too, and its keys stay readable from memory.
+  EXPECT_FALSE(store_->checkpointer().Checkpoint().ok());
+  EXPECT_EQ(CountOf("c:before"), 7u);
+  EXPECT_EQ(CountOf(absl::StrCat("c:fill", committed - 2)), 1u);
 
   // Space returns. RocksDB may be recovering by itself (Resume then says
   // "busy"), as the server's housekeeping does, Recover() is polled.
@@ -132,6 +136,7 @@ TEST_F(RocksDbDiskFullTest,
   EXPECT_TRUE(store_->maintenance().writable());
   ASSERT_TRUE(CommitOne("c:after", 3).ok());
   EXPECT_EQ(store_->audit_log().HeadSequence(), committed + 1);
+  EXPECT_TRUE(store_->checkpointer().Checkpoint().ok());
   absl::StatusOr<std::vector<AuditEvent>> events =
       store_->audit_log().Read(1, committed + 10);
   ASSERT_TRUE(events.ok()) << events.status();
