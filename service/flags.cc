@@ -97,7 +97,8 @@ ABSL_FLAG(int, checkpoint_max_dirty_keys, 131072,
           "checkpoint; bounds the memory the changed states take (>= 1)");
 ABSL_FLAG(int, write_buffer_mb, 32,
           "RocksDB memtable size in MiB, per column family (counters, "
-          "audit); up to two of each are held in memory");
+          "audit; the redo log and lockout index take at most 8 and 4); up "
+          "to two of each are held in memory");
 ABSL_FLAG(absl::Duration, audit_retention, absl::Hours(24 * 30),
           "Keep audit events this long (0 = no age limit)");
 ABSL_FLAG(int64_t, audit_max_mb, 1024,

@@ -29,8 +29,9 @@ size_t DirtyCounters::ShardIndexOf(absl::string_view key) const {
 }
 
 void DirtyCounters::Apply(const std::vector<const WriteSet*>& commits) {
-  // The shards touched, locked in index order (as every caller does), so
-  // that no reader sees part of the changes.
+  // Every shard the commits touch is locked at once, in index order (no
+  // other code holds two shard locks), so that no reader sees part of the
+  // changes.
   std::vector<size_t> touched;
   for (const WriteSet* writes : commits) {
     for (const std::string& key : writes->deletes) {
