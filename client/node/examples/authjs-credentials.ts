@@ -1,6 +1,7 @@
 // Auth.js (@auth/core, next-auth v5) Credentials provider whose authorize()
-// is wrapped with Gatehouse's sign-in flow. Not part of the build (the
-// package does not depend on Auth.js); copy it into an app that does.
+// is wrapped with Gatehouse's sign-in flow. Not part of the package (which
+// does not depend on Auth.js): `npm test` type-checks it against @auth/core,
+// a dev dependency. Copy it into an app that uses Auth.js.
 //
 //   npm install @gatehouse/client @auth/core
 import Credentials from "@auth/core/providers/credentials";
