@@ -17,6 +17,8 @@ struct Entry {
   std::string key;
   std::optional<CounterState> state;
   size_t charge = 0;
+  // Used since eviction last passed over it: it gets a second chance.
+  bool referenced = false;
 };
 
 // What each heap block costs beyond what it holds: glibc's chunk header and
@@ -36,9 +38,13 @@ constexpr size_t kEntryOverhead =
 
 }  // namespace
 
-// A part of the table: entries in recency order (most recent first) and an
-// index into them by key. The index's keys view the entries' own keys,
-// which list nodes keep in place.
+// A part of the table: entries in the order eviction passes over them (the
+// last first) and an index into them by key. The index's keys view the
+// entries' own keys, which list nodes keep in place. A use marks an entry
+// instead of moving it to the front (the second-chance, or CLOCK,
+// approximation of least-recently-used): a hit writes one flag in its own
+// node rather than relinking its neighbours, which on a table of many keys
+// are cache misses each.
 struct CachedCounterStore::Shard {
   mutable absl::Mutex mu;
   std::list<Entry> lru ABSL_GUARDED_BY(mu);
@@ -62,9 +68,9 @@ struct CachedCounterStore::Shard {
     lru.erase(it);
   }
 
-  // Sets the entry of `key` to `state`, most recent, evicting the least
-  // recent ones to stay within `capacity`. An entry that alone exceeds it
-  // is not held.
+  // Sets the entry of `key` to `state`, used, evicting entries not used
+  // since eviction last passed over them to stay within `capacity`. An
+  // entry that alone exceeds it is not held.
   void Put(absl::string_view key, const std::optional<CounterState>& state,
            size_t capacity) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     const size_t charge = ChargeOf(key, state);
@@ -79,14 +85,23 @@ struct CachedCounterStore::Shard {
       charged = charged - entry.charge + charge;
       entry.state = state;
       entry.charge = charge;
-      lru.splice(lru.begin(), lru, found->second);
+      entry.referenced = true;
     } else {
       lru.push_front(Entry{std::string(key), state, charge});
       index.emplace(lru.front().key, lru.begin());
       charged += charge;
     }
-    // The entry just put is the most recent and fits: it is evicted last.
-    while (charged > capacity) Erase(std::prev(lru.end()));
+    // A used entry at the back goes to the front unmarked; the entry just
+    // put fits alone, so every other one is evicted before it would be.
+    while (charged > capacity) {
+      auto last = std::prev(lru.end());
+      if (last->referenced) {
+        last->referenced = false;
+        lru.splice(lru.begin(), lru, last);
+      } else {
+        Erase(last);
+      }
+    }
   }
 };
 
@@ -118,22 +133,16 @@ CachedCounterStore::Shard& CachedCounterStore::ShardOf(
   return shards_[ShardIndexOf(key)];
 }
 
-// Holds the locks of the shards of a commit's keys, taken in ascending
-// order (so commits cannot deadlock), while it lives.
+// Holds the locks of the given shards (indexes, sorted and unique), taken
+// in ascending order (so commits cannot deadlock), while it lives.
 class CachedCounterStore::ShardLocks {
  public:
-  ShardLocks(const CachedCounterStore& cache,
-             const std::vector<absl::string_view>& keys)
-      : cache_(&cache) {
-    for (absl::string_view key : keys) {
-      shards_.push_back(cache.ShardIndexOf(key));
-    }
-    std::sort(shards_.begin(), shards_.end());
-    shards_.erase(std::unique(shards_.begin(), shards_.end()), shards_.end());
-    for (size_t i : shards_) cache.shards_[i].mu.Lock();
+  ShardLocks(const CachedCounterStore& cache, const std::vector<size_t>& shards)
+      : cache_(&cache), shards_(&shards) {
+    for (size_t i : *shards_) cache.shards_[i].mu.Lock();
   }
   ~ShardLocks() {
-    for (auto it = shards_.rbegin(); it != shards_.rend(); ++it) {
+    for (auto it = shards_->rbegin(); it != shards_->rend(); ++it) {
       cache_->shards_[*it].mu.Unlock();
     }
   }
@@ -142,7 +151,7 @@ class CachedCounterStore::ShardLocks {
 
  private:
   const CachedCounterStore* const cache_;
-  std::vector<size_t> shards_;
+  const std::vector<size_t>* const shards_;
 };
 
 absl::StatusOr<std::optional<CounterState>> CachedCounterStore::Read(
@@ -157,7 +166,7 @@ absl::StatusOr<std::optional<CounterState>> CachedCounterStore::Read(
       absl::MutexLock lock(&shard.mu);
       auto found = shard.index.find(key);
       if (found != shard.index.end()) {
-        shard.lru.splice(shard.lru.begin(), shard.lru, found->second);
+        found->second->referenced = true;
         hits_.fetch_add(1, std::memory_order_relaxed);
         return found->second->state;
       }
@@ -183,38 +192,46 @@ absl::StatusOr<std::optional<CounterState>> CachedCounterStore::Read(
 }
 
 absl::Status CachedCounterStore::Commit(WriteSet& writes) {
-  std::vector<absl::string_view> keys;
-  keys.reserve(writes.deletes.size() + writes.puts.size());
-  for (const std::string& key : writes.deletes) keys.push_back(key);
-  for (const auto& [key, state] : writes.puts) keys.push_back(key);
-  if (keys.empty()) return inner_->Commit(writes);
+  if (writes.deletes.empty() && writes.puts.empty()) {
+    return inner_->Commit(writes);
+  }
+  // Each key's hash, computed once: deletes first, then puts.
+  std::vector<size_t> hashes;
+  hashes.reserve(writes.deletes.size() + writes.puts.size());
+  for (const std::string& key : writes.deletes) hashes.push_back(HashOf(key));
+  for (const auto& [key, state] : writes.puts) hashes.push_back(HashOf(key));
+  std::vector<size_t> shards;
+  shards.reserve(hashes.size());
+  for (size_t hash : hashes) shards.push_back(hash % shard_count_);
+  std::sort(shards.begin(), shards.end());
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
   {
-    ShardLocks locks(*this, keys);
-    for (absl::string_view key : keys) {
-      ++ShardOf(key).pending[HashOf(key)];
-    }
+    ShardLocks locks(*this, shards);
+    for (size_t hash : hashes) ++shards_[hash % shard_count_].pending[hash];
   }
   const absl::Status committed = inner_->Commit(writes);
-  ShardLocks locks(*this, keys);
-  for (absl::string_view key : keys) {
-    Shard& shard = ShardOf(key);
+  ShardLocks locks(*this, shards);
+  for (size_t hash : hashes) {
+    Shard& shard = shards_[hash % shard_count_];
     shard.mu.AssertHeld();
-    auto it = shard.pending.find(HashOf(key));
+    auto it = shard.pending.find(hash);
     if (--it->second == 0) shard.pending.erase(it);
     ++shard.changes;
-    if (!committed.ok()) {
-      auto found = shard.index.find(key);
-      if (found != shard.index.end()) shard.Erase(found->second);
-    }
   }
-  if (committed.ok()) {
-    for (const std::string& key : writes.deletes) {
-      ShardOf(key).Put(key, std::nullopt, shard_capacity_);
+  size_t k = 0;
+  auto settle = [&](absl::string_view key,
+                    const std::optional<CounterState>& state) {
+    Shard& shard = shards_[hashes[k++] % shard_count_];
+    shard.mu.AssertHeld();
+    if (committed.ok()) {
+      shard.Put(key, state, shard_capacity_);
+      return;
     }
-    for (const auto& [key, state] : writes.puts) {
-      ShardOf(key).Put(key, state, shard_capacity_);
-    }
-  }
+    auto found = shard.index.find(key);
+    if (found != shard.index.end()) shard.Erase(found->second);
+  };
+  for (const std::string& key : writes.deletes) settle(key, std::nullopt);
+  for (const auto& [key, state] : writes.puts) settle(key, state);
   return committed;
 }
 

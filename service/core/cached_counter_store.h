@@ -18,7 +18,8 @@ namespace gatehouse {
 struct CounterCacheOptions {
   // Upper bound of the memory the cached entries take (keys, states and the
   // table's own overhead, as estimated by CachedCounterStore::ChargeOf),
-  // whatever the number of keys: least recently used entries are evicted.
+  // whatever the number of keys: entries not used recently are evicted
+  // (second chance: an entry used since the last pass over it is kept).
   size_t capacity_bytes = 64 << 20;
   // Independent parts, each with its own lock and a share of the capacity.
   size_t shards = 16;

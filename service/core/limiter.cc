@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "service/core/counter_rules.h"
 #include "service/core/sliding_window.h"
@@ -36,6 +37,9 @@ struct Group {
   bool actual_deny = false;   // After shadow mode.
   bool ceiling_hit = false;
 };
+
+// Up to this many targets, a request's groups are found by a scan.
+constexpr size_t kScannedTargets = 8;
 
 // Locks a set of stripes in ascending order; unlocks on destruction.
 class StripeLocks {
@@ -248,7 +252,7 @@ class Limiter::Overlay {
     std::optional<CounterState> state;
     size_t event = WriteSet::kNoEvent;
   };
-  std::map<std::string, Change> changes_;
+  absl::flat_hash_map<std::string, Change> changes_;
   std::vector<LockoutChange> lockouts_;
 };
 
@@ -276,18 +280,28 @@ std::vector<absl::StatusOr<Response>> Limiter::RunBatch(
     results.emplace_back(Response{});
     plan.valid = true;
     plan.group_of.resize(plan.targets.size());
-    std::map<absl::string_view, size_t> index;
+    // Most requests name one to three subjects: their groups are found by
+    // a scan; a longer request's through an index.
+    absl::flat_hash_map<absl::string_view, size_t> index;
+    const bool indexed = plan.targets.size() > kScannedTargets;
     for (size_t t = 0; t < plan.targets.size(); ++t) {
-      auto [it, inserted] =
-          index.emplace(plan.targets[t].storage_key, plan.groups.size());
-      if (inserted) {
+      const std::string& key = plan.targets[t].storage_key;
+      size_t group = 0;
+      if (indexed) {
+        group = index.try_emplace(key, plan.groups.size()).first->second;
+      } else {
+        while (group < plan.groups.size() && plan.groups[group].key != key) {
+          ++group;
+        }
+      }
+      if (group == plan.groups.size()) {
         Group g;
         g.policy = plan.targets[t].policy;
         g.key = plan.targets[t].storage_key;
         plan.groups.push_back(std::move(g));
       }
-      plan.group_of[t] = it->second;
-      Group& g = plan.groups[it->second];
+      plan.group_of[t] = group;
+      Group& g = plan.groups[group];
       const VerdictReason reason = plan.targets[t].network.reason;
       if (reason != VerdictReason::kExempt) {
         g.exempt = false;
