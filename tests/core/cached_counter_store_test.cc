@@ -155,6 +155,35 @@ TEST_F(CachedCounterStoreTest, EvictsTheLeastRecentlyUsedKey) {
   EXPECT_EQ(inner_.reads(), 1);
 }
 
+// A commit marks its key used, as a read does, though the entry stays where
+// it was: the oldest key, rewritten, outlives the keys put after it.
+TEST_F(CachedCounterStoreTest, RewrittenOldestKeyOutlivesUnusedNewerOnes) {
+  const size_t per_entry =
+      CachedCounterStore::ChargeOf(KeyOf(0), ContractState(0));
+  CounterCacheOptions options;
+  options.capacity_bytes = 3 * per_entry;
+  options.shards = 1;
+  CachedCounterStore cache(&inner_, options);
+  for (int i = 0; i < 3; ++i) {
+    WriteSet writes = PutOf(KeyOf(i), i);
+    ASSERT_TRUE(cache.Commit(writes).ok());
+  }
+  WriteSet rewrite = PutOf(KeyOf(0), 10);
+  ASSERT_TRUE(cache.Commit(rewrite).ok());
+  for (int i = 3; i < 5; ++i) {
+    WriteSet writes = PutOf(KeyOf(i), i);
+    ASSERT_TRUE(cache.Commit(writes).ok());
+  }
+  EXPECT_EQ(cache.entries(), 3u);
+  EXPECT_EQ(ReadState(cache, KeyOf(0)), ContractState(10));
+  EXPECT_EQ(ReadState(cache, KeyOf(3)), ContractState(3));
+  EXPECT_EQ(ReadState(cache, KeyOf(4)), ContractState(4));
+  EXPECT_EQ(inner_.reads(), 0);
+  EXPECT_EQ(ReadState(cache, KeyOf(1)), ContractState(1));
+  EXPECT_EQ(ReadState(cache, KeyOf(2)), ContractState(2));
+  EXPECT_EQ(inner_.reads(), 2);
+}
+
 TEST_F(CachedCounterStoreTest, RewrittenKeyKeepsOneEntryChargedForItsState) {
   CachedCounterStore cache(&inner_, CounterCacheOptions{});
   CounterState one_bucket = ContractState(5);
