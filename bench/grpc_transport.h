@@ -5,6 +5,7 @@
 #include <grpcpp/completion_queue.h>
 #include <grpcpp/generic/generic_stub.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,8 @@ class GrpcTransport final : public Transport {
                 std::string token, absl::Duration deadline);
   ~GrpcTransport() override;
 
+  // Calls go on gRPC's completion queue, which takes them from any thread.
+  bool StartsWhilePolling() const override { return true; }
   void Start(int slot, const CallSpec& call) override;
   void Poll(SteadyTime deadline, std::vector<Completion>* done) override;
 
@@ -41,7 +44,7 @@ class GrpcTransport final : public Transport {
   const std::string authorization_;
   const absl::Duration deadline_;
   grpc::CompletionQueue cq_;
-  int in_flight_ = 0;
+  std::atomic<int> in_flight_{0};
 };
 
 }  // namespace gatehouse::bench

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -25,8 +27,116 @@ struct Shared {
   LoadResult total;
 };
 
+// Adds a load thread's own counts to the run's.
+void AddTo(Shared& shared, const LoadResult& local) {
+  std::lock_guard<std::mutex> lock(shared.mu);
+  shared.total.calls += local.calls;
+  shared.total.errors += local.errors;
+  shared.total.decisions += local.decisions;
+  shared.total.denied += local.denied;
+  if (shared.total.first_error.empty()) {
+    shared.total.first_error = local.first_error;
+  }
+  shared.total.latency.Merge(local.latency);
+}
+
+// Counts completions that arrived at `now` for slots that were due at
+// `due`.
+void Count(const Completion& c, SteadyTime due, SteadyTime now,
+           const Shared& shared, LoadResult& local) {
+  if (now < shared.measure_start || now > shared.end) return;
+  ++local.calls;
+  if (!c.ok) {
+    ++local.errors;
+    if (local.first_error.empty()) local.first_error = c.error;
+    return;
+  }
+  local.decisions += c.decisions;
+  local.denied += c.denied;
+  local.latency.Record(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now - due).count());
+}
+
+// A paced load thread for a transport that takes calls while it polls: a
+// sender thread starts each call when it is due, sleeping in between on
+// the system's timer (tens of microseconds late at most), while this
+// thread waits for completions. Waiting for the next due time inside Poll
+// instead, as RunThread does, would leave calls up to a millisecond late,
+// since gRPC rounds a completion queue's deadline up to whole
+// milliseconds, and count that lateness as the server's latency.
+void RunPacedThread(const LoadOptions& options, int index, int slots,
+                    Workload& workload, Transport& transport, Shared& shared) {
+  const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options.threads / options.rate));
+  std::mutex mu;
+  std::condition_variable slot_freed;
+  std::vector<Slot> slot(slots);
+  std::deque<int> idle;
+  for (int i = 0; i < slots; ++i) idle.push_back(i);
+  int in_flight = 0;
+  bool sent_all = false;
+
+  std::thread sender([&] {
+    std::mt19937_64 rng(0x9e3779b97f4a7c15ull * (index + 1));
+    SteadyTime next_due = Clock::now();
+    for (;;) {
+      std::this_thread::sleep_until(next_due);
+      if (Clock::now() >= shared.end || workload.Exhausted()) break;
+      int s = 0;
+      {
+        // A call due while every slot is busy waits for one; its latency
+        // still counts from when it was due.
+        std::unique_lock<std::mutex> lock(mu);
+        if (!slot_freed.wait_until(lock, shared.end,
+                                   [&] { return !idle.empty(); })) {
+          break;
+        }
+        s = idle.front();
+        idle.pop_front();
+        slot[s].due = next_due;
+        ++in_flight;
+      }
+      transport.Start(s, workload.Next(slot[s].state, rng));
+      next_due += interval;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    sent_all = true;
+  });
+
+  LoadResult local;
+  std::vector<Completion> done;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (sent_all && in_flight == 0) break;
+    }
+    // Completions wake the poll at once; its deadline only bounds how late
+    // the loop notices that the sender has finished.
+    done.clear();
+    transport.Poll(Clock::now() + std::chrono::milliseconds(20), &done);
+    const SteadyTime now = Clock::now();
+    for (const Completion& c : done) {
+      SteadyTime due;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        --in_flight;
+        idle.push_back(c.slot);
+        due = slot[c.slot].due;
+      }
+      slot_freed.notify_one();
+      Count(c, due, now, shared, local);
+    }
+  }
+  sender.join();
+  AddTo(shared, local);
+}
+
 void RunThread(const LoadOptions& options, int index, int slots,
                Workload& workload, Transport& transport, Shared& shared) {
+  if (options.rate > 0 && transport.StartsWhilePolling()) {
+    RunPacedThread(options, index, slots, workload, transport, shared);
+    return;
+  }
   std::mt19937_64 rng(0x9e3779b97f4a7c15ull * (index + 1));
   std::vector<Slot> slot(slots);
   std::deque<int> idle;
@@ -64,31 +174,11 @@ void RunThread(const LoadOptions& options, int index, int slots,
     now = Clock::now();
     for (const Completion& c : done) {
       --in_flight;
-      Slot& s = slot[c.slot];
       idle.push_back(c.slot);
-      if (now < shared.measure_start || now > shared.end) continue;
-      ++local.calls;
-      if (!c.ok) {
-        ++local.errors;
-        if (local.first_error.empty()) local.first_error = c.error;
-        continue;
-      }
-      local.decisions += c.decisions;
-      local.denied += c.denied;
-      local.latency.Record(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - s.due)
-              .count());
+      Count(c, slot[c.slot].due, now, shared, local);
     }
   }
-  std::lock_guard<std::mutex> lock(shared.mu);
-  shared.total.calls += local.calls;
-  shared.total.errors += local.errors;
-  shared.total.decisions += local.decisions;
-  shared.total.denied += local.denied;
-  if (shared.total.first_error.empty()) {
-    shared.total.first_error = local.first_error;
-  }
-  shared.total.latency.Merge(local.latency);
+  AddTo(shared, local);
 }
 
 }  // namespace

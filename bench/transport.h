@@ -24,10 +24,14 @@ struct Completion {
 // (grpc_transport.h) or Redis (redis_transport.h). Calls are asynchronous:
 // Start() sends, a later Poll() reports the completion.
 //
-// Not thread-safe: each load thread owns one.
+// Not thread-safe: each load thread owns one. A transport whose
+// StartsWhilePolling() is true also takes Start() from one other thread
+// while Poll() runs.
 class Transport {
  public:
   virtual ~Transport() = default;
+  // Whether Start() may be called while another thread is in Poll().
+  virtual bool StartsWhilePolling() const { return false; }
   // Sends `call` on behalf of `slot` (at most one call per slot at a time).
   virtual void Start(int slot, const CallSpec& call) = 0;
   // Waits until `deadline` at most for completions and appends those that
