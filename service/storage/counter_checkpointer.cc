@@ -125,14 +125,16 @@ absl::Status CounterCheckpointer::Write(bool paced) {
   // one large batch would hold up every commit behind it. A crash between
   // them is harmless: the mark moves only with the last, and replaying the
   // redo records from the old mark ends at the same states. Paced, each
-  // write is followed by a pause as long as it took: back to back, the
-  // writes of 512 keys held commits up: the p99 of unary Checks at half
-  // load was 1.5 ms without checkpoints, 12-21 ms with them, 2.2-2.4 ms
-  // paced, and 1.4-1.9 ms paced by 128 keys (bench/RESULTS.md).
+  // write is followed by a pause (kPauseFactor): back to back, the writes
+  // of 512 keys held commits up: the p99 of unary Checks at half load was
+  // 1.5 ms without checkpoints, 12-21 ms with them, 2.2-2.4 ms paced, and
+  // 1.4-1.9 ms paced by 128 keys (bench/RESULTS.md, part 4; part 5 for
+  // the longer pause).
   rocksdb::Status s;
   for (size_t begin = 0; begin < entries.size() && s.ok();
        begin += kKeysPerWrite) {
     const size_t end = std::min(entries.size(), begin + kKeysPerWrite);
+    const absl::Time start = absl::Now();
     rocksdb::WriteBatch batch;
     for (size_t i = begin; i < end && s.ok(); ++i) {
       const auto& [key, state] = *entries[i];
@@ -142,9 +144,15 @@ absl::Status CounterCheckpointer::Write(bool paced) {
     if (s.ok() && end == entries.size()) s = AddMark(db_, sealed, batch);
     // Not synced: until the batch is durable, so are the redo records it
     // deletes (a later synced commit syncs the log up to it).
-    const absl::Time start = absl::Now();
     if (s.ok()) s = db_->db()->Write(rocksdb::WriteOptions(), &batch);
-    if (paced && end < entries.size()) absl::SleepFor(absl::Now() - start);
+    // Unpaced once the next generation has reached the key-count trigger:
+    // commits are changing keys faster than a paced checkpoint writes them,
+    // and the dirty states' memory is bounded only as long as checkpoints
+    // keep up.
+    if (paced && end < entries.size() &&
+        dirty_->size() < options_.max_dirty_keys) {
+      absl::SleepFor(kPauseFactor * (absl::Now() - start));
+    }
   }
   absl::Status written = db_->Written(s, "counter checkpoint");
   dirty_->EndCheckpoint(written.ok());
