@@ -184,8 +184,8 @@ start_server main
 run gh_health gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=health
 scenarios gh_ gatehouse "$SERVER_ADDR" "$SERVER_PID"
 # p99 at half of the peak load just measured (paced, from when each call
-# was due).
-for s in peek_hot check_ips; do
+# was due); the no-op floor's own at half of its peak, for reference.
+for s in health peek_hot check_ips; do
   rate=$(awk -v r="$(field gh_$s calls_per_s)" 'BEGIN { printf "%.0f", r / 2 }')
   keys=$([[ $s == peek_hot ]] && echo $HOT_KEYS || echo $KEYS)
   run "gh_${s}_half" gatehouse "$SERVER_ADDR" "$SERVER_PID" --scenario=$s --keys="$keys" --rate="$rate"
