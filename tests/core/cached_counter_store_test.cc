@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -73,6 +74,21 @@ class CachedCounterStoreTest : public ::testing::Test {
     return state.ok() ? *state : std::nullopt;
   }
 
+  // A one-shard cache in front of inner_ with room for three entries,
+  // holding keys 0, 1 and 2, committed in that order.
+  std::unique_ptr<CachedCounterStore> CacheOfThreeHoldingKeys0To2() {
+    CounterCacheOptions options;
+    options.capacity_bytes =
+        3 * CachedCounterStore::ChargeOf(KeyOf(0), ContractState(0));
+    options.shards = 1;
+    auto cache = std::make_unique<CachedCounterStore>(&inner_, options);
+    for (int i = 0; i < 3; ++i) {
+      WriteSet writes = PutOf(KeyOf(i), i);
+      EXPECT_TRUE(cache->Commit(writes).ok());
+    }
+    return cache;
+  }
+
   InMemoryCounterStore memory_;
   FaultInjectingCounterStore inner_{&memory_};
 };
@@ -132,16 +148,8 @@ TEST_F(CachedCounterStoreTest, StaysWithinItsCapacityWhateverTheKeyCount) {
 }
 
 TEST_F(CachedCounterStoreTest, EvictsTheLeastRecentlyUsedKey) {
-  const size_t per_entry =
-      CachedCounterStore::ChargeOf(KeyOf(0), ContractState(0));
-  CounterCacheOptions options;
-  options.capacity_bytes = 3 * per_entry;
-  options.shards = 1;
-  CachedCounterStore cache(&inner_, options);
-  for (int i = 0; i < 3; ++i) {
-    WriteSet writes = PutOf(KeyOf(i), i);
-    ASSERT_TRUE(cache.Commit(writes).ok());
-  }
+  std::unique_ptr<CachedCounterStore> owned = CacheOfThreeHoldingKeys0To2();
+  CachedCounterStore& cache = *owned;
   EXPECT_EQ(ReadState(cache, KeyOf(0)), ContractState(0));  // 1 is now oldest.
   WriteSet fourth = PutOf(KeyOf(3), 3);
   ASSERT_TRUE(cache.Commit(fourth).ok());
@@ -158,16 +166,8 @@ TEST_F(CachedCounterStoreTest, EvictsTheLeastRecentlyUsedKey) {
 // A commit marks its key used, as a read does, though the entry stays where
 // it was: the oldest key, rewritten, outlives the keys put after it.
 TEST_F(CachedCounterStoreTest, RewrittenOldestKeyOutlivesUnusedNewerOnes) {
-  const size_t per_entry =
-      CachedCounterStore::ChargeOf(KeyOf(0), ContractState(0));
-  CounterCacheOptions options;
-  options.capacity_bytes = 3 * per_entry;
-  options.shards = 1;
-  CachedCounterStore cache(&inner_, options);
-  for (int i = 0; i < 3; ++i) {
-    WriteSet writes = PutOf(KeyOf(i), i);
-    ASSERT_TRUE(cache.Commit(writes).ok());
-  }
+  std::unique_ptr<CachedCounterStore> owned = CacheOfThreeHoldingKeys0To2();
+  CachedCounterStore& cache = *owned;
   WriteSet rewrite = PutOf(KeyOf(0), 10);
   ASSERT_TRUE(cache.Commit(rewrite).ok());
   for (int i = 3; i < 5; ++i) {
