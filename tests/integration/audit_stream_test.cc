@@ -10,8 +10,11 @@
 #include <random>
 #include <set>
 #include <sstream>
+#include <string>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gatehouse/v1/audit.grpc.pb.h"
 #include "tests/integration/fixture.h"
 #include "tests/testing/sanitizers.h"
@@ -454,6 +457,8 @@ TEST_F(AuditStreamTest, RefusalFloodKeepsDecisionsAndIsAuditedAggregated) {
   constexpr int kThreads = 6;
   const auto stop = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   std::atomic<uint64_t> refused{0}, other{0};
+  absl::Mutex first_other_mu;
+  std::string first_other;  // The first answer that was not a refusal.
   std::vector<std::thread> flood;
   for (int t = 0; t < kThreads; ++t) {
     flood.emplace_back([&, t] {
@@ -480,6 +485,13 @@ TEST_F(AuditStreamTest, RefusalFloodKeepsDecisionsAndIsAuditedAggregated) {
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::seconds(5));
+        // Every call is meant to reach the server: one waits out a
+        // connection that is (re)connecting rather than failing at once
+        // with UNAVAILABLE. On a busy host one run got 8,433 answers that
+        // were not refusals, all within its 3 s (so not deadlines), beside
+        // 10,739 refusals; which code they had was not recorded then (the
+        // first is reported below now).
+        ctx.set_wait_for_ready(true);
         ctx.AddMetadata("authorization",
                         std::string("Bearer ") + kFlooderToken);
         grpc::Status status = stub->Check(&ctx, request, &response);
@@ -487,13 +499,18 @@ TEST_F(AuditStreamTest, RefusalFloodKeepsDecisionsAndIsAuditedAggregated) {
           ++refused;
         } else {
           ++other;
+          absl::MutexLock lock(&first_other_mu);
+          if (first_other.empty()) {
+            first_other =
+                absl::StrCat(status.error_code(), ": ", status.error_message());
+          }
         }
       }
     });
   }
   for (std::thread& t : flood) t.join();
   std::cout << "[          ] " << refused.load() << " refused calls in 3 s\n";
-  EXPECT_EQ(other.load(), 0u);
+  EXPECT_EQ(other.load(), 0u) << "the first: " << first_other;
   ASSERT_GT(refused.load(), 1000u) << "the flood did not run";
 
   // Replays the log from sequence 1; the sum of refused_calls of its
