@@ -179,6 +179,35 @@ TEST_F(LimiterTest, SameKeyTwiceIsDecidedOnSummedHits) {
   EXPECT_EQ(Peek(Api("alice")).count, 10u);
 }
 
+// Past 8 subjects a request's groups are found through an index rather
+// than a scan: a key named first and last is still one group.
+TEST_F(LimiterTest, SameKeyInALongRequestIsDecidedOnSummedHits) {
+  ASSERT_EQ(Record(Api("alice", 7)).count, 7u);
+  auto long_request = [](uint64_t last_hits) {
+    std::vector<SubjectRequest> subjects = {Api("alice", 2)};
+    for (int i = 0; i < 10; ++i) subjects.push_back(Api(absl::StrCat("u", i)));
+    subjects.push_back(Api("alice", last_hits));
+    return MakeRequest(subjects);
+  };
+  Response r = Run(Operation::kCheck, long_request(2));
+  EXPECT_FALSE(r.allowed);
+  ASSERT_EQ(r.verdicts.size(), 12u);
+  EXPECT_EQ(r.verdicts[0].decision, Decision::kDeny);
+  EXPECT_EQ(r.verdicts[11].decision, Decision::kDeny);
+  EXPECT_EQ(r.verdicts[5].decision, Decision::kAllow);
+  EXPECT_EQ(Peek(Api("alice")).count, 7u);
+  EXPECT_EQ(Peek(Api("u3")).count, 0u);
+
+  r = Run(Operation::kCheck, long_request(1));
+  EXPECT_TRUE(r.allowed);
+  EXPECT_EQ(r.verdicts[0].count, 10u);
+  EXPECT_EQ(r.verdicts[11].count, 10u);
+  EXPECT_TRUE(r.verdicts[0].ceiling_hit);
+  EXPECT_FALSE(r.verdicts[11].ceiling_hit);
+  EXPECT_EQ(Peek(Api("alice")).count, 10u);
+  EXPECT_EQ(Peek(Api("u3")).count, 1u);
+}
+
 TEST_F(LimiterTest, SpellingsOfOneAddressShareACounter) {
   const Response r =
       Run(Operation::kCheck,
