@@ -186,6 +186,11 @@ race:grpc::internal::InterceptorBatchMethodsImpl::InterceptorBatchMethodsImpl
 # binaries; the queue's own lock is in the uninstrumented library. Seen once
 # in client_coalescer_test, with both stacks inside ThreadPool::Queue.
 race:grpc_event_engine::experimental::ThreadPool::Queue
+# The same for the event engine's timers: RunAfter stores a closure that
+# Cancel destroys, each under the engine's own (uninstrumented) lock. Seen
+# once in ReloadUnderLoadTest (2026-12-07), both stacks inside the engine.
+race:grpc_event_engine::experimental::PosixEventEngine::RunAfterInternal
+race:grpc_event_engine::experimental::PosixEventEngine::Cancel
 # A bidirectional callback call (BatchStream): gRPC's headers set up its
 # op tags and reactor on the thread that starts the call and clear them,
 # and call OnDone through the reactor's vtable, on another. BatchStreamReactor
