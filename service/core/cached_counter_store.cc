@@ -124,13 +124,9 @@ size_t CachedCounterStore::ChargeOf(absl::string_view key,
   return kEntryOverhead + key_heap + buckets_heap;
 }
 
-size_t CachedCounterStore::ShardIndexOf(absl::string_view key) const {
-  return HashOf(key) % shard_count_;
-}
-
 CachedCounterStore::Shard& CachedCounterStore::ShardOf(
     absl::string_view key) const {
-  return shards_[ShardIndexOf(key)];
+  return shards_[ShardIndexOf(HashOf(key))];
 }
 
 // Holds the locks of the given shards (indexes, sorted and unique), taken
@@ -202,17 +198,17 @@ absl::Status CachedCounterStore::Commit(WriteSet& writes) {
   for (const auto& [key, state] : writes.puts) hashes.push_back(HashOf(key));
   std::vector<size_t> shards;
   shards.reserve(hashes.size());
-  for (size_t hash : hashes) shards.push_back(hash % shard_count_);
+  for (size_t hash : hashes) shards.push_back(ShardIndexOf(hash));
   std::sort(shards.begin(), shards.end());
   shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
   {
     ShardLocks locks(*this, shards);
-    for (size_t hash : hashes) ++shards_[hash % shard_count_].pending[hash];
+    for (size_t hash : hashes) ++shards_[ShardIndexOf(hash)].pending[hash];
   }
   const absl::Status committed = inner_->Commit(writes);
   ShardLocks locks(*this, shards);
   for (size_t hash : hashes) {
-    Shard& shard = shards_[hash % shard_count_];
+    Shard& shard = shards_[ShardIndexOf(hash)];
     shard.mu.AssertHeld();
     auto it = shard.pending.find(hash);
     if (--it->second == 0) shard.pending.erase(it);
@@ -221,7 +217,7 @@ absl::Status CachedCounterStore::Commit(WriteSet& writes) {
   size_t k = 0;
   auto settle = [&](absl::string_view key,
                     const std::optional<CounterState>& state) {
-    Shard& shard = shards_[hashes[k++] % shard_count_];
+    Shard& shard = shards_[ShardIndexOf(hashes[k++])];
     shard.mu.AssertHeld();
     if (committed.ok()) {
       shard.Put(key, state, shard_capacity_);

@@ -85,7 +85,8 @@ class CachedCounterStore final : public CounterStore {
 
   class ShardLocks;
 
-  size_t ShardIndexOf(absl::string_view key) const;
+  // The shard of a key whose hash (HashOf in the .cc) is `hash`.
+  size_t ShardIndexOf(size_t hash) const { return hash % shard_count_; }
   Shard& ShardOf(absl::string_view key) const;
 
   // Constant after construction.
