@@ -51,6 +51,7 @@ TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|ReadersNeverSeeH
 TSAN_TEST_DIRS="core;storage;metrics;grpc;client;integration;reliability"
 TSAN_TARGETS=(
   core_limiter_concurrency_test  # LimiterConcurrencyTest.*
+  core_stripe_set_test           # ConcurrentOverlappingRequests...
   storage_rocksdb_limiter_test   # ConcurrentRecordsAreAllCounted
   storage_counter_checkpointer_test # ConcurrentCommitsReadsAndCheckpoints...
   storage_dirty_counters_test    # ReadersSeeAllOfAnApplyOrNoneOfIt

@@ -187,27 +187,31 @@ absl::StatusOr<std::optional<CounterState>> CachedCounterStore::Read(
   }
 }
 
-absl::Status CachedCounterStore::Commit(WriteSet& writes) {
-  if (writes.deletes.empty() && writes.puts.empty()) {
-    return inner_->Commit(writes);
-  }
+CachedCounterStore::CommitKeys CachedCounterStore::MarkPending(
+    const WriteSet& writes) {
   // Each key's hash, computed once: deletes first, then puts.
-  std::vector<size_t> hashes;
-  hashes.reserve(writes.deletes.size() + writes.puts.size());
-  for (const std::string& key : writes.deletes) hashes.push_back(HashOf(key));
-  for (const auto& [key, state] : writes.puts) hashes.push_back(HashOf(key));
-  std::vector<size_t> shards;
-  shards.reserve(hashes.size());
-  for (size_t hash : hashes) shards.push_back(ShardIndexOf(hash));
-  std::sort(shards.begin(), shards.end());
-  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
-  {
-    ShardLocks locks(*this, shards);
-    for (size_t hash : hashes) ++shards_[ShardIndexOf(hash)].pending[hash];
+  CommitKeys keys;
+  keys.hashes.reserve(writes.deletes.size() + writes.puts.size());
+  for (const std::string& key : writes.deletes) {
+    keys.hashes.push_back(HashOf(key));
   }
-  const absl::Status committed = inner_->Commit(writes);
-  ShardLocks locks(*this, shards);
-  for (size_t hash : hashes) {
+  for (const auto& [key, state] : writes.puts) {
+    keys.hashes.push_back(HashOf(key));
+  }
+  keys.shards.reserve(keys.hashes.size());
+  for (size_t hash : keys.hashes) keys.shards.push_back(ShardIndexOf(hash));
+  std::sort(keys.shards.begin(), keys.shards.end());
+  keys.shards.erase(std::unique(keys.shards.begin(), keys.shards.end()),
+                    keys.shards.end());
+  ShardLocks locks(*this, keys.shards);
+  for (size_t hash : keys.hashes) ++shards_[ShardIndexOf(hash)].pending[hash];
+  return keys;
+}
+
+void CachedCounterStore::Settle(const WriteSet& writes, const CommitKeys& keys,
+                                const absl::Status& committed) {
+  ShardLocks locks(*this, keys.shards);
+  for (size_t hash : keys.hashes) {
     Shard& shard = shards_[ShardIndexOf(hash)];
     shard.mu.AssertHeld();
     auto it = shard.pending.find(hash);
@@ -217,7 +221,7 @@ absl::Status CachedCounterStore::Commit(WriteSet& writes) {
   size_t k = 0;
   auto settle = [&](absl::string_view key,
                     const std::optional<CounterState>& state) {
-    Shard& shard = shards_[ShardIndexOf(hashes[k++])];
+    Shard& shard = shards_[ShardIndexOf(keys.hashes[k++])];
     shard.mu.AssertHeld();
     if (committed.ok()) {
       shard.Put(key, state, shard_capacity_);
@@ -228,7 +232,30 @@ absl::Status CachedCounterStore::Commit(WriteSet& writes) {
   };
   for (const std::string& key : writes.deletes) settle(key, std::nullopt);
   for (const auto& [key, state] : writes.puts) settle(key, state);
+}
+
+absl::Status CachedCounterStore::Commit(WriteSet& writes) {
+  if (writes.deletes.empty() && writes.puts.empty()) {
+    return inner_->Commit(writes);
+  }
+  const CommitKeys keys = MarkPending(writes);
+  const absl::Status committed = inner_->Commit(writes);
+  Settle(writes, keys, committed);
   return committed;
+}
+
+void CachedCounterStore::CommitAsync(WriteSet& writes, CommitDone done) {
+  if (writes.deletes.empty() && writes.puts.empty()) {
+    inner_->CommitAsync(writes, std::move(done));
+    return;
+  }
+  CommitKeys keys = MarkPending(writes);
+  inner_->CommitAsync(writes,
+                      [this, &writes, keys = std::move(keys),
+                       done = std::move(done)](absl::Status committed) mutable {
+                        Settle(writes, keys, committed);
+                        std::move(done)(std::move(committed));
+                      });
 }
 
 size_t CachedCounterStore::entries() const {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -60,6 +61,7 @@ class CachedCounterStore final : public CounterStore {
   absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) override;
   absl::Status Commit(WriteSet& writes) override;
+  void CommitAsync(WriteSet& writes, CommitDone done) override;
   // The inner store's index: lockouts are not cached.
   absl::StatusOr<LockoutPage> ListLockouts(const LockoutQuery& query) override {
     return inner_->ListLockouts(query);
@@ -88,6 +90,18 @@ class CachedCounterStore final : public CounterStore {
   // The shard of a key whose hash (HashOf in the .cc) is `hash`.
   size_t ShardIndexOf(size_t hash) const { return hash % shard_count_; }
   Shard& ShardOf(absl::string_view key) const;
+  // A commit's keys: their hashes (deletes first, then puts) and the
+  // shards they fall in (ascending, unique).
+  struct CommitKeys {
+    std::vector<size_t> hashes;
+    std::vector<size_t> shards;
+  };
+  // Marks the keys of `writes` pending.
+  CommitKeys MarkPending(const WriteSet& writes);
+  // Once the inner commit of `writes` settled with `committed`: unmarks
+  // its keys and puts them in the table (drops them on failure).
+  void Settle(const WriteSet& writes, const CommitKeys& keys,
+              const absl::Status& committed);
 
   // Constant after construction.
   CounterStore* const inner_;

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -60,6 +61,14 @@ class CounterStore {
   // UNAVAILABLE when storage fails, in which case nothing was applied and no
   // sequence number was used.
   virtual absl::Status Commit(WriteSet& writes) = 0;
+
+  // Commit() that does not wait: `done` gets its status once the write has
+  // settled, on this thread or on the thread that wrote it. `writes` must
+  // stay valid until then. This default commits at once.
+  using CommitDone = absl::AnyInvocable<void(absl::Status) &&>;
+  virtual void CommitAsync(WriteSet& writes, CommitDone done) {
+    std::move(done)(Commit(writes));
+  }
 
   // A page of the lockout index (WriteSet::lockouts): the entries of
   // `query.policy` (every policy when empty) locked until after

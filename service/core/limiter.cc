@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "service/core/counter_rules.h"
 #include "service/core/sliding_window.h"
 #include "service/core/status_macros.h"
@@ -40,22 +41,6 @@ struct Group {
 
 // Up to this many targets, a request's groups are found by a scan.
 constexpr size_t kScannedTargets = 8;
-
-// Locks a set of stripes in ascending order; unlocks on destruction.
-class StripeLocks {
- public:
-  explicit StripeLocks(std::vector<absl::Mutex*> mus) : mus_(std::move(mus)) {
-    for (absl::Mutex* mu : mus_) mu->Lock();
-  }
-  ~StripeLocks() {
-    for (auto it = mus_.rbegin(); it != mus_.rend(); ++it) (*it)->Unlock();
-  }
-  StripeLocks(const StripeLocks&) = delete;
-  StripeLocks& operator=(const StripeLocks&) = delete;
-
- private:
-  std::vector<absl::Mutex*> mus_;
-};
 
 absl::Status ValidateContext(const std::map<std::string, std::string>& ctx) {
   if (ctx.size() > kMaxContextEntries) {
@@ -109,7 +94,6 @@ Limiter::Limiter(const Clock* clock, CounterStore* store,
     : clock_(clock),
       store_(store),
       pseudonymizer_(pseudonymizer),
-      stripes_(new absl::Mutex[kLockStripes]),
       policies_(std::move(policies)) {}
 
 void Limiter::SetPolicies(std::shared_ptr<const PolicySet> policies) {
@@ -263,13 +247,51 @@ absl::StatusOr<Response> Limiter::Run(Operation op, const Request& request) {
   return std::move(results.front());
 }
 
+struct Limiter::BatchRun {
+  absl::Span<const BatchItem> items;
+  std::shared_ptr<const PolicySet> policies;
+  std::vector<absl::StatusOr<Response>> results;
+  std::vector<Plan> plans;
+  // Held from DecideHeld until Answer.
+  std::vector<size_t> stripes;
+  WriteSet writes;
+  BatchDone done;
+};
+
 std::vector<absl::StatusOr<Response>> Limiter::RunBatch(
     absl::Span<const BatchItem> items) {
-  const std::shared_ptr<const PolicySet> policies = this->policies();
-  std::vector<absl::StatusOr<Response>> results;
+  std::vector<absl::StatusOr<Response>> out;
+  absl::Notification answered;
+  RunBatchAsync(items, [&](std::vector<absl::StatusOr<Response>> results) {
+    out = std::move(results);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return out;
+}
+
+void Limiter::RunAsync(Operation op, const Request& request, RunDone done) {
+  // The item lives with the run: RunBatchAsync keeps only a span of it.
+  auto item = std::make_unique<BatchItem>(BatchItem{op, &request});
+  const BatchItem* items = item.get();
+  RunBatchAsync(absl::MakeConstSpan(items, 1),
+                [item = std::move(item), done = std::move(done)](
+                    std::vector<absl::StatusOr<Response>> results) mutable {
+                  std::move(done)(std::move(results.front()));
+                });
+}
+
+void Limiter::RunBatchAsync(absl::Span<const BatchItem> items, BatchDone done) {
+  auto run = std::make_unique<BatchRun>();
+  run->items = items;
+  run->done = std::move(done);
+  run->policies = this->policies();
+  const PolicySet* policies = run->policies.get();
+  std::vector<absl::StatusOr<Response>>& results = run->results;
   results.reserve(items.size());
-  std::vector<Plan> plans(items.size());
-  std::vector<size_t> stripes;
+  std::vector<Plan>& plans = run->plans;
+  plans.resize(items.size());
+  std::vector<size_t>& stripes = run->stripes;
   for (size_t i = 0; i < items.size(); ++i) {
     Plan& plan = plans[i];
     absl::Status valid = Resolve(*policies, *items[i].request, plan.targets);
@@ -309,25 +331,36 @@ std::vector<absl::StatusOr<Response>> Limiter::RunBatch(
       }
       if (reason == VerdictReason::kDenylisted) g.denylisted = true;
     }
-    if (items[i].op != Operation::kPeek) {
-      for (const Group& g : plan.groups) {
-        stripes.push_back(std::hash<std::string>{}(g.key) % kLockStripes);
-      }
-    }
+    for (const Group& g : plan.groups) stripes.push_back(StripeOf(g.key));
   }
+  // A request of Peeks only takes no stripe: it reads, answering from
+  // committed states, and never waits to be resumed. Any other takes the
+  // stripes of its Peeks' keys too, so that, resumed on the thread writing
+  // a commit group, it never reads a key whose commit that thread has yet
+  // to write (CachedCounterStore::Read would wait for it).
+  const bool reads_only = std::all_of(
+      items.begin(), items.end(),
+      [](const BatchItem& item) { return item.op == Operation::kPeek; });
+  if (reads_only) stripes.clear();
 
   // Every stripe of the batch, in ascending order, for the whole batch: the
   // same order as any other request, so batches cannot deadlock.
   std::sort(stripes.begin(), stripes.end());
   stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  std::vector<absl::Mutex*> mus;
-  mus.reserve(stripes.size());
-  for (size_t s : stripes) mus.push_back(&stripes_[s]);
-  StripeLocks locks(std::move(mus));
+  std::vector<size_t> wanted = stripes;
+  BatchRun* held = run.release();
+  stripes_.Acquire(std::move(wanted), [this, held] {
+    DecideHeld(std::unique_ptr<BatchRun>(held));
+  });
+}
 
+void Limiter::DecideHeld(std::unique_ptr<BatchRun> run) {
+  absl::Span<const BatchItem> items = run->items;
+  std::vector<Plan>& plans = run->plans;
+  std::vector<absl::StatusOr<Response>>& results = run->results;
+  WriteSet& writes = run->writes;
   const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
   Overlay overlay;
-  WriteSet writes;
   for (size_t i = 0; i < items.size(); ++i) {
     if (!plans[i].valid) continue;
     absl::Status decided = Decide(items[i].op, *items[i].request, now_ms,
@@ -338,34 +371,51 @@ std::vector<absl::StatusOr<Response>> Limiter::RunBatch(
     }
   }
   overlay.MoveTo(writes);
-  if (!writes.empty()) {
-    absl::Status committed = store_->Commit(writes);
-    if (!committed.ok()) {
-      for (size_t i = 0; i < items.size(); ++i) {
-        if (!plans[i].valid) continue;
-        // A Peek is a read: it answers from what the store holds even when
-        // its audit events cannot be written (the caller reports that),
-        // unless it saw changes of earlier items that were not written.
-        if (items[i].op == Operation::kPeek && !plans[i].read_changes) {
-          results[i]->audit_status = committed;
-        } else {
-          results[i] = committed;
+  if (writes.empty()) {
+    Answer(std::move(run), absl::OkStatus());
+    return;
+  }
+  BatchRun* held = run.release();
+  store_->CommitAsync(held->writes, [this, held](absl::Status committed) {
+    Answer(std::unique_ptr<BatchRun>(held), committed);
+  });
+}
+
+void Limiter::Answer(std::unique_ptr<BatchRun> run,
+                     const absl::Status& committed) {
+  stripes_.Release(run->stripes);
+  absl::Span<const BatchItem> items = run->items;
+  std::vector<Plan>& plans = run->plans;
+  std::vector<absl::StatusOr<Response>>& results = run->results;
+  const WriteSet& writes = run->writes;
+  if (!committed.ok()) {
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!plans[i].valid) continue;
+      // A Peek is a read: it answers from what the store holds even when
+      // its audit events cannot be written (the caller reports that),
+      // unless it saw changes of earlier items that were not written.
+      if (items[i].op == Operation::kPeek && !plans[i].read_changes) {
+        results[i]->audit_status = committed;
+      } else {
+        results[i] = committed;
+      }
+    }
+  } else {
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!plans[i].valid) continue;
+      std::vector<Verdict>& verdicts = results[i]->verdicts;
+      for (size_t t = 0; t < verdicts.size(); ++t) {
+        if (plans[i].event_of[t] != SIZE_MAX) {
+          verdicts[t].audit_sequence =
+              writes.audit[plans[i].event_of[t]].sequence;
         }
       }
-      return results;
     }
   }
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (!plans[i].valid) continue;
-    std::vector<Verdict>& verdicts = results[i]->verdicts;
-    for (size_t t = 0; t < verdicts.size(); ++t) {
-      if (plans[i].event_of[t] != SIZE_MAX) {
-        verdicts[t].audit_sequence =
-            writes.audit[plans[i].event_of[t]].sequence;
-      }
-    }
-  }
-  return results;
+  BatchDone done = std::move(run->done);
+  std::vector<absl::StatusOr<Response>> out = std::move(run->results);
+  run.reset();
+  std::move(done)(std::move(out));
 }
 
 absl::Status Limiter::Decide(Operation op, const Request& request,

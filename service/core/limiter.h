@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
@@ -16,6 +17,7 @@
 #include "service/core/policy.h"
 #include "service/core/pseudonymizer.h"
 #include "service/core/request.h"
+#include "service/core/stripe_set.h"
 #include "service/core/verdict.h"
 
 namespace gatehouse {
@@ -70,6 +72,17 @@ class Limiter {
   // set, as Run does. The items' requests must outlive the call.
   std::vector<absl::StatusOr<Response>> RunBatch(
       absl::Span<const BatchItem> items);
+
+  // RunBatch() that does not wait for stripes held by other requests nor
+  // for the commit: `done` gets the results on this thread or on the one
+  // that released the last stripe it waited for or wrote its commit. The
+  // items' requests must outlive `done`.
+  using BatchDone =
+      absl::AnyInvocable<void(std::vector<absl::StatusOr<Response>>) &&>;
+  void RunBatchAsync(absl::Span<const BatchItem> items, BatchDone done);
+  // Run() the same way.
+  using RunDone = absl::AnyInvocable<void(absl::StatusOr<Response>) &&>;
+  void RunAsync(Operation op, const Request& request, RunDone done);
 
   // Appends one audit event for a call refused before it reached the
   // limiter (authentication, authorization), counting nothing. `reason`
@@ -166,6 +179,12 @@ class Limiter {
   };
   struct Plan;
   class Overlay;
+  // A RunBatchAsync in progress.
+  struct BatchRun;
+  // Its stripes held: decides every valid item and commits.
+  void DecideHeld(std::unique_ptr<BatchRun> run);
+  // Its commit settled with `committed`: releases the stripes and answers.
+  void Answer(std::unique_ptr<BatchRun> run, const absl::Status& committed);
   absl::Status Resolve(const PolicySet& policies, const Request& request,
                        std::vector<Target>& targets) const;
   // Decides one validated item at `now_ms`: reads through `overlay` (the
@@ -187,14 +206,14 @@ class Limiter {
                            int64_t now_ms) const;
   // Commits `event` alone; its sequence, or the store's error.
   absl::StatusOr<uint64_t> CommitEvent(AuditEvent event);
-  absl::Mutex& StripeOf(const std::string& storage_key) {
-    return stripes_[std::hash<std::string>{}(storage_key) % kLockStripes];
+  size_t StripeOf(const std::string& storage_key) const {
+    return std::hash<std::string>{}(storage_key) % kLockStripes;
   }
 
   const Clock* const clock_;
   CounterStore* const store_;
   const Pseudonymizer* const pseudonymizer_;
-  std::unique_ptr<absl::Mutex[]> stripes_;
+  StripeSet stripes_{kLockStripes};
 
   mutable absl::Mutex policies_mu_;
   std::shared_ptr<const PolicySet> policies_ ABSL_GUARDED_BY(policies_mu_);

@@ -12,7 +12,8 @@ namespace gatehouse {
 
 struct Limiter::Held {
   Target target;
-  std::unique_ptr<absl::MutexLock> lock;
+  // Releases the held stripe, if any, when the Held goes.
+  std::unique_ptr<StripeSet::Hold> lock;
   // The lockout as stored (its index entry), and the live state.
   CounterState read_lockout;
   CounterState live;
@@ -46,8 +47,8 @@ absl::StatusOr<Limiter::Held> Limiter::Hold(const PolicySet& policies,
   GH_RETURN_IF_ERROR(Resolve(policies, request, targets));
   held.target = std::move(targets.front());
   if (lock) {
-    held.lock =
-        std::make_unique<absl::MutexLock>(&StripeOf(held.target.storage_key));
+    held.lock = std::make_unique<StripeSet::Hold>(
+        &stripes_, StripeOf(held.target.storage_key));
   }
   absl::StatusOr<std::optional<CounterState>> stored =
       store_->Read(held.target.storage_key);

@@ -85,6 +85,27 @@ void CallPipeline::Run(const char* method, Answerer decide,
   }
 }
 
+void CallPipeline::RunAsync(const char* method, AsyncAnswerer decide,
+                            Answered answered) const {
+  auto call = std::make_unique<CallMetrics::Call>(metrics_, method);
+  grpc::Status overloaded;
+  InflightLimit::Permit permit = Admit(method, &overloaded);
+  if (!permit) {
+    call->Finish(overloaded);
+    call.reset();
+    answered(overloaded);
+    return;
+  }
+  std::move(decide)([answered = std::move(answered), call = std::move(call),
+                     permit = std::make_unique<InflightLimit::Permit>(std::move(
+                         permit))](const grpc::Status& decided) mutable {
+    const grpc::Status status = call->Finish(decided);
+    call.reset();
+    permit.reset();
+    answered(status);
+  });
+}
+
 InflightLimit::Permit CallPipeline::Admit(const char* method,
                                           grpc::Status* refused) const {
   InflightLimit::Permit permit = inflight_->TryAcquire();
@@ -190,6 +211,16 @@ absl::StatusOr<Response> CallPipeline::Decide(Operation op,
   absl::StatusOr<Response> result = limiter_->Run(op, request);
   Observe(op, request.client_id, result);
   return result;
+}
+
+void CallPipeline::DecideAsync(Operation op, const Request& request,
+                               Limiter::RunDone done) const {
+  limiter_->RunAsync(op, request,
+                     [this, op, &request, done = std::move(done)](
+                         absl::StatusOr<Response> result) mutable {
+                       Observe(op, request.client_id, result);
+                       std::move(done)(std::move(result));
+                     });
 }
 
 std::vector<absl::StatusOr<Response>> CallPipeline::DecideBatch(

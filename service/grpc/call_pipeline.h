@@ -111,6 +111,13 @@ class CallPipeline {
   // freed, and then `answered(status)` runs on the thread that decided.
   void Run(const char* method, Answerer decide, Answered answered) const;
 
+  // Run() for work that answers later, from whichever thread finishes it:
+  // `decide` runs inline and calls its Finisher once, with the status.
+  using Finisher = absl::AnyInvocable<void(const grpc::Status&) &&>;
+  using AsyncAnswerer = absl::AnyInvocable<void(Finisher) &&>;
+  void RunAsync(const char* method, AsyncAnswerer decide,
+                Answered answered) const;
+
   // The caller of `context`, permitted `op` on the policies of `request`.
   // A refusal (UNAUTHENTICATED, PERMISSION_DENIED) is counted, logged and
   // audited as a refusal of `op` on `request`, and returned.
@@ -136,11 +143,19 @@ class CallPipeline {
   // Runs `op` through the Limiter (request.client_id set) and records what
   // it did: verdicts, ceiling hits (logged), storage errors.
   absl::StatusOr<Response> Decide(Operation op, const Request& request) const;
+  // Decide() that answers `done` once decided and written (Limiter::
+  // RunAsync); `request` must outlive `done`.
+  void DecideAsync(Operation op, const Request& request,
+                   Limiter::RunDone done) const;
   // Runs independent operations together (Limiter::RunBatch), each
   // recorded as Decide does and counted as a Batch item.
   std::vector<absl::StatusOr<Response>> DecideBatch(
       const std::vector<BatchItem>& items, const std::string& client_id) const;
 
+  // Whether decisions run on the gRPC thread that read the call (no
+  // --decision_threads pool): unary calls are then answered through
+  // RunAsync/DecideAsync, by whichever thread writes their commit.
+  bool decides_inline() const { return pool_ == nullptr; }
   const CallMetrics& metrics() const { return *metrics_; }
   Limiter& limiter() const { return *limiter_; }
   LogRateLimiter* log_limiter() const { return log_limiter_; }

@@ -3,6 +3,7 @@
 #include "service/audit/audit_codec.h"
 #include "service/grpc/batch_call.h"
 #include "service/grpc/proto_convert.h"
+#include "service/grpc/request_parser.h"
 #include "service/grpc/status_convert.h"
 
 namespace gatehouse {
@@ -19,19 +20,68 @@ grpc::ServerUnaryReactor* RateLimiterService::ServeOne(
     Operation op, grpc::CallbackServerContext* context,
     const grpc::ByteBuffer* body, grpc::ByteBuffer* out) {
   const CallPipeline* pipeline = pipeline_;
-  return pipeline->Serve<RequestProto, ResponseProto>(
-      context, OperationName(op), body, out,
-      [=](const RequestProto& request, ResponseProto* response) {
-        Request domain = FromProto(request.subjects(), request.context());
+  if (!pipeline->decides_inline()) {
+    // On the pool, whose threads wait for their commits (--sync_writes).
+    return pipeline->Serve<RequestProto, ResponseProto>(
+        context, OperationName(op), body, out,
+        [=](const RequestProto& request, ResponseProto* response) {
+          Request domain = FromProto(request.subjects(), request.context());
+          absl::StatusOr<Caller> caller =
+              pipeline->Authorize(*context, op, domain);
+          if (!caller.ok()) return ToGrpcStatus(caller.status());
+          domain.client_id = caller->client_id;
+          absl::StatusOr<Response> result = pipeline->Decide(op, domain);
+          if (!result.ok()) return ToGrpcStatus(result.status());
+          ToProto(*result, response);
+          return grpc::Status::OK;
+        });
+  }
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const char* method = OperationName(op);
+  pipeline->RunAsync(
+      method,
+      [=](CallPipeline::Finisher finish) {
+        // What the call needs until it is answered.
+        struct Call {
+          RequestProto request;
+          Request domain;
+        };
+        auto call = std::make_unique<Call>();
+        const absl::Status parsed = ParseRequest(*body, &call->request);
+        if (!parsed.ok()) {
+          std::move(finish)(RefuseUnparsable(pipeline->log_limiter(), method,
+                                             parsed, *context));
+          return;
+        }
+        call->domain =
+            FromProto(call->request.subjects(), call->request.context());
         absl::StatusOr<Caller> caller =
-            pipeline->Authorize(*context, op, domain);
-        if (!caller.ok()) return ToGrpcStatus(caller.status());
-        domain.client_id = caller->client_id;
-        absl::StatusOr<Response> result = pipeline->Decide(op, domain);
-        if (!result.ok()) return ToGrpcStatus(result.status());
-        ToProto(*result, response);
-        return grpc::Status::OK;
-      });
+            pipeline->Authorize(*context, op, call->domain);
+        if (!caller.ok()) {
+          std::move(finish)(ToGrpcStatus(caller.status()));
+          return;
+        }
+        call->domain.client_id = caller->client_id;
+        const Request& domain = call->domain;
+        pipeline->DecideAsync(
+            op, domain,
+            [call = std::move(call), finish = std::move(finish),
+             out](absl::StatusOr<Response> result) mutable {
+              call.reset();
+              if (!result.ok()) {
+                std::move(finish)(ToGrpcStatus(result.status()));
+                return;
+              }
+              ResponseProto response;
+              ToProto(*result, &response);
+              bool own_buffer;
+              std::move(finish)(
+                  grpc::SerializationTraits<ResponseProto>::Serialize(
+                      response, out, &own_buffer));
+            });
+      },
+      [reactor](const grpc::Status& status) { reactor->Finish(status); });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* RateLimiterService::Check(

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "service/audit/audit_storage_codec.h"
 #include "service/core/status_macros.h"
 #include "service/storage/lockout_codec.h"
@@ -20,13 +21,40 @@ struct GroupCommitWriter::Queued {
   WriteSet* const writes;
   // The puts' last_audit_sequence before they were stamped.
   std::vector<uint64_t> unstamped;
-  bool done = false;
   absl::Status status;
+  // Set for an asynchronous commit: run once written, by the writing thread.
+  CounterStore::CommitDone on_done;
 };
 
 GroupCommitWriter::GroupCommitWriter(StoreDb* db, DirtyCounters* dirty,
                                      uint64_t redo_sequence)
-    : db_(db), dirty_(dirty), redo_sequence_(redo_sequence) {}
+    : db_(db), dirty_(dirty), redo_sequence_(redo_sequence) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+GroupCommitWriter::~GroupCommitWriter() {
+  {
+    absl::MutexLock lock(&commit_mu_);
+    stopping_ = true;
+  }
+  writer_.join();
+}
+
+void GroupCommitWriter::WriterLoop() {
+  absl::MutexLock lock(&commit_mu_);
+  for (;;) {
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) {
+      return handed_off_ || stopping_;
+    };
+    commit_mu_.Await(absl::Condition(&woken));
+    if (handed_off_) {
+      handed_off_ = false;
+      LeadUntilEmpty();
+      continue;
+    }
+    return;
+  }
+}
 
 uint64_t GroupCommitWriter::BeginCheckpoint() {
   absl::MutexLock lock(&redo_mu_);
@@ -118,19 +146,76 @@ absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
     GH_RETURN_IF_ERROR(AddWrites(writes, batch, redo));
     return WriteWithRedo(batch, redo, {&writes}, "commit counters");
   }
-  Queued self(&writes);
-  absl::MutexLock lock(&commit_mu_);
-  queue_.push_back(&self);
-  auto leads_or_done = [this, &self]()
-                           ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_) {
-                             return self.done || queue_.front() == &self;
-                           };
-  commit_mu_.Await(absl::Condition(&leads_or_done));
-  if (!self.done) WriteGroup();
-  return self.status;
+  // Queued like an asynchronous commit; when no one leads, this thread
+  // writes groups until its own is written, and hands what is left to the
+  // writer thread.
+  absl::Status result;
+  absl::Notification written;
+  auto* self = new Queued(&writes);
+  self->on_done = [&result, &written](absl::Status status) {
+    result = std::move(status);
+    written.Notify();
+  };
+  commit_mu_.Lock();
+  queue_.push_back(self);
+  if (leading_) {
+    commit_mu_.Unlock();
+    written.WaitForNotification();
+    return result;
+  }
+  leading_ = true;
+  while (!WriteAndAnswer(self)) {
+  }
+  if (queue_.empty()) {
+    leading_ = false;
+  } else {
+    handed_off_ = true;
+  }
+  commit_mu_.Unlock();
+  return result;
 }
 
-void GroupCommitWriter::WriteGroup() {
+void GroupCommitWriter::CommitAsync(WriteSet& writes,
+                                    CounterStore::CommitDone done) {
+  if (writes.audit.empty()) {
+    std::move(done)(Commit(writes));
+    return;
+  }
+  auto* self = new Queued(&writes);
+  self->on_done = std::move(done);
+  absl::MutexLock lock(&commit_mu_);
+  queue_.push_back(self);
+  if (leading_) return;
+  leading_ = true;
+  if (db_->sync()) {
+    // An fsync would hold this (gRPC) thread; the writer thread waits.
+    handed_off_ = true;
+    return;
+  }
+  LeadUntilEmpty();
+}
+
+void GroupCommitWriter::LeadUntilEmpty() {
+  while (!queue_.empty()) WriteAndAnswer(nullptr);
+  leading_ = false;
+}
+
+bool GroupCommitWriter::WriteAndAnswer(const Queued* until) {
+  std::vector<Queued*> group = WriteFrontGroup();
+  commit_mu_.Unlock();
+  bool answered = false;
+  for (Queued* q : group) {
+    if (q == until) answered = true;
+    CounterStore::CommitDone on_done = std::move(q->on_done);
+    absl::Status status = q->status;
+    delete q;
+    std::move(on_done)(std::move(status));
+  }
+  commit_mu_.Lock();
+  return answered;
+}
+
+std::vector<GroupCommitWriter::Queued*> GroupCommitWriter::WriteFrontGroup() {
   std::vector<Queued*> group;
   rocksdb::WriteBatch batch;
   RedoRecordBuilder redo;
@@ -182,9 +267,9 @@ void GroupCommitWriter::WriteGroup() {
       if (!written.ok()) Unnumber(*q);
       q->status = written;
     }
-    q->done = true;
   }
   queue_.erase(queue_.begin(), queue_.begin() + group.size());
+  return group;
 }
 
 }  // namespace gatehouse

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -49,6 +50,8 @@ class GroupCommitWriter {
   // `redo_sequence`: the last redo record's sequence in `db` (none is
   // above it; CounterCheckpointer::Replay).
   GroupCommitWriter(StoreDb* db, DirtyCounters* dirty, uint64_t redo_sequence);
+  // Stops the writer thread once it has written what was handed to it.
+  ~GroupCommitWriter();
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
 
@@ -59,6 +62,12 @@ class GroupCommitWriter {
   // the events' sequences are 0 and the puts' last_audit_sequence are as
   // they came. Records the outcome of a write in StoreDb::writable().
   absl::Status Commit(WriteSet& writes);
+  // Commit() that does not wait for the write: `done` gets the status on
+  // the thread that writes the group. A commit queued while no group is
+  // being written is written by this thread, which then goes on writing
+  // the groups queued meanwhile (running each commit's `done`) until the
+  // queue is empty; one queued while a group is written returns at once.
+  void CommitAsync(WriteSet& writes, CounterStore::CommitDone done);
 
   // Starts a checkpoint: DirtyCounters::BeginCheckpoint, at a point where
   // every redo record written so far, and no other, is in the generation
@@ -113,7 +122,18 @@ class GroupCommitWriter {
   // The leader's work: writes the queued commits from the front (its own
   // first) as one group and marks them done. Releases commit_mu_ while the
   // batch is written, and holds it again on return.
-  void WriteGroup() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // The front group of queue_, removed from the queue and returned with
+  // their statuses (each with its `done`).
+  std::vector<Queued*> WriteFrontGroup()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Writes the front group and runs its commits' `done`s (with commit_mu_
+  // released); true when `until` was among them.
+  bool WriteAndAnswer(const Queued* until)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // The leader's loop: writes groups until the queue is empty, then stops
+  // leading.
+  void LeadUntilEmpty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  void WriterLoop();
 
   StoreDb* const db_;
   DirtyCounters* const dirty_;
@@ -123,6 +143,16 @@ class GroupCommitWriter {
   absl::Mutex commit_mu_ ABSL_ACQUIRED_BEFORE(write_mu_);
   // Commits waiting to be written, in sequence order; the front one leads.
   std::deque<Queued*> queue_ ABSL_GUARDED_BY(commit_mu_);
+  // A thread is writing the queue's groups (or they are handed to the
+  // writer thread): a commit queued now is written by it.
+  bool leading_ ABSL_GUARDED_BY(commit_mu_) = false;
+  // The queue's groups are the writer thread's to write.
+  bool handed_off_ ABSL_GUARDED_BY(commit_mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(commit_mu_) = false;
+  // Writes what is handed off: with --sync_writes every asynchronous
+  // group (so that no caller's thread waits for an fsync), and the queue a
+  // synchronous commit leaves behind once its own group is written.
+  std::thread writer_;
   // Held by the leader while its group is written (with commit_mu_
   // released, so the next commits can queue up), and by a Pause.
   absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(redo_mu_);

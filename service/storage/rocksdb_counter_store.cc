@@ -36,6 +36,10 @@ absl::Status RocksDbCounterStore::Commit(WriteSet& writes) {
   return writer_->Commit(writes);
 }
 
+void RocksDbCounterStore::CommitAsync(WriteSet& writes, CommitDone done) {
+  writer_->CommitAsync(writes, std::move(done));
+}
+
 absl::StatusOr<LockoutPage> RocksDbCounterStore::ListLockouts(
     const LockoutQuery& query) {
   LockoutPage page;

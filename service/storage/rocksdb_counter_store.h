@@ -34,6 +34,7 @@ class RocksDbCounterStore final : public CounterStore {
   absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) override;
   absl::Status Commit(WriteSet& writes) override;
+  void CommitAsync(WriteSet& writes, CommitDone done) override;
   // CounterStore::ListLockouts, with one bound on its work: entries whose
   // lockout has ended but that compaction has not dropped yet are passed
   // over, at most kMaxSkippedLockouts of them per call; past that the page
