@@ -165,7 +165,9 @@ class Limiter {
   std::shared_ptr<const PolicySet> policies() const;
 
  private:
-  static constexpr size_t kLockStripes = 1024;
+  // Many: a request holds its stripes until its commit is written, and a
+  // 16-subject batch must rarely find one held by another.
+  static constexpr size_t kLockStripes = size_t{1} << 16;
 
   // A validated subject: which stored counter it touches and by how much.
   struct Target {

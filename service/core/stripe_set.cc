@@ -11,13 +11,15 @@ struct StripeSet::Waiter {
   // The first of `stripes` not yet held.
   size_t next = 0;
   Then then;
+  // The next waiter in the queue of the stripe this one waits for.
+  Waiter* next_waiter = nullptr;
 };
 
 StripeSet::StripeSet(size_t count)
     : count_(count), stripes_(new Stripe[count]) {}
 
 void StripeSet::Acquire(std::vector<size_t> stripes, Then then) {
-  auto* w = new Waiter{std::move(stripes), 0, std::move(then)};
+  auto* w = new Waiter{std::move(stripes), 0, std::move(then), nullptr};
   Continue(w);
 }
 
@@ -33,7 +35,13 @@ void StripeSet::Continue(Waiter* w) {
     absl::MutexLock lock(&s.mu);
     if (s.held) {
       // Resumed by the Release() that hands this stripe over.
-      s.waiters.push_back(w);
+      w->next_waiter = nullptr;
+      if (s.last == nullptr) {
+        s.first = w;
+      } else {
+        s.last->next_waiter = w;
+      }
+      s.last = w;
       return;
     }
     s.held = true;
@@ -49,13 +57,14 @@ void StripeSet::Release(const std::vector<size_t>& stripes) {
   for (size_t index : stripes) {
     Stripe& s = stripes_[index];
     absl::MutexLock lock(&s.mu);
-    if (s.waiters.empty()) {
+    if (s.first == nullptr) {
       s.held = false;
       continue;
     }
     // Handed over still held: no one else can take it in between.
-    Waiter* w = s.waiters.front();
-    s.waiters.pop_front();
+    Waiter* w = s.first;
+    s.first = w->next_waiter;
+    if (s.first == nullptr) s.last = nullptr;
     ++w->next;
     resumed.push_back(w);
   }

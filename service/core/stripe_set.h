@@ -2,7 +2,6 @@
 #define GATEHOUSE_SERVICE_CORE_STRIPE_SET_H_
 
 #include <cstddef>
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -59,10 +58,14 @@ class StripeSet {
 
  private:
   struct Waiter;
+  // 32 bytes: a set of tens of thousands of stripes stays small.
   struct Stripe {
     absl::Mutex mu;
     bool held ABSL_GUARDED_BY(mu) = false;
-    std::deque<Waiter*> waiters ABSL_GUARDED_BY(mu);
+    // The requests waiting for it, first to last, linked through
+    // Waiter::next (a waiter waits for one stripe at a time).
+    Waiter* first ABSL_GUARDED_BY(mu) = nullptr;
+    Waiter* last ABSL_GUARDED_BY(mu) = nullptr;
   };
   // Takes w's stripes from w->next on; runs (and deletes) w once all are
   // held, or leaves it queued on the first held one.

@@ -79,10 +79,11 @@ void SetResponse(Operation op, const Response& response,
 
 }  // namespace
 
-grpc::Status HandleBatch(const CallPipeline& pipeline,
-                         const grpc::ServerContextBase& context,
-                         const v1::BatchRequest& request,
-                         v1::BatchResponse* response) {
+void HandleBatchAsync(const CallPipeline& pipeline,
+                      const grpc::ServerContextBase& context,
+                      const v1::BatchRequest& request,
+                      v1::BatchResponse* response,
+                      CallPipeline::Finisher finish) {
   // An unknown caller is audited once for the whole call, as its first
   // item: it must not turn one call into hundreds of audit writes.
   const ItemView first =
@@ -90,54 +91,78 @@ grpc::Status HandleBatch(const CallPipeline& pipeline,
   absl::StatusOr<Caller> caller = pipeline.Authenticate(
       context, first.op,
       first.present ? FromProto(*first.subjects, *first.context) : Request{});
-  if (!caller.ok()) return ToGrpcStatus(caller.status());
+  if (!caller.ok()) return std::move(finish)(ToGrpcStatus(caller.status()));
   const absl::Status limits = CheckBatchLimits(request);
-  if (!limits.ok()) return ToGrpcStatus(limits);
+  if (!limits.ok()) return std::move(finish)(ToGrpcStatus(limits));
 
+  // What the decision needs until it is answered.
+  struct Pending {
+    std::string client_id;
+    std::vector<absl::Status> refused;
+    // Reserved up front: `run` points into `domain`.
+    std::vector<Request> domain;
+    std::vector<BatchItem> run;
+    std::vector<int> run_index;
+  };
   const int n = request.items_size();
-  std::vector<absl::Status> refused(n);
-  // Reserved up front: `run` points into `domain`.
-  std::vector<Request> domain;
-  domain.reserve(n);
-  std::vector<BatchItem> run;
-  std::vector<int> run_index;
-  run.reserve(n);
-  run_index.reserve(n);
+  auto pending = std::make_unique<Pending>();
+  pending->client_id = caller->client_id;
+  pending->refused.resize(n);
+  pending->domain.reserve(n);
+  pending->run.reserve(n);
+  pending->run_index.reserve(n);
   for (int i = 0; i < n; ++i) {
     const ItemView item = ViewOf(request.items(i));
     if (!item.present) {
-      refused[i] = absl::InvalidArgumentError(absl::StrCat(
+      pending->refused[i] = absl::InvalidArgumentError(absl::StrCat(
           "items[", i, "]: one of check, peek, record or reset is required"));
       continue;
     }
     Request r = FromProto(*item.subjects, *item.context);
     r.client_id = caller->client_id;
-    refused[i] = pipeline.Permit(context, *caller, item.op, r);
-    if (!refused[i].ok()) continue;
-    domain.push_back(std::move(r));
-    run.push_back(BatchItem{item.op, &domain.back()});
-    run_index.push_back(i);
+    pending->refused[i] = pipeline.Permit(context, *caller, item.op, r);
+    if (!pending->refused[i].ok()) continue;
+    pending->domain.push_back(std::move(r));
+    pending->run.push_back(BatchItem{item.op, &pending->domain.back()});
+    pending->run_index.push_back(i);
   }
-  std::vector<absl::StatusOr<Response>> results =
-      pipeline.DecideBatch(run, caller->client_id);
+  const Pending& p = *pending;
+  pipeline.DecideBatchAsync(
+      p.run, p.client_id,
+      [&pipeline, &request, response, pending = std::move(pending),
+       finish = std::move(finish)](
+          std::vector<absl::StatusOr<Response>> results) mutable {
+        const std::vector<absl::Status>& refused = pending->refused;
+        const int n = request.items_size();
+        response->mutable_results()->Reserve(n);
+        for (int i = 0; i < n; ++i) {
+          SetStatus(refused[i], response->add_results()->mutable_status());
+          if (!refused[i].ok()) {
+            pipeline.metrics().RecordBatchItem(ViewOf(request.items(i)).op,
+                                               refused[i].code());
+          }
+        }
+        for (size_t k = 0; k < pending->run.size(); ++k) {
+          v1::BatchResult* result =
+              response->mutable_results(pending->run_index[k]);
+          if (!results[k].ok()) {
+            SetStatus(results[k].status(), result->mutable_status());
+          } else {
+            SetResponse(pending->run[k].op, *results[k], result);
+          }
+        }
+        pending.reset();
+        std::move(finish)(grpc::Status::OK);
+      });
+}
 
-  response->mutable_results()->Reserve(n);
-  for (int i = 0; i < n; ++i) {
-    SetStatus(refused[i], response->add_results()->mutable_status());
-    if (!refused[i].ok()) {
-      pipeline.metrics().RecordBatchItem(ViewOf(request.items(i)).op,
-                                         refused[i].code());
-    }
-  }
-  for (size_t k = 0; k < run.size(); ++k) {
-    v1::BatchResult* result = response->mutable_results(run_index[k]);
-    if (!results[k].ok()) {
-      SetStatus(results[k].status(), result->mutable_status());
-    } else {
-      SetResponse(run[k].op, *results[k], result);
-    }
-  }
-  return grpc::Status::OK;
+grpc::Status HandleBatch(const CallPipeline& pipeline,
+                         const grpc::ServerContextBase& context,
+                         const v1::BatchRequest& request,
+                         v1::BatchResponse* response) {
+  return CallPipeline::WaitFor([&](CallPipeline::Finisher finish) {
+    HandleBatchAsync(pipeline, context, request, response, std::move(finish));
+  })();
 }
 
 }  // namespace gatehouse

@@ -10,10 +10,18 @@
 namespace gatehouse {
 
 // The handler of gatehouse.v1.RateLimiter/Batch, run by
-// CallPipeline::Serve: authenticates the call once, checks its limits
+// CallPipeline::ServeAsync: authenticates the call once, checks its limits
 // (INVALID_ARGUMENT naming `items`), permits each item on its own (a refused
 // item gets its status, the others still run) and decides the permitted
-// items together (Limiter::RunBatch). Results are in request order.
+// items together (Limiter::RunBatchAsync); `finish` gets the call's status
+// once `response` holds the results, in request order. `request` and
+// `response` must live until then.
+void HandleBatchAsync(const CallPipeline& pipeline,
+                      const grpc::ServerContextBase& context,
+                      const v1::BatchRequest& request,
+                      v1::BatchResponse* response,
+                      CallPipeline::Finisher finish);
+// HandleBatchAsync, waited for on this thread (BatchStream's messages).
 grpc::Status HandleBatch(const CallPipeline& pipeline,
                          const grpc::ServerContextBase& context,
                          const v1::BatchRequest& request,

@@ -1,6 +1,7 @@
 #include "service/grpc/call_pipeline.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "service/grpc/auth_context.h"
 #include "service/logging/json_log.h"
 
@@ -104,6 +105,19 @@ void CallPipeline::RunAsync(const char* method, AsyncAnswerer decide,
     permit.reset();
     answered(status);
   });
+}
+
+CallPipeline::Answerer CallPipeline::WaitFor(AsyncAnswerer decide) {
+  return [decide = std::move(decide)]() mutable {
+    grpc::Status status;
+    absl::Notification finished;
+    std::move(decide)([&](const grpc::Status& s) {
+      status = s;
+      finished.Notify();
+    });
+    finished.WaitForNotification();
+    return status;
+  };
 }
 
 InflightLimit::Permit CallPipeline::Admit(const char* method,
@@ -221,6 +235,20 @@ void CallPipeline::DecideAsync(Operation op, const Request& request,
                        Observe(op, request.client_id, result);
                        std::move(done)(std::move(result));
                      });
+}
+
+void CallPipeline::DecideBatchAsync(absl::Span<const BatchItem> items,
+                                    const std::string& client_id,
+                                    Limiter::BatchDone done) const {
+  limiter_->RunBatchAsync(
+      items, [this, items, &client_id, done = std::move(done)](
+                 std::vector<absl::StatusOr<Response>> results) mutable {
+        for (size_t k = 0; k < items.size(); ++k) {
+          Observe(items[k].op, client_id, results[k]);
+          metrics_->RecordBatchItem(items[k].op, results[k].status().code());
+        }
+        std::move(done)(std::move(results));
+      });
 }
 
 std::vector<absl::StatusOr<Response>> CallPipeline::DecideBatch(

@@ -12,6 +12,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "service/audit/refusal_aggregator.h"
 #include "service/auth/authenticator.h"
 #include "service/core/limiter.h"
@@ -80,6 +81,58 @@ class CallPipeline {
     });
   }
 
+  // Serve() for a handler that answers later:
+  // `handle(const RequestProto&, ResponseProto*, Finisher)` calls the
+  // Finisher once, from any thread, with the call's status; the response is
+  // then serialized into `out` when OK. Both messages live until then.
+  // Without a --decision_threads pool the call is answered through
+  // RunAsync, by whichever thread finishes it; with one, a pool thread runs
+  // the handler and waits for it (Run).
+  template <typename RequestProto, typename ResponseProto, typename Handler>
+  grpc::ServerUnaryReactor* ServeAsync(grpc::CallbackServerContext* context,
+                                       const char* method,
+                                       const grpc::ByteBuffer* body,
+                                       grpc::ByteBuffer* out,
+                                       Handler handle) const {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    AsyncAnswerer answer = [this, context, method, body, out,
+                            handle](Finisher finish) mutable {
+      struct Messages {
+        RequestProto request;
+        ResponseProto response;
+      };
+      auto messages = std::make_unique<Messages>();
+      const absl::Status parsed = ParseRequest(*body, &messages->request);
+      if (!parsed.ok()) {
+        std::move(finish)(
+            RefuseUnparsable(log_limiter_, method, parsed, *context));
+        return;
+      }
+      Messages* m = messages.get();
+      handle(m->request, &m->response,
+             [messages = std::move(messages), out,
+              finish = std::move(finish)](const grpc::Status& handled) mutable {
+               grpc::Status status = handled;
+               bool own_buffer;
+               if (status.ok()) {
+                 status = grpc::SerializationTraits<ResponseProto>::Serialize(
+                     messages->response, out, &own_buffer);
+               }
+               messages.reset();
+               std::move(finish)(status);
+             });
+    };
+    Answered answered = [reactor](const grpc::Status& status) {
+      reactor->Finish(status);
+    };
+    if (decides_inline()) {
+      RunAsync(method, std::move(answer), std::move(answered));
+    } else {
+      Run(method, WaitFor(std::move(answer)), std::move(answered));
+    }
+    return reactor;
+  }
+
   // Parses `body` as a RequestProto (INVALID_ARGUMENT naming the field),
   // runs `handle(const RequestProto&, ResponseProto*)` (returning the
   // call's status) and serializes the response into `out` when OK.
@@ -117,6 +170,8 @@ class CallPipeline {
   using AsyncAnswerer = absl::AnyInvocable<void(Finisher) &&>;
   void RunAsync(const char* method, AsyncAnswerer decide,
                 Answered answered) const;
+  // An Answerer that runs `decide` and waits on this thread for its status.
+  static Answerer WaitFor(AsyncAnswerer decide);
 
   // The caller of `context`, permitted `op` on the policies of `request`.
   // A refusal (UNAUTHENTICATED, PERMISSION_DENIED) is counted, logged and
@@ -147,6 +202,11 @@ class CallPipeline {
   // RunAsync); `request` must outlive `done`.
   void DecideAsync(Operation op, const Request& request,
                    Limiter::RunDone done) const;
+  // DecideBatch() that answers `done` (Limiter::RunBatchAsync); the items'
+  // requests must outlive `done`.
+  void DecideBatchAsync(absl::Span<const BatchItem> items,
+                        const std::string& client_id,
+                        Limiter::BatchDone done) const;
   // Runs independent operations together (Limiter::RunBatch), each
   // recorded as Decide does and counted as a Batch item.
   std::vector<absl::StatusOr<Response>> DecideBatch(

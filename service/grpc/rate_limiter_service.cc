@@ -3,7 +3,6 @@
 #include "service/audit/audit_codec.h"
 #include "service/grpc/batch_call.h"
 #include "service/grpc/proto_convert.h"
-#include "service/grpc/request_parser.h"
 #include "service/grpc/status_convert.h"
 
 namespace gatehouse {
@@ -20,68 +19,34 @@ grpc::ServerUnaryReactor* RateLimiterService::ServeOne(
     Operation op, grpc::CallbackServerContext* context,
     const grpc::ByteBuffer* body, grpc::ByteBuffer* out) {
   const CallPipeline* pipeline = pipeline_;
-  if (!pipeline->decides_inline()) {
-    // On the pool, whose threads wait for their commits (--sync_writes).
-    return pipeline->Serve<RequestProto, ResponseProto>(
-        context, OperationName(op), body, out,
-        [=](const RequestProto& request, ResponseProto* response) {
-          Request domain = FromProto(request.subjects(), request.context());
-          absl::StatusOr<Caller> caller =
-              pipeline->Authorize(*context, op, domain);
-          if (!caller.ok()) return ToGrpcStatus(caller.status());
-          domain.client_id = caller->client_id;
-          absl::StatusOr<Response> result = pipeline->Decide(op, domain);
-          if (!result.ok()) return ToGrpcStatus(result.status());
-          ToProto(*result, response);
-          return grpc::Status::OK;
-        });
-  }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const char* method = OperationName(op);
-  pipeline->RunAsync(
-      method,
-      [=](CallPipeline::Finisher finish) {
-        // What the call needs until it is answered.
-        struct Call {
-          RequestProto request;
-          Request domain;
-        };
-        auto call = std::make_unique<Call>();
-        const absl::Status parsed = ParseRequest(*body, &call->request);
-        if (!parsed.ok()) {
-          std::move(finish)(RefuseUnparsable(pipeline->log_limiter(), method,
-                                             parsed, *context));
-          return;
-        }
-        call->domain =
-            FromProto(call->request.subjects(), call->request.context());
+  return pipeline->ServeAsync<RequestProto, ResponseProto>(
+      context, OperationName(op), body, out,
+      [=](const RequestProto& request, ResponseProto* response,
+          CallPipeline::Finisher finish) {
+        // Decided asynchronously: the request must live until answered.
+        auto domain = std::make_unique<Request>(
+            FromProto(request.subjects(), request.context()));
         absl::StatusOr<Caller> caller =
-            pipeline->Authorize(*context, op, call->domain);
+            pipeline->Authorize(*context, op, *domain);
         if (!caller.ok()) {
           std::move(finish)(ToGrpcStatus(caller.status()));
           return;
         }
-        call->domain.client_id = caller->client_id;
-        const Request& domain = call->domain;
+        domain->client_id = caller->client_id;
+        const Request& decided = *domain;
         pipeline->DecideAsync(
-            op, domain,
-            [call = std::move(call), finish = std::move(finish),
-             out](absl::StatusOr<Response> result) mutable {
-              call.reset();
+            op, decided,
+            [domain = std::move(domain), response, finish = std::move(finish)](
+                absl::StatusOr<Response> result) mutable {
+              domain.reset();
               if (!result.ok()) {
                 std::move(finish)(ToGrpcStatus(result.status()));
                 return;
               }
-              ResponseProto response;
-              ToProto(*result, &response);
-              bool own_buffer;
-              std::move(finish)(
-                  grpc::SerializationTraits<ResponseProto>::Serialize(
-                      response, out, &own_buffer));
+              ToProto(*result, response);
+              std::move(finish)(grpc::Status::OK);
             });
-      },
-      [reactor](const grpc::Status& status) { reactor->Finish(status); });
-  return reactor;
+      });
 }
 
 grpc::ServerUnaryReactor* RateLimiterService::Check(
@@ -117,10 +82,12 @@ grpc::ServerUnaryReactor* RateLimiterService::Batch(
     grpc::ByteBuffer* out) {
   // One admission for the whole call: its items are decided together.
   const CallPipeline* pipeline = pipeline_;
-  return pipeline->Serve<v1::BatchRequest, v1::BatchResponse>(
+  return pipeline->ServeAsync<v1::BatchRequest, v1::BatchResponse>(
       context, "Batch", body, out,
-      [=](const v1::BatchRequest& request, v1::BatchResponse* response) {
-        return HandleBatch(*pipeline, *context, request, response);
+      [=](const v1::BatchRequest& request, v1::BatchResponse* response,
+          CallPipeline::Finisher finish) {
+        HandleBatchAsync(*pipeline, *context, request, response,
+                         std::move(finish));
       });
 }
 

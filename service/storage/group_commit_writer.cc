@@ -192,7 +192,13 @@ void GroupCommitWriter::CommitAsync(WriteSet& writes,
     handed_off_ = true;
     return;
   }
-  LeadUntilEmpty();
+  while (!WriteAndAnswer(self)) {
+  }
+  if (queue_.empty()) {
+    leading_ = false;
+  } else {
+    handed_off_ = true;
+  }
 }
 
 void GroupCommitWriter::LeadUntilEmpty() {

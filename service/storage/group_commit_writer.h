@@ -34,14 +34,16 @@ namespace gatehouse {
 // memtable, however many keys it changes.
 //
 // Commits carrying audit events are group-committed, as in LevelDB's
-// DBImpl::Write: they queue up, and the one at the front (the leader)
+// DBImpl::Write: they queue up, and one thread at a time (the leader: the
+// caller that found no one leading, or the writer thread it hands over to)
 // writes the queued ones (up to kMaxGroupCommits) as one WriteBatch, with
 // one write and one fsync for all, assigning their sequences in queue
-// order. Sequences stay gap-free: a group is written entirely or not at
-// all, and the head (StoreDb::SetHead) moves only once it is. A commit's
-// puts are stamped with its events' sequences (StampAuditSequences) once
-// those are assigned, before the puts are encoded. Commits without events
-// are written on their own, beside the groups.
+// order, and then runs each commit's completion. Nobody else waits for a
+// write but Commit()'s callers, for their own. Sequences stay gap-free: a group
+// is written entirely or not at all, and the head (StoreDb::SetHead) moves only
+// once it is. A commit's puts are stamped with its events' sequences
+// (StampAuditSequences) once those are assigned, before the puts are encoded.
+// Commits without events are written on their own, beside the groups.
 //
 // Thread-safe. Does not own the StoreDb or the DirtyCounters, which must
 // outlive it.
@@ -63,10 +65,11 @@ class GroupCommitWriter {
   // they came. Records the outcome of a write in StoreDb::writable().
   absl::Status Commit(WriteSet& writes);
   // Commit() that does not wait for the write: `done` gets the status on
-  // the thread that writes the group. A commit queued while no group is
-  // being written is written by this thread, which then goes on writing
-  // the groups queued meanwhile (running each commit's `done`) until the
-  // queue is empty; one queued while a group is written returns at once.
+  // the thread that writes the commit's group. A commit queued while no
+  // group is being written is written by this thread (with --sync_writes,
+  // by the writer thread: no caller's thread waits for an fsync), which
+  // then hands what queued meanwhile to the writer thread; one queued while
+  // a group is written returns at once. Commit() is this, waited for.
   void CommitAsync(WriteSet& writes, CounterStore::CommitDone done);
 
   // Starts a checkpoint: DirtyCounters::BeginCheckpoint, at a point where
