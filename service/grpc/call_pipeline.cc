@@ -57,6 +57,24 @@ grpc::ServerUnaryReactor* CallPipeline::Admitted(
 
 void CallPipeline::Run(const char* method, Answerer decide,
                        Answered answered) const {
+  RunAsync(
+      method,
+      [this, decide = std::move(decide)](Finisher finish) mutable {
+        auto answer = [decide = std::move(decide),
+                       finish = std::move(finish)]() mutable {
+          std::move(finish)(decide());
+        };
+        if (pool_ == nullptr) {
+          answer();
+        } else {
+          pool_->Run(std::move(answer));
+        }
+      },
+      std::move(answered));
+}
+
+void CallPipeline::RunAsync(const char* method, AsyncAnswerer decide,
+                            Answered answered) const {
   auto call = std::make_unique<CallMetrics::Call>(metrics_, method);
   // Shed before any work, authentication included, and before queueing for
   // the pool: a flood must not queue.
@@ -70,33 +88,6 @@ void CallPipeline::Run(const char* method, Answerer decide,
   }
   // The call is counted and its slot freed before the answer leaves: a
   // caller that has its answer sees both.
-  auto answer = [decide = std::move(decide), answered = std::move(answered),
-                 call = std::move(call),
-                 permit = std::make_unique<InflightLimit::Permit>(
-                     std::move(permit))]() mutable {
-    const grpc::Status status = call->Finish(decide());
-    call.reset();
-    permit.reset();
-    answered(status);
-  };
-  if (pool_ == nullptr) {
-    answer();
-  } else {
-    pool_->Run(std::move(answer));
-  }
-}
-
-void CallPipeline::RunAsync(const char* method, AsyncAnswerer decide,
-                            Answered answered) const {
-  auto call = std::make_unique<CallMetrics::Call>(metrics_, method);
-  grpc::Status overloaded;
-  InflightLimit::Permit permit = Admit(method, &overloaded);
-  if (!permit) {
-    call->Finish(overloaded);
-    call.reset();
-    answered(overloaded);
-    return;
-  }
   std::move(decide)([answered = std::move(answered), call = std::move(call),
                      permit = std::make_unique<InflightLimit::Permit>(std::move(
                          permit))](const grpc::Status& decided) mutable {

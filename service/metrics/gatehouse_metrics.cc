@@ -137,6 +137,23 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
                   "memory), at most --checkpoint_max_dirty_keys at a "
                   "checkpoint's start.")
               .WithLabels({})),
+      commit_groups_total(
+          registry
+              ->AddCallbackCounter(
+                  "gatehouse_storage_commit_groups_total",
+                  "Group commits written: one RocksDB write (one fsync with "
+                  "--sync_writes) for the decisions gathered meanwhile.",
+                  {})
+              .WithLabels({})),
+      grouped_commits_total(
+          registry
+              ->AddCallbackCounter(
+                  "gatehouse_storage_grouped_commits_total",
+                  "Commits written in those groups; divided by "
+                  "gatehouse_storage_commit_groups_total, the mean group "
+                  "size.",
+                  {})
+              .WithLabels({})),
       inflight_requests(registry
                             ->AddGauge("gatehouse_inflight_requests",
                                        "gRPC requests being served.")

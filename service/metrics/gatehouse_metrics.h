@@ -103,6 +103,8 @@ struct GatehouseMetrics {
   // written, and keys changed since the last one began.
   CallbackGauge& counter_checkpoints_total;
   CallbackGauge& counter_dirty_keys;
+  CallbackGauge& commit_groups_total;
+  CallbackGauge& grouped_commits_total;
   Gauge& inflight_requests;
   // 1 or 0: whether storage accepts writes (health is NOT_SERVING at 0).
   Gauge& storage_writable;

@@ -257,6 +257,7 @@ absl::Status GatehouseServer::OpenStore() {
   if (!store.ok()) return store.status();
   checkpointer_ = &(*store)->checkpointer();
   dirty_counters_ = &(*store)->dirty();
+  commit_writer_ = &(*store)->writer();
   store_ = *std::move(store);
   counters_ = &store_->counters();
   if (options_.counter_cache_mb > 0) {
@@ -282,6 +283,11 @@ absl::Status GatehouseServer::StartMetrics() {
   const DirtyCounters* dirty = dirty_counters_;
   metrics_->counter_dirty_keys.SetCallback(
       [dirty] { return static_cast<double>(dirty->size()); });
+  const GroupCommitWriter* writer = commit_writer_;
+  metrics_->commit_groups_total.SetCallback(
+      [writer] { return static_cast<double>(writer->groups_written()); });
+  metrics_->grouped_commits_total.SetCallback(
+      [writer] { return static_cast<double>(writer->grouped_commits()); });
   if (const CachedCounterStore* cache = counter_cache_.get()) {
     metrics_->state_cache_reads_total.WithLabels({"hit"}).SetCallback(
         [cache] { return static_cast<double>(cache->hits()); });

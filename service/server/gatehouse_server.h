@@ -38,6 +38,7 @@
 #include "service/server/housekeeping.h"
 #include "service/storage/counter_checkpointer.h"
 #include "service/storage/dirty_counters.h"
+#include "service/storage/group_commit_writer.h"
 
 namespace gatehouse {
 
@@ -149,6 +150,7 @@ class GatehouseServer {
   // store_'s lazy counter checkpoints, for the metrics.
   const CounterCheckpointer* checkpointer_ = nullptr;
   const DirtyCounters* dirty_counters_ = nullptr;
+  const GroupCommitWriter* commit_writer_ = nullptr;
   // In front of store_'s counters unless --counter_cache_mb=0.
   std::unique_ptr<CachedCounterStore> counter_cache_;
   // What the limiter and refusals commit through: the cache, or the store.

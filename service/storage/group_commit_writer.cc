@@ -264,7 +264,11 @@ std::vector<GroupCommitWriter::Queued*> GroupCommitWriter::WriteFrontGroup() {
           WriteWithRedo(batch, redo, applied, "commit counters and audit");
     }
     commit_mu_.Lock();
-    if (written.ok()) db_->SetHead(seq);
+    if (written.ok()) {
+      db_->SetHead(seq);
+      groups_written_.fetch_add(1, std::memory_order_relaxed);
+      grouped_commits_.fetch_add(applied.size(), std::memory_order_relaxed);
+    }
   }
   // Members are released only now: until done, each waits, so its
   // WriteSet stays valid.

@@ -1,6 +1,7 @@
 #ifndef GATEHOUSE_SERVICE_STORAGE_GROUP_COMMIT_WRITER_H_
 #define GATEHOUSE_SERVICE_STORAGE_GROUP_COMMIT_WRITER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -72,6 +73,15 @@ class GroupCommitWriter {
   // a group is written returns at once. Commit() is this, waited for.
   void CommitAsync(WriteSet& writes, CounterStore::CommitDone done);
 
+  // Groups of commits carrying audit events written so far, and the
+  // commits written in them: their ratio is the mean group size.
+  uint64_t groups_written() const {
+    return groups_written_.load(std::memory_order_relaxed);
+  }
+  uint64_t grouped_commits() const {
+    return grouped_commits_.load(std::memory_order_relaxed);
+  }
+
   // Starts a checkpoint: DirtyCounters::BeginCheckpoint, at a point where
   // every redo record written so far, and no other, is in the generation
   // it seals. Returns the last of those records' sequence.
@@ -140,6 +150,9 @@ class GroupCommitWriter {
 
   StoreDb* const db_;
   DirtyCounters* const dirty_;
+
+  std::atomic<uint64_t> groups_written_{0};
+  std::atomic<uint64_t> grouped_commits_{0};
 
   // Orders commits carrying audit events (and retention) so sequences
   // follow write order.

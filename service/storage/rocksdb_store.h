@@ -43,6 +43,7 @@ class RocksDbStore final : public Store {
   RocksDbMaintenance& maintenance() override { return maintenance_; }
   CounterCheckpointer& checkpointer() { return checkpointer_; }
   const DirtyCounters& dirty() const { return dirty_; }
+  const GroupCommitWriter& writer() const { return writer_; }
   // The database itself, for tests and tools that look beneath the parts.
   const StoreDb* db() const { return db_.get(); }
 

@@ -383,6 +383,10 @@ TEST_F(MetricsTest, ScrapeCountsExactlyTheTrafficAndPassesPromtool) {
                 s.Value("gatehouse_state_checkpoints_total"),
             0);
 
+  // Each of those decisions was committed in some group, alone or not.
+  const double groups = s.Value("gatehouse_storage_commit_groups_total");
+  EXPECT_GE(groups, 1);
+  EXPECT_GE(s.Value("gatehouse_storage_grouped_commits_total"), groups);
   EXPECT_GE(s.Value("gatehouse_audit_head_sequence"), 20);
   EXPECT_EQ(s.Value("gatehouse_inflight_requests"), 0);
   EXPECT_EQ(s.Count("gatehouse_storage_errors_total", {{"operation", "read"}}),

@@ -46,6 +46,8 @@ void SetExampleValues(GatehouseMetrics* m) {
   m->state_cache_bytes.SetCallback([] { return 2048.0; });
   m->counter_checkpoints_total.SetCallback([] { return 5.0; });
   m->counter_dirty_keys.SetCallback([] { return 40.0; });
+  m->commit_groups_total.SetCallback([] { return 30.0; });
+  m->grouped_commits_total.SetCallback([] { return 120.0; });
   m->inflight_requests.Set(3);
 }
 

@@ -143,6 +143,13 @@ TEST_F(RocksDbLimiterTest, ResetDeletesTheStoredCounter) {
   EXPECT_EQ(Run(Operation::kPeek, alice).count, 0u);
 }
 
+TEST_F(RocksDbLimiterTest, CallsOneAfterAnotherAreGroupsOfOne) {
+  const Request alice = OneSubject("failed_auth_user_ip", kAlice);
+  for (int i = 0; i < 3; ++i) Run(Operation::kRecord, alice);
+  EXPECT_EQ(store_->writer().groups_written(), 3u);
+  EXPECT_EQ(store_->writer().grouped_commits(), 3u);
+}
+
 TEST_F(RocksDbLimiterTest, ConcurrentRecordsAreAllCounted) {
   constexpr int kThreads = 8;
   constexpr int kRecordsPerThread = 200;
@@ -159,6 +166,10 @@ TEST_F(RocksDbLimiterTest, ConcurrentRecordsAreAllCounted) {
   for (std::thread& t : threads) t.join();
   for (int t = 0; t < kThreads; ++t)
     EXPECT_EQ(failures[t], 0) << "thread " << t;
+  // Every Record's commit was written in some group, alone or shared.
+  EXPECT_EQ(store_->writer().grouped_commits(), 1600u);
+  EXPECT_GE(store_->writer().groups_written(), 1u);
+  EXPECT_LE(store_->writer().groups_written(), 1600u);
 
   EXPECT_EQ(Run(Operation::kPeek, shared).count, 1600u);
   // The stored buckets hold exactly as many hits.
