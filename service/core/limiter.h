@@ -26,10 +26,12 @@ namespace gatehouse {
 // CounterStore: the domain core, free of gRPC and RocksDB.
 //
 // Thread-safe. Read-modify-write sequences are serialised per storage key by
-// striped locks (taken in a fixed order, so multi-subject requests cannot
-// deadlock); Peek takes no lock. RunBatch holds the stripes of all its
-// items at once, in the same order, until its single commit. Does not own the
-// clock or the store, which must outlive it.
+// striped locks (a StripeSet, taken in a fixed order, so multi-subject
+// requests cannot deadlock); a request of Peeks only takes none. A request
+// (or batch) holds the stripes of all its items at once until its single
+// commit has settled, without holding a thread: RunBatchAsync and RunAsync
+// answer from the thread that wrote the commit. Does not own the clock or
+// the store, which must outlive it.
 //
 // Check, Record and Reset append one audit event per subject in the same
 // commit as their counter changes; Peek appends events only for subjects it
