@@ -22,7 +22,8 @@ struct GroupCommitWriter::Queued {
   // The puts' last_audit_sequence before they were stamped.
   std::vector<uint64_t> unstamped;
   absl::Status status;
-  // Set for an asynchronous commit: run once written, by the writing thread.
+  // Run once the commit's group is written (or failed), by the thread that
+  // wrote it.
   CounterStore::CommitDone on_done;
 };
 
@@ -147,8 +148,7 @@ absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
     return WriteWithRedo(batch, redo, {&writes}, "commit counters");
   }
   // Queued like an asynchronous commit; when no one leads, this thread
-  // writes groups until its own is written, and hands what is left to the
-  // writer thread.
+  // writes groups until its own is written.
   absl::Status result;
   absl::Notification written;
   auto* self = new Queued(&writes);
@@ -156,22 +156,11 @@ absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
     result = std::move(status);
     written.Notify();
   };
-  commit_mu_.Lock();
-  queue_.push_back(self);
-  if (leading_) {
-    commit_mu_.Unlock();
-    written.WaitForNotification();
-    return result;
+  {
+    absl::MutexLock lock(&commit_mu_);
+    Enqueue(self, /*hand_off=*/false);
   }
-  leading_ = true;
-  while (!WriteAndAnswer(self)) {
-  }
-  if (queue_.empty()) {
-    leading_ = false;
-  } else {
-    handed_off_ = true;
-  }
-  commit_mu_.Unlock();
+  written.WaitForNotification();
   return result;
 }
 
@@ -184,21 +173,23 @@ void GroupCommitWriter::CommitAsync(WriteSet& writes,
   auto* self = new Queued(&writes);
   self->on_done = std::move(done);
   absl::MutexLock lock(&commit_mu_);
+  // With --sync_writes an fsync would hold this (gRPC) thread.
+  Enqueue(self, /*hand_off=*/db_->sync());
+}
+
+void GroupCommitWriter::Enqueue(Queued* self, bool hand_off) {
   queue_.push_back(self);
   if (leading_) return;
   leading_ = true;
-  if (db_->sync()) {
-    // An fsync would hold this (gRPC) thread; the writer thread waits.
-    handed_off_ = true;
-    return;
+  if (!hand_off) {
+    while (!WriteAndAnswer(self)) {
+    }
+    if (queue_.empty()) {
+      leading_ = false;
+      return;
+    }
   }
-  while (!WriteAndAnswer(self)) {
-  }
-  if (queue_.empty()) {
-    leading_ = false;
-  } else {
-    handed_off_ = true;
-  }
+  handed_off_ = true;
 }
 
 void GroupCommitWriter::LeadUntilEmpty() {

@@ -143,6 +143,11 @@ class GroupCommitWriter {
   // released); true when `until` was among them.
   bool WriteAndAnswer(const Queued* until)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // Queues `self`. When no one leads, this thread leads: it writes groups
+  // until self's is written and hands what is left to the writer thread,
+  // or, when `hand_off`, hands it all over at once.
+  void Enqueue(Queued* self, bool hand_off)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
   // The leader's loop: writes groups until the queue is empty, then stops
   // leading.
   void LeadUntilEmpty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
