@@ -47,12 +47,16 @@ JOBS=$(nproc)
 # that hold them: only these are built in build-tsan, so a new concurrency
 # test needs its program listed here. The integration ones run the
 # TSan-built server under load from many client threads.
-TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|ReadersNeverSeeHalf|UnderLoad|Reconnecting|Watcher|Sighup|CoalescerTest|DecisionPoolTest|PoolQueues|BatchStreamTest|ReadersSeeAllOfAnApply'}
+TSAN_TESTS_REGEX=${TSAN_TESTS_REGEX:-'Concurren|AwaitAfterWakes|ReadersNeverSeeHalf|UnderLoad|Reconnecting|Watcher|Sighup|CoalescerTest|DecisionPoolTest|PoolQueues|BatchStreamTest|ReadersSeeAllOfAnApply|HotKeyDecisionsShare|OnlyQueuedStatesWait'}
 TSAN_TEST_DIRS="core;storage;metrics;grpc;client;integration;reliability"
 TSAN_TARGETS=(
   core_limiter_concurrency_test  # LimiterConcurrencyTest.*
   core_stripe_set_test           # ConcurrentOverlappingRequests...
   storage_rocksdb_limiter_test   # ConcurrentRecordsAreAllCounted
+  storage_rocksdb_ordered_commit_test # HotKeyDecisionsShareSyncedWrites,
+                                      # ConcurrentChecksOnAHotKey...
+  core_cached_counter_store_queued_test # ...OnlyQueuedStatesWaitsForThem,
+                                        # the contract's Concurrent...
   storage_counter_checkpointer_test # ConcurrentCommitsReadsAndCheckpoints...
   storage_dirty_counters_test    # ReadersSeeAllOfAnApplyOrNoneOfIt
   storage_rocksdb_audit_log_test # ConcurrentCommits..., AwaitAfterWakes...

@@ -31,26 +31,36 @@ struct CounterCacheOptions {
 // read from the inner store once: a sharded, bounded table of counter
 // states, absent states included.
 //
-// - Read returns the cached state, or reads through on a miss and caches
-//   what it read, unless a commit changed the key's shard meanwhile (the
-//   read may then be older than the commit, and must not replace it).
-// - Commit marks its keys pending, commits to the inner store, and only
-//   once that succeeded applies its puts and deletes to the table, all at
-//   once (under the locks of every shard they touch), so a reader never
-//   sees half a commit. On failure the keys are dropped from the table
-//   instead, so the next read goes to the inner store: memory never holds
-//   what storage does not.
-// - A read that misses a pending key waits for that commit to settle: the
-//   inner store may already hold the commit's states while the table does
-//   not yet, and answering from the one for one key and from the other
-//   for the next could show half a commit.
+// - Read returns the cached committed state, or reads through on a miss and
+//   caches what it read, unless a commit changed the key's shard meanwhile
+//   (the read may then be older than the commit, and must not replace it).
+// - A commit puts its states in the table as queued, beside the committed
+//   ones, all at once (under the locks of every shard they touch), commits
+//   to the inner store, and once that succeeded makes them the committed
+//   states, in the order the commits were queued, so a reader never sees
+//   half a commit. On failure its queued states go, and a key that no
+//   other commit has queued states for is dropped from the table, so the
+//   next read goes to the inner store: memory never holds what storage
+//   does not.
+// - Where the inner store writes_in_order(), ReadLatest shows a key's last
+//   queued state (shows_queued_states()), so the holder of the key's lock
+//   decides on it without waiting for the write, and the commits it
+//   depends on go in its WriteSet::after: the inner store writes it only
+//   if they were. Otherwise ReadLatest is Read and a commit's `queued`
+//   runs once it settled.
+// - A Read of a key that has queued states and no committed one in the
+//   table waits for them to settle: the inner store may already hold a
+//   commit's states while the table does not yet, and answering from the
+//   one for one key and from the other for the next could show half a
+//   commit.
 // - Expired states are returned as stored (callers check expires_at_ms, as
-//   for any CounterStore); they go when evicted.
+//   for any CounterStore); they go when evicted. Keys with queued states
+//   are not evicted.
 //
-// Thread-safe. REQUIRES: commits that change the same key are not run
-// concurrently (the Limiter's per-key locks serialise them), since the
-// table is updated after the inner commit returns. Reads may run at any
-// time. Does not own `inner`, which must outlive it.
+// Thread-safe. REQUIRES: commits that change the same key are queued one
+// after another, by the holder of the key's lock (the Limiter's stripes),
+// after reading it with ReadLatest. Reads may run at any time. Does not own
+// `inner`, which must outlive it.
 class CachedCounterStore final : public CounterStore {
  public:
   CachedCounterStore(CounterStore* inner, const CounterCacheOptions& options);
@@ -60,8 +70,14 @@ class CachedCounterStore final : public CounterStore {
 
   absl::StatusOr<std::optional<CounterState>> Read(
       absl::string_view key) override;
+  absl::StatusOr<std::optional<CounterState>> ReadLatest(
+      absl::string_view key, CommitOutcomes& after) override;
   absl::Status Commit(WriteSet& writes) override;
   void CommitAsync(WriteSet& writes, CommitDone done) override;
+  bool shows_queued_states() const override {
+    return inner_->writes_in_order();
+  }
+  void CommitInOrder(WriteSet& writes, Queued queued, CommitDone done) override;
   // The inner store's index: lockouts are not cached.
   absl::StatusOr<LockoutPage> ListLockouts(const LockoutQuery& query) override {
     return inner_->ListLockouts(query);
@@ -79,7 +95,8 @@ class CachedCounterStore final : public CounterStore {
   // Reads answered from the table, and those that read through.
   uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
-  // Reads that waited for a commit of their key to settle.
+  // Reads that waited for a commit of their key to settle (Read of a key
+  // with queued states only).
   uint64_t waits() const { return waits_.load(std::memory_order_relaxed); }
 
  private:
@@ -96,10 +113,15 @@ class CachedCounterStore final : public CounterStore {
     std::vector<size_t> hashes;
     std::vector<size_t> shards;
   };
-  // Marks the keys of `writes` pending.
-  CommitKeys MarkPending(const WriteSet& writes);
-  // Once the inner commit of `writes` settled with `committed`: unmarks
-  // its keys and puts them in the table (drops them on failure).
+  // Reads through to the inner store and caches what it read unless a
+  // commit changed the shard meanwhile; nullopt when the key has an entry
+  // now (the caller looks again).
+  std::optional<absl::StatusOr<std::optional<CounterState>>> ReadThrough(
+      Shard& shard, absl::string_view key);
+  // Gives `writes` an outcome and queues its states in the table.
+  CommitKeys Show(WriteSet& writes);
+  // Once the inner commit of `writes` settled with `committed`: makes its
+  // queued states committed ones (drops them on failure).
   void Settle(const WriteSet& writes, const CommitKeys& keys,
               const absl::Status& committed);
 

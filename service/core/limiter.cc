@@ -180,7 +180,8 @@ absl::StatusOr<Response> Limiter::Reset(const Request& request) {
 // each target the index of its audit event in the batch's WriteSet.
 struct Limiter::Plan {
   bool valid = false;
-  // Whether the item read a key that an earlier item of the batch changed.
+  // Whether the item read a key that an earlier item of the batch changed,
+  // or a state of another commit not yet written.
   bool read_changes = false;
   std::vector<Target> targets;
   std::vector<Group> groups;
@@ -194,16 +195,24 @@ struct Limiter::Plan {
 // ends up as its last change.
 class Limiter::Overlay {
  public:
-  // Sets *changed when the key was changed by an earlier item.
+  // Sets *changed when the key was changed by an earlier item, or when
+  // the store showed a queued state (ReadLatest, which it does when `after`
+  // is set, adding that commit there).
   absl::StatusOr<std::optional<CounterState>> Read(CounterStore* store,
                                                    const std::string& key,
+                                                   CommitOutcomes* after,
                                                    bool* changed) {
     auto it = changes_.find(key);
     if (it != changes_.end()) {
       *changed = true;
       return it->second.state;
     }
-    return store->Read(key);
+    if (after == nullptr) return store->Read(key);
+    const size_t before = after->size();
+    absl::StatusOr<std::optional<CounterState>> stored =
+        store->ReadLatest(key, *after);
+    if (after->size() != before) *changed = true;
+    return stored;
   }
   void Put(const std::string& key, const CounterState& state) {
     changes_[key].state = state;
@@ -252,8 +261,13 @@ struct Limiter::BatchRun {
   std::shared_ptr<const PolicySet> policies;
   std::vector<absl::StatusOr<Response>> results;
   std::vector<Plan> plans;
-  // Held from DecideHeld until Answer.
+  // Held from DecideHeld until its commit is queued (where the store shows
+  // queued states) or Answer.
   std::vector<size_t> stripes;
+  // Peeks only: reads committed states, holding no stripe.
+  bool reads_only = false;
+  // The stripes were released when the commit was queued.
+  bool released = false;
   WriteSet writes;
   BatchDone done;
 };
@@ -342,6 +356,7 @@ void Limiter::RunBatchAsync(absl::Span<const BatchItem> items, BatchDone done) {
       items.begin(), items.end(),
       [](const BatchItem& item) { return item.op == Operation::kPeek; });
   if (reads_only) stripes.clear();
+  run->reads_only = reads_only;
 
   // Every stripe of the batch, in ascending order, for the whole batch: the
   // same order as any other request, so batches cannot deadlock.
@@ -361,10 +376,13 @@ void Limiter::DecideHeld(std::unique_ptr<BatchRun> run) {
   WriteSet& writes = run->writes;
   const int64_t now_ms = absl::ToUnixMillis(clock_->Now());
   Overlay overlay;
+  // The holder of a key's stripe decides on the last state queued for it.
+  CommitOutcomes* after = run->reads_only ? nullptr : &writes.after;
   for (size_t i = 0; i < items.size(); ++i) {
     if (!plans[i].valid) continue;
-    absl::Status decided = Decide(items[i].op, *items[i].request, now_ms,
-                                  plans[i], overlay, writes.audit, *results[i]);
+    absl::Status decided =
+        Decide(items[i].op, *items[i].request, now_ms, plans[i], overlay, after,
+               writes.audit, *results[i]);
     if (!decided.ok()) {
       plans[i].valid = false;
       results[i] = std::move(decided);
@@ -376,14 +394,27 @@ void Limiter::DecideHeld(std::unique_ptr<BatchRun> run) {
     return;
   }
   BatchRun* held = run.release();
-  store_->CommitAsync(held->writes, [this, held](absl::Status committed) {
+  auto answer = [this, held](absl::Status committed) {
     Answer(std::unique_ptr<BatchRun>(held), committed);
-  });
+  };
+  if (!store_->shows_queued_states()) {
+    store_->CommitAsync(held->writes, std::move(answer));
+    return;
+  }
+  // The next holders of these stripes decide on this commit's states as
+  // soon as it is queued; each is written only if the ones it read were.
+  store_->CommitInOrder(
+      held->writes,
+      [this, held] {
+        held->released = true;
+        stripes_.Release(held->stripes);
+      },
+      std::move(answer));
 }
 
 void Limiter::Answer(std::unique_ptr<BatchRun> run,
                      const absl::Status& committed) {
-  stripes_.Release(run->stripes);
+  if (!run->released) stripes_.Release(run->stripes);
   absl::Span<const BatchItem> items = run->items;
   std::vector<Plan>& plans = run->plans;
   std::vector<absl::StatusOr<Response>>& results = run->results;
@@ -420,6 +451,7 @@ void Limiter::Answer(std::unique_ptr<BatchRun> run,
 
 absl::Status Limiter::Decide(Operation op, const Request& request,
                              int64_t now_ms, Plan& plan, Overlay& overlay,
+                             CommitOutcomes* after,
                              std::vector<AuditEvent>& audit,
                              Response& response) {
   std::vector<Target>& targets = plan.targets;
@@ -429,7 +461,7 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
     // Read in place, not moved into a local optional: GCC 12 at -O2/-O3
     // warns (-Wmaybe-uninitialized) about the optional's vector otherwise.
     absl::StatusOr<std::optional<CounterState>> stored =
-        overlay.Read(store_, g.key, &plan.read_changes);
+        overlay.Read(store_, g.key, after, &plan.read_changes);
     if (!stored.ok()) return stored.status();
     if (stored->has_value() && (*stored)->expires_at_ms > now_ms) {
       g.read_lockout.locked_at_ms = (*stored)->locked_at_ms;

@@ -27,11 +27,14 @@ namespace gatehouse {
 //
 // Thread-safe. Read-modify-write sequences are serialised per storage key by
 // striped locks (a StripeSet, taken in a fixed order, so multi-subject
-// requests cannot deadlock); a request of Peeks only takes none. A request
-// (or batch) holds the stripes of all its items at once until its single
-// commit has settled, without holding a thread: RunBatchAsync and RunAsync
-// answer from the thread that wrote the commit. Does not own the clock or
-// the store, which must outlive it.
+// requests cannot deadlock); a request of Peeks only takes none and reads
+// committed states. A request (or batch) holds the stripes of all its items
+// at once, without holding a thread, until its single commit is queued
+// where the store shows_queued_states() (the next holder decides on the
+// states it queued, and is written only if they were), else until it has
+// settled. RunBatchAsync and RunAsync answer once the commit is written,
+// from the thread that wrote it. Does not own the clock or the store, which
+// must outlive it.
 //
 // Check, Record and Reset append one audit event per subject in the same
 // commit as their counter changes; Peek appends events only for subjects it
@@ -78,7 +81,9 @@ class Limiter {
   // RunBatch() that does not wait for stripes held by other requests nor
   // for the commit: `done` gets the results on this thread or on the one
   // that released the last stripe it waited for or wrote its commit. The
-  // items' requests must outlive `done`.
+  // items' requests must outlive `done`, which must not wait for another
+  // decision (RunBatch, Run and the single operations do): the thread that
+  // runs it may be the one that would resume that decision.
   using BatchDone =
       absl::AnyInvocable<void(std::vector<absl::StatusOr<Response>>) &&>;
   void RunBatchAsync(absl::Span<const BatchItem> items, BatchDone done);
@@ -192,11 +197,12 @@ class Limiter {
   absl::Status Resolve(const PolicySet& policies, const Request& request,
                        std::vector<Target>& targets) const;
   // Decides one validated item at `now_ms`: reads through `overlay` (the
-  // changes of earlier items of the batch), records its own changes there
-  // and appends its audit events to `audit`. On a read error nothing was
-  // recorded.
+  // changes of earlier items of the batch; then, with `after`, the store's
+  // latest states, adding the commits not yet written that it read there),
+  // records its own changes there and appends its audit events to `audit`.
+  // On a read error nothing was recorded.
   absl::Status Decide(Operation op, const Request& request, int64_t now_ms,
-                      Plan& plan, Overlay& overlay,
+                      Plan& plan, Overlay& overlay, CommitOutcomes* after,
                       std::vector<AuditEvent>& audit, Response& response);
 
   // The one subject of an operator's request, resolved and read.

@@ -18,6 +18,8 @@ struct Limiter::Held {
   CounterState read_lockout;
   CounterState live;
   bool empty = true;
+  // The commits not yet written whose states were read (WriteSet::after).
+  CommitOutcomes after;
 };
 
 namespace {
@@ -50,8 +52,11 @@ absl::StatusOr<Limiter::Held> Limiter::Hold(const PolicySet& policies,
     held.lock = std::make_unique<StripeSet::Hold>(
         &stripes_, StripeOf(held.target.storage_key));
   }
+  // The holder of the stripe changes the key: it reads the last state
+  // queued for it (and commits after those it read).
   absl::StatusOr<std::optional<CounterState>> stored =
-      store_->Read(held.target.storage_key);
+      lock ? store_->ReadLatest(held.target.storage_key, held.after)
+           : store_->Read(held.target.storage_key);
   if (!stored.ok()) return stored.status();
   const Policy& policy = *held.target.policy;
   if (stored->has_value() && (*stored)->expires_at_ms > now_ms) {
@@ -125,6 +130,7 @@ absl::StatusOr<Limiter::BlockResult> Limiter::Block(const Request& request,
   writes.audit.push_back(std::move(e));
   writes.puts.emplace_back(held.target.storage_key, held.live);
   writes.put_events.push_back(0);
+  writes.after = std::move(held.after);
   GH_RETURN_IF_ERROR(store_->Commit(writes));
 
   BlockResult result;
@@ -160,6 +166,7 @@ absl::StatusOr<Limiter::UnblockResult> Limiter::Unblock(
   e.permanent = false;
   writes.audit.push_back(std::move(e));
   writes.deletes.push_back(held.target.storage_key);
+  writes.after = std::move(held.after);
   GH_RETURN_IF_ERROR(store_->Commit(writes));
   result.audit_sequence = writes.audit.front().sequence;
   return result;

@@ -1,5 +1,6 @@
 #include "service/core/stripe_set.h"
 
+#include <deque>
 #include <utility>
 
 #include "absl/synchronization/notification.h"
@@ -13,19 +14,49 @@ struct StripeSet::Waiter {
   Then then;
   // The next waiter in the queue of the stripe this one waits for.
   Waiter* next_waiter = nullptr;
+  // AcquireBlocking's: runs at once even while this thread resumes others.
+  bool blocking = false;
 };
+
+namespace {
+
+// The continuations this thread is to run once the one it runs returns,
+// or null when it runs none: a continuation that releases stripes (and so
+// resumes more) does not nest them on the stack.
+thread_local std::deque<StripeSet::Then>* resuming = nullptr;
+
+// Runs `then` and every continuation it defers, in turn; or, when this
+// thread is already running one, defers `then` to it.
+void Resume(StripeSet::Then then) {
+  if (resuming != nullptr) {
+    resuming->push_back(std::move(then));
+    return;
+  }
+  std::deque<StripeSet::Then> deferred;
+  resuming = &deferred;
+  std::move(then)();
+  while (!deferred.empty()) {
+    StripeSet::Then next = std::move(deferred.front());
+    deferred.pop_front();
+    std::move(next)();
+  }
+  resuming = nullptr;
+}
+
+}  // namespace
 
 StripeSet::StripeSet(size_t count)
     : count_(count), stripes_(new Stripe[count]) {}
 
 void StripeSet::Acquire(std::vector<size_t> stripes, Then then) {
-  auto* w = new Waiter{std::move(stripes), 0, std::move(then), nullptr};
+  auto* w = new Waiter{std::move(stripes), 0, std::move(then), nullptr, false};
   Continue(w);
 }
 
 void StripeSet::AcquireBlocking(const std::vector<size_t>& stripes) {
   absl::Notification held;
-  Acquire(stripes, [&held] { held.Notify(); });
+  auto* w = new Waiter{stripes, 0, [&held] { held.Notify(); }, nullptr, true};
+  Continue(w);
   held.WaitForNotification();
 }
 
@@ -48,8 +79,13 @@ void StripeSet::Continue(Waiter* w) {
     ++w->next;
   }
   Then then = std::move(w->then);
+  const bool blocking = w->blocking;
   delete w;
-  std::move(then)();
+  if (blocking) {
+    std::move(then)();
+  } else {
+    Resume(std::move(then));
+  }
 }
 
 void StripeSet::Release(const std::vector<size_t>& stripes) {

@@ -31,14 +31,18 @@ class StripeSet {
 
   // Takes every stripe of `stripes` (ascending, no duplicates, each <
   // count()), then runs `then`: at once on this thread when none is held,
-  // else on the thread whose Release() hands over the last one.
+  // else on the thread whose Release() hands over the last one. A `then`
+  // that becomes runnable while its thread runs another (one that acquires
+  // or releases stripes) runs on that thread right after it, not nested in
+  // it: a chain of requests handing stripes on to each other does not grow
+  // the stack.
   void Acquire(std::vector<size_t> stripes, Then then);
   // Acquire() that waits on this thread until every stripe is held.
   void AcquireBlocking(const std::vector<size_t>& stripes);
   // Gives back `stripes`, all held by the caller's request; each goes to
   // its first waiter, if any. Waiters that now hold all of theirs are
-  // resumed on this thread before Release returns, after every stripe is
-  // handed over.
+  // resumed on this thread, after every stripe is handed over: before
+  // Release returns, or, when called from a resumed `then`, after it.
   void Release(const std::vector<size_t>& stripes);
 
   // One stripe held by this thread while it lives (AcquireBlocking).

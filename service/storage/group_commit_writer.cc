@@ -23,8 +23,11 @@ struct GroupCommitWriter::Queued {
   std::vector<uint64_t> unstamped;
   absl::Status status;
   // Run once the commit's group is written (or failed), by the thread that
-  // wrote it.
+  // wrote it, or by CommitInOrder's caller when its `queued` returns later.
   CounterStore::CommitDone on_done;
+  // Settled() calls until on_done runs: the writer's, and CommitInOrder's
+  // caller's once `queued` returned.
+  std::atomic<int> parties{1};
 };
 
 GroupCommitWriter::GroupCommitWriter(StoreDb* db, DirtyCounters* dirty,
@@ -158,7 +161,7 @@ absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
   };
   {
     absl::MutexLock lock(&commit_mu_);
-    Enqueue(self, /*hand_off=*/false);
+    if (Enqueue(self, /*hand_off=*/false)) Lead(self);
   }
   written.WaitForNotification();
   return result;
@@ -166,7 +169,7 @@ absl::Status GroupCommitWriter::Commit(WriteSet& writes) {
 
 void GroupCommitWriter::CommitAsync(WriteSet& writes,
                                     CounterStore::CommitDone done) {
-  if (writes.audit.empty()) {
+  if (writes.audit.empty() && writes.after.empty()) {
     std::move(done)(Commit(writes));
     return;
   }
@@ -174,22 +177,66 @@ void GroupCommitWriter::CommitAsync(WriteSet& writes,
   self->on_done = std::move(done);
   absl::MutexLock lock(&commit_mu_);
   // With --sync_writes an fsync would hold this (gRPC) thread.
-  Enqueue(self, /*hand_off=*/db_->sync());
+  if (Enqueue(self, /*hand_off=*/db_->sync())) Lead(self);
 }
 
-void GroupCommitWriter::Enqueue(Queued* self, bool hand_off) {
-  queue_.push_back(self);
-  if (leading_) return;
-  leading_ = true;
-  if (!hand_off) {
-    while (!WriteAndAnswer(self)) {
-    }
-    if (queue_.empty()) {
-      leading_ = false;
-      return;
-    }
+void GroupCommitWriter::CommitInOrder(WriteSet& writes,
+                                      CounterStore::Queued queued,
+                                      CounterStore::CommitDone done) {
+  if (writes.audit.empty() && writes.after.empty()) {
+    absl::Status committed = Commit(writes);
+    if (writes.outcome != nullptr) writes.outcome->Set(committed.ok());
+    std::move(queued)();
+    std::move(done)(std::move(committed));
+    return;
   }
+  auto* self = new Queued(&writes);
+  self->on_done = std::move(done);
+  self->parties.store(2, std::memory_order_relaxed);
+  bool lead = false;
+  {
+    absl::MutexLock lock(&commit_mu_);
+    lead = Enqueue(self, /*hand_off=*/db_->sync());
+  }
+  // Outside commit_mu_: `queued` may start commits of its own (the
+  // Limiter's next decisions on these keys), which queue behind this one
+  // and, when this thread leads, go into its group.
+  std::move(queued)();
+  if (!lead) {
+    Settled(self);
+    return;
+  }
+  // Not yet written: only this thread writes the queue now.
+  Settled(self);
+  absl::MutexLock lock(&commit_mu_);
+  Lead(self);
+}
+
+void GroupCommitWriter::Settled(Queued* q) {
+  if (q->parties.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  CounterStore::CommitDone on_done = std::move(q->on_done);
+  absl::Status status = std::move(q->status);
+  delete q;
+  std::move(on_done)(std::move(status));
+}
+
+bool GroupCommitWriter::Enqueue(Queued* self, bool hand_off) {
+  queue_.push_back(self);
+  if (leading_) return false;
+  leading_ = true;
+  if (!hand_off) return true;
   handed_off_ = true;
+  return false;
+}
+
+void GroupCommitWriter::Lead(const Queued* self) {
+  while (!WriteAndAnswer(self)) {
+  }
+  if (queue_.empty()) {
+    leading_ = false;
+  } else {
+    handed_off_ = true;
+  }
 }
 
 void GroupCommitWriter::LeadUntilEmpty() {
@@ -203,10 +250,7 @@ bool GroupCommitWriter::WriteAndAnswer(const Queued* until) {
   bool answered = false;
   for (Queued* q : group) {
     if (q == until) answered = true;
-    CounterStore::CommitDone on_done = std::move(q->on_done);
-    absl::Status status = q->status;
-    delete q;
-    std::move(on_done)(std::move(status));
+    Settled(q);
   }
   commit_mu_.Lock();
   return answered;
@@ -221,6 +265,15 @@ std::vector<GroupCommitWriter::Queued*> GroupCommitWriter::WriteFrontGroup() {
   for (Queued* q : queue_) {
     if (group.size() == kMaxGroupCommits) break;
     group.push_back(q);
+    // Decided on states of a commit that failed (in an earlier group, or
+    // alone earlier in this one): not written.
+    if (AnyFailed(q->writes->after)) {
+      q->status = absl::UnavailableError(
+          "commit not written: a commit whose counter states it was decided "
+          "on failed");
+      if (q->writes->outcome != nullptr) q->writes->outcome->Set(false);
+      continue;
+    }
     // A commit that cannot be encoded fails alone. Its puts are encoded
     // once stamped with its events' sequences.
     batch.SetSavePoint();
@@ -234,12 +287,13 @@ std::vector<GroupCommitWriter::Queued*> GroupCommitWriter::WriteFrontGroup() {
       Unnumber(*q);
       seq = first;
       q->status = added;
+      if (q->writes->outcome != nullptr) q->writes->outcome->Set(false);
     } else {
       batch.PopSavePoint().PermitUncheckedError();
     }
   }
   absl::Status written = absl::OkStatus();
-  if (seq > head) {
+  if (seq > head || !redo.empty() || batch.Count() > 0) {
     // The head is not written: on opening it is the last event's key (or
     // the head that retention stored before deleting up to it).
     // Others queue up behind while the group is written; a Pause waits on
@@ -267,6 +321,8 @@ std::vector<GroupCommitWriter::Queued*> GroupCommitWriter::WriteFrontGroup() {
     if (q->status.ok()) {  // Not failed alone above.
       if (!written.ok()) Unnumber(*q);
       q->status = written;
+      // Before the next group is formed: its commits check it.
+      if (q->writes->outcome != nullptr) q->writes->outcome->Set(written.ok());
     }
   }
   queue_.erase(queue_.begin(), queue_.begin() + group.size());

@@ -40,11 +40,15 @@ namespace gatehouse {
 // writes the queued ones (up to kMaxGroupCommits) as one WriteBatch, with
 // one write and one fsync for all, assigning their sequences in queue
 // order, and then runs each commit's completion. Nobody else waits for a
-// write but Commit()'s callers, for their own. Sequences stay gap-free: a group
-// is written entirely or not at all, and the head (StoreDb::SetHead) moves only
-// once it is. A commit's puts are stamped with its events' sequences
-// (StampAuditSequences) once those are assigned, before the puts are encoded.
-// Commits without events are written on their own, beside the groups.
+// write but Commit()'s callers, for their own. Commits are written in the
+// order they queued; a commit decided on the states of earlier ones not
+// yet written (WriteSet::after, CommitInOrder) is written only if they
+// were, so a counter cache in front may show queued states. Sequences stay
+// gap-free: a group is written entirely or not at all, and the head
+// (StoreDb::SetHead) moves only once it is. A commit's puts are stamped with
+// its events' sequences (StampAuditSequences) once those are assigned, before
+// the puts are encoded. Commits without events are written on their own, beside
+// the groups.
 //
 // Thread-safe. Does not own the StoreDb or the DirtyCounters, which must
 // outlive it.
@@ -72,6 +76,15 @@ class GroupCommitWriter {
   // then hands what queued meanwhile to the writer thread; one queued while
   // a group is written returns at once. Commit() is this, waited for.
   void CommitAsync(WriteSet& writes, CounterStore::CommitDone done);
+  // CounterStore::CommitInOrder: CommitAsync() that runs `queued` on this
+  // thread once the commit has its place in the queue (before it is
+  // written), and `done` only after `queued` returned. A commit whose
+  // WriteSet::after holds a failed outcome when its group is formed fails
+  // with UNAVAILABLE, unwritten; every commit's WriteSet::outcome, when
+  // set, is set before a later group is formed. A commit with neither
+  // events nor `after` is written at once, before `queued` runs.
+  void CommitInOrder(WriteSet& writes, CounterStore::Queued queued,
+                     CounterStore::CommitDone done);
 
   // Groups of commits carrying audit events written so far, and the
   // commits written in them: their ratio is the mean group size.
@@ -143,11 +156,17 @@ class GroupCommitWriter {
   // released); true when `until` was among them.
   bool WriteAndAnswer(const Queued* until)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
-  // Queues `self`. When no one leads, this thread leads: it writes groups
-  // until self's is written and hands what is left to the writer thread,
-  // or, when `hand_off`, hands it all over at once.
-  void Enqueue(Queued* self, bool hand_off)
+  // Queues `self`. Returns true when no one leads and not `hand_off`:
+  // this thread leads then (Lead). When no one leads and `hand_off`, the
+  // writer thread is woken to.
+  bool Enqueue(Queued* self, bool hand_off)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // The leader's work for `self`: writes groups until self's is written,
+  // then hands what is left to the writer thread.
+  void Lead(const Queued* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);
+  // One of q's parties (its writer; CommitInOrder's caller once `queued`
+  // returned) is done with it; the last runs its on_done and deletes it.
+  static void Settled(Queued* q);
   // The leader's loop: writes groups until the queue is empty, then stops
   // leading.
   void LeadUntilEmpty() ABSL_EXCLUSIVE_LOCKS_REQUIRED(commit_mu_);

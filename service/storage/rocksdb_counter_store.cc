@@ -40,6 +40,11 @@ void RocksDbCounterStore::CommitAsync(WriteSet& writes, CommitDone done) {
   writer_->CommitAsync(writes, std::move(done));
 }
 
+void RocksDbCounterStore::CommitInOrder(WriteSet& writes, Queued queued,
+                                        CommitDone done) {
+  writer_->CommitInOrder(writes, std::move(queued), std::move(done));
+}
+
 absl::StatusOr<LockoutPage> RocksDbCounterStore::ListLockouts(
     const LockoutQuery& query) {
   LockoutPage page;

@@ -35,6 +35,9 @@ class RocksDbCounterStore final : public CounterStore {
       absl::string_view key) override;
   absl::Status Commit(WriteSet& writes) override;
   void CommitAsync(WriteSet& writes, CommitDone done) override;
+  // The GroupCommitWriter's: `queued` runs once the commit is queued.
+  bool writes_in_order() const override { return true; }
+  void CommitInOrder(WriteSet& writes, Queued queued, CommitDone done) override;
   // CounterStore::ListLockouts, with one bound on its work: entries whose
   // lockout has ended but that compaction has not dropped yet are passed
   // over, at most kMaxSkippedLockouts of them per call; past that the page

@@ -1,5 +1,6 @@
 #include "service/core/stripe_set.h"
 
+#include <algorithm>
 #include <atomic>
 #include <random>
 #include <thread>
@@ -78,6 +79,53 @@ TEST(StripeSetTest, ConcurrentOverlappingRequestsExcludeEachOther) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(overlaps.load(), 0);
+}
+
+// A request resumed by a release that releases its own stripe at once
+// (as the Limiter does once its commit is queued) hands the stripe on to
+// the next waiter: a long chain of them runs one after another on the
+// releasing thread, in order, without nesting on its stack.
+TEST(StripeSetTest, ChainOfHandOversRunsInOrderWithoutNesting) {
+  constexpr int kWaiters = 200000;
+  StripeSet set(2);
+  set.Acquire({0}, [] {});
+  std::vector<int> order;
+  order.reserve(kWaiters);
+  int depth = 0;
+  int max_depth = 0;
+  for (int i = 0; i < kWaiters; ++i) {
+    set.Acquire({0}, [&, i] {
+      max_depth = std::max(max_depth, ++depth);
+      order.push_back(i);
+      set.Release({0});
+      --depth;
+    });
+  }
+  set.Release({0});
+  ASSERT_EQ(order.size(), static_cast<size_t>(kWaiters));
+  for (int i = 0; i < kWaiters; ++i) ASSERT_EQ(order[i], i);
+  EXPECT_EQ(max_depth, 1);
+  // Free again: the last one released it.
+  bool free_again = false;
+  set.Acquire({0}, [&] { free_again = true; });
+  EXPECT_TRUE(free_again);
+  set.Release({0});
+}
+
+// A blocking acquire made while this thread resumes requests is not left
+// for later: it would wait for itself.
+TEST(StripeSetTest, BlockingAcquireInsideAResumedRequestDoesNotDeadlock) {
+  StripeSet set(4);
+  set.Acquire({0}, [] {});
+  bool ran = false;
+  set.Acquire({0}, [&] {
+    set.AcquireBlocking({1});
+    set.Release({1});
+    ran = true;
+    set.Release({0});
+  });
+  set.Release({0});
+  EXPECT_TRUE(ran);
 }
 
 }  // namespace
