@@ -76,11 +76,11 @@ ABSL_FLAG(absl::Duration, max_connection_age, absl::ZeroDuration(),
 ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Minutes(1),
           "After --max_connection_age, how long calls may finish before the "
           "connection is closed");
-ABSL_FLAG(int, decision_threads, -1,
-          "Threads that decide Check/Peek/Record/Reset/Batch calls; 0 = "
-          "inline on gRPC's own threads (fastest while a decision does not "
-          "wait for an fsync). -1 (default): 64 with --sync_writes, so that "
-          "that many commits can share one fsync, else 0");
+ABSL_FLAG(int, decision_threads, 0,
+          "Threads that decide Check/Peek/Record/Reset/Batch calls; 0 "
+          "(default) = inline on gRPC's own threads, where no thread waits "
+          "for a write, with --sync_writes too (the thread that writes a "
+          "group answers its calls); -1 = the default");
 ABSL_FLAG(bool, sync_writes, false,
           "fsync every commit (survives power loss, slower)");
 ABSL_FLAG(int, block_cache_mb, 64, "RocksDB block cache size in MiB");

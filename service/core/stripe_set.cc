@@ -1,7 +1,7 @@
 #include "service/core/stripe_set.h"
 
-#include <deque>
 #include <utility>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 
@@ -20,27 +20,34 @@ struct StripeSet::Waiter {
 
 namespace {
 
-// The continuations this thread is to run once the one it runs returns,
-// or null when it runs none: a continuation that releases stripes (and so
-// resumes more) does not nest them on the stack.
-thread_local std::deque<StripeSet::Then>* resuming = nullptr;
+// What this thread resumes: whether it is running a continuation, and the
+// ones to run once that returns (first in, first out), so that a
+// continuation that releases stripes (and so resumes more) does not nest
+// them on the stack. Kept for the thread's life: no allocation per request.
+struct Resuming {
+  bool running = false;
+  std::vector<StripeSet::Then> deferred;
+};
+thread_local Resuming resuming;
 
 // Runs `then` and every continuation it defers, in turn; or, when this
 // thread is already running one, defers `then` to it.
 void Resume(StripeSet::Then then) {
-  if (resuming != nullptr) {
-    resuming->push_back(std::move(then));
+  if (resuming.running) {
+    resuming.deferred.push_back(std::move(then));
     return;
   }
-  std::deque<StripeSet::Then> deferred;
-  resuming = &deferred;
+  resuming.running = true;
   std::move(then)();
-  while (!deferred.empty()) {
-    StripeSet::Then next = std::move(deferred.front());
-    deferred.pop_front();
+  // By index: running one may defer more, which may reallocate the vector.
+  for (size_t i = 0; i < resuming.deferred.size(); ++i) {
+    StripeSet::Then next = std::move(resuming.deferred[i]);
     std::move(next)();
   }
-  resuming = nullptr;
+  resuming.deferred.clear();
+  // A burst's worth is not kept.
+  if (resuming.deferred.capacity() > 1024) resuming.deferred.shrink_to_fit();
+  resuming.running = false;
 }
 
 }  // namespace

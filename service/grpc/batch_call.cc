@@ -156,13 +156,4 @@ void HandleBatchAsync(const CallPipeline& pipeline,
       });
 }
 
-grpc::Status HandleBatch(const CallPipeline& pipeline,
-                         const grpc::ServerContextBase& context,
-                         const v1::BatchRequest& request,
-                         v1::BatchResponse* response) {
-  return CallPipeline::WaitFor([&](CallPipeline::Finisher finish) {
-    HandleBatchAsync(pipeline, context, request, response, std::move(finish));
-  })();
-}
-
 }  // namespace gatehouse

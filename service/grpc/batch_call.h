@@ -21,11 +21,6 @@ void HandleBatchAsync(const CallPipeline& pipeline,
                       const v1::BatchRequest& request,
                       v1::BatchResponse* response,
                       CallPipeline::Finisher finish);
-// HandleBatchAsync, waited for on this thread (BatchStream's messages).
-grpc::Status HandleBatch(const CallPipeline& pipeline,
-                         const grpc::ServerContextBase& context,
-                         const v1::BatchRequest& request,
-                         v1::BatchResponse* response);
 
 }  // namespace gatehouse
 

@@ -67,17 +67,18 @@ class BatchStreamReactor final
     }
     if (finish) Finish(end_status_);
     if (!decide) return;
-    // Outside mu_: the pipeline may answer inline.
-    pipeline_->Run(
+    // Outside mu_: the pipeline may answer inline. Without a pool no
+    // thread waits for the message's commit: it is answered by the thread
+    // that writes it.
+    pipeline_->Dispatch(
         kMethod,
-        [this] {
-          return pipeline_->Answer<v1::BatchRequest, v1::BatchResponse>(
-              *context_, kMethod, in_, &decided_,
-              [this](const v1::BatchRequest& request,
-                     v1::BatchResponse* response) {
-                return HandleBatch(*pipeline_, *context_, request, response);
-              });
-        },
+        pipeline_->AnswerAsync<v1::BatchRequest, v1::BatchResponse>(
+            *context_, kMethod, &in_, &decided_,
+            [this](const v1::BatchRequest& request, v1::BatchResponse* response,
+                   CallPipeline::Finisher finish) {
+              HandleBatchAsync(*pipeline_, *context_, request, response,
+                               std::move(finish));
+            }),
         [this](const grpc::Status& status) { Answered(status); });
   }
 

@@ -14,7 +14,7 @@ namespace gatehouse {
 class BatchStreamReactor;
 
 // The calls of gatehouse.v1.RateLimiter/BatchStream: each BatchRequest read
-// is answered as a Batch call of it would be (HandleBatch), one message at
+// is answered as a Batch call of it would be (HandleBatchAsync), one message at
 // a time per stream, answers in the order read. Each message is a unit of
 // work of the pipeline (admitted under --max_inflight_calls, decided inline
 // or on the pool, counted as a call of "BatchStream"). A status Batch would

@@ -111,6 +111,15 @@ CallPipeline::Answerer CallPipeline::WaitFor(AsyncAnswerer decide) {
   };
 }
 
+void CallPipeline::Dispatch(const char* method, AsyncAnswerer decide,
+                            Answered answered) const {
+  if (decides_inline()) {
+    RunAsync(method, std::move(decide), std::move(answered));
+  } else {
+    Run(method, WaitFor(std::move(decide)), std::move(answered));
+  }
+}
+
 InflightLimit::Permit CallPipeline::Admit(const char* method,
                                           grpc::Status* refused) const {
   InflightLimit::Permit permit = inflight_->TryAcquire();

@@ -67,6 +67,14 @@ class CallPipeline {
   CallPipeline(const CallPipeline&) = delete;
   CallPipeline& operator=(const CallPipeline&) = delete;
 
+  // Work that returns the call's status (Run).
+  using Answerer = absl::AnyInvocable<grpc::Status()>;
+  // Gets the status of a unit of work once it is counted.
+  using Answered = absl::AnyInvocable<void(const grpc::Status&)>;
+  // Work that answers later (RunAsync), by calling its Finisher once.
+  using Finisher = absl::AnyInvocable<void(const grpc::Status&) &&>;
+  using AsyncAnswerer = absl::AnyInvocable<void(Finisher) &&>;
+
   // Serves one unary call of `method` whose body is a RequestProto: admits
   // it, then answers it as Answer() does.
   template <typename RequestProto, typename ResponseProto, typename Handler>
@@ -95,8 +103,24 @@ class CallPipeline {
                                        grpc::ByteBuffer* out,
                                        Handler handle) const {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    AsyncAnswerer answer = [this, context, method, body, out,
-                            handle](Finisher finish) mutable {
+    Dispatch(
+        method,
+        AnswerAsync<RequestProto, ResponseProto>(*context, method, body, out,
+                                                 std::move(handle)),
+        [reactor](const grpc::Status& status) { reactor->Finish(status); });
+    return reactor;
+  }
+
+  // The work of answering `body` with a handler that answers later (as for
+  // ServeAsync), for Dispatch: parses it (INVALID_ARGUMENT naming the
+  // field), runs `handle`, and once it finished serializes the response
+  // into `out` when OK. `context`, `body` and `out` must outlive it.
+  template <typename RequestProto, typename ResponseProto, typename Handler>
+  AsyncAnswerer AnswerAsync(const grpc::ServerContextBase& context,
+                            const char* method, const grpc::ByteBuffer* body,
+                            grpc::ByteBuffer* out, Handler handle) const {
+    return [this, &context, method, body, out,
+            handle = std::move(handle)](Finisher finish) mutable {
       struct Messages {
         RequestProto request;
         ResponseProto response;
@@ -105,7 +129,7 @@ class CallPipeline {
       const absl::Status parsed = ParseRequest(*body, &messages->request);
       if (!parsed.ok()) {
         std::move(finish)(
-            RefuseUnparsable(log_limiter_, method, parsed, *context));
+            RefuseUnparsable(log_limiter_, method, parsed, context));
         return;
       }
       Messages* m = messages.get();
@@ -122,15 +146,6 @@ class CallPipeline {
                std::move(finish)(status);
              });
     };
-    Answered answered = [reactor](const grpc::Status& status) {
-      reactor->Finish(status);
-    };
-    if (decides_inline()) {
-      RunAsync(method, std::move(answer), std::move(answered));
-    } else {
-      Run(method, WaitFor(std::move(answer)), std::move(answered));
-    }
-    return reactor;
   }
 
   // Parses `body` as a RequestProto (INVALID_ARGUMENT naming the field),
@@ -155,8 +170,6 @@ class CallPipeline {
     return status;
   }
 
-  using Answerer = absl::AnyInvocable<grpc::Status()>;
-  using Answered = absl::AnyInvocable<void(const grpc::Status&)>;
   // One unit of work of `method` (a unary call, or one message of a
   // stream): admitted under --max_inflight_calls, else RESOURCE_EXHAUSTED at
   // once without running `decide`; otherwise `decide` runs inline or on the
@@ -166,12 +179,15 @@ class CallPipeline {
 
   // Run() for work that answers later, from whichever thread finishes it:
   // `decide` runs inline and calls its Finisher once, with the status.
-  using Finisher = absl::AnyInvocable<void(const grpc::Status&) &&>;
-  using AsyncAnswerer = absl::AnyInvocable<void(Finisher) &&>;
   void RunAsync(const char* method, AsyncAnswerer decide,
                 Answered answered) const;
   // An Answerer that runs `decide` and waits on this thread for its status.
   static Answerer WaitFor(AsyncAnswerer decide);
+  // Runs work that answers later: without a --decision_threads pool
+  // through RunAsync, answered by whichever thread finishes it; with one,
+  // a pool thread runs it and waits for it (Run, WaitFor).
+  void Dispatch(const char* method, AsyncAnswerer decide,
+                Answered answered) const;
 
   // The caller of `context`, permitted `op` on the policies of `request`.
   // A refusal (UNAUTHENTICATED, PERMISSION_DENIED) is counted, logged and

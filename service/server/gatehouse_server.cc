@@ -178,8 +178,8 @@ absl::Status GatehouseServer::Init() {
   call_metrics_ = std::make_unique<CallMetrics>(metrics_.get());
   stream_quota_ = std::make_unique<StreamQuota>(o.max_streams_per_client);
   inflight_ = std::make_unique<InflightLimit>(o.max_inflight_calls);
-  const int decision_threads =
-      o.decision_threads >= 0 ? o.decision_threads : (o.sync_writes ? 64 : 0);
+  // -1, the default of earlier versions, is the default.
+  const int decision_threads = std::max(0, o.decision_threads);
   if (decision_threads > 0) {
     decision_pool_ = std::make_unique<DecisionPool>(decision_threads);
   }

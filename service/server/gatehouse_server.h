@@ -70,7 +70,8 @@ struct GatehouseServerOptions {
   absl::Duration max_connection_idle = absl::Minutes(5);
   absl::Duration max_connection_age = absl::ZeroDuration();
   absl::Duration max_connection_age_grace = absl::Minutes(1);
-  int decision_threads = -1;
+  // 0: inline on gRPC's threads (-1, the default of earlier versions, too).
+  int decision_threads = 0;
   bool sync_writes = false;
   int block_cache_mb = 64;
   // Bounds the counter cache (CachedCounterStore); 0 turns it off.

@@ -202,12 +202,10 @@ void GroupCommitWriter::CommitInOrder(WriteSet& writes,
   // Limiter's next decisions on these keys), which queue behind this one
   // and, when this thread leads, go into its group.
   std::move(queued)();
-  if (!lead) {
-    Settled(self);
-    return;
-  }
-  // Not yet written: only this thread writes the queue now.
+  // When this thread leads, self is not written yet (no other thread
+  // writes the queue now): it outlives this call.
   Settled(self);
+  if (!lead) return;
   absl::MutexLock lock(&commit_mu_);
   Lead(self);
 }

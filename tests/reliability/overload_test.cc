@@ -1,7 +1,7 @@
 // A flood of several times what the real server may work on at once: beyond
 // --max_inflight_calls calls are refused on arrival with RESOURCE_EXHAUSTED
-// and count nothing (with --sync_writes, admitted ones wait for the decision
-// pool; --max_threads bounds gRPC's synchronous threads); admitted calls
+// and count nothing (with --sync_writes, admitted ones wait for their
+// fsync; --max_threads bounds gRPC's synchronous threads); admitted calls
 // keep a bounded latency; server memory and threads stay bounded; and the
 // server answers normally as soon as the flood ends.
 
