@@ -73,8 +73,9 @@ class Limiter {
   // commit (group commit). An item's INVALID_ARGUMENT / NOT_FOUND or read
   // failure fails that item only and changes nothing; a failed commit fails
   // every item that was decided (nothing was written), except a Peek that
-  // read no key changed by an earlier item: it answers with audit_status
-  // set, as Run does. The items' requests must outlive the call.
+  // read no key changed by an earlier item nor a state of another commit
+  // not yet written: it answers with audit_status set, as Run does. The
+  // items' requests must outlive the call.
   std::vector<absl::StatusOr<Response>> RunBatch(
       absl::Span<const BatchItem> items);
 
