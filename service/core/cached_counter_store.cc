@@ -367,7 +367,10 @@ absl::Status CachedCounterStore::Commit(WriteSet& writes) {
   if (writes.deletes.empty() && writes.puts.empty()) {
     return inner_->Commit(writes);
   }
-  if (AnyFailed(writes.after)) return DependencyFailed();
+  if (AnyFailed(writes.after)) {
+    dependent_failures_.fetch_add(1, std::memory_order_relaxed);
+    return DependencyFailed();
+  }
   const CommitKeys keys = Show(writes);
   const absl::Status committed = inner_->Commit(writes);
   Settle(writes, keys, committed);
@@ -387,6 +390,7 @@ void CachedCounterStore::CommitInOrder(WriteSet& writes, Queued queued,
   }
   // A commit it was decided on failed already: nothing is shown.
   if (AnyFailed(writes.after)) {
+    dependent_failures_.fetch_add(1, std::memory_order_relaxed);
     std::move(queued)();
     std::move(done)(DependencyFailed());
     return;

@@ -98,6 +98,11 @@ class CachedCounterStore final : public CounterStore {
   // Reads that waited for a commit of their key to settle (Read of a key
   // with queued states only).
   uint64_t waits() const { return waits_.load(std::memory_order_relaxed); }
+  // Commits refused before reaching the inner store because a commit whose
+  // queued states they were decided on had failed already.
+  uint64_t dependent_failures() const {
+    return dependent_failures_.load(std::memory_order_relaxed);
+  }
 
  private:
   struct Shard;
@@ -134,6 +139,7 @@ class CachedCounterStore final : public CounterStore {
   std::atomic<uint64_t> hits_{0};
   std::atomic<uint64_t> misses_{0};
   std::atomic<uint64_t> waits_{0};
+  std::atomic<uint64_t> dependent_failures_{0};
 };
 
 }  // namespace gatehouse

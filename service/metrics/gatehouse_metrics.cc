@@ -154,6 +154,15 @@ GatehouseMetrics::GatehouseMetrics(Registry* registry, std::string_view version)
                   "size.",
                   {})
               .WithLabels({})),
+      dependent_failures_total(
+          registry
+              ->AddCallbackCounter(
+                  "gatehouse_storage_dependent_failures_total",
+                  "Commits failed unwritten (UNAVAILABLE) because a commit "
+                  "whose queued counter states they were decided on failed: "
+                  "non-zero only after a failed write.",
+                  {})
+              .WithLabels({})),
       inflight_requests(registry
                             ->AddGauge("gatehouse_inflight_requests",
                                        "gRPC requests being served.")

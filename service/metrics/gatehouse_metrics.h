@@ -105,6 +105,7 @@ struct GatehouseMetrics {
   CallbackGauge& counter_dirty_keys;
   CallbackGauge& commit_groups_total;
   CallbackGauge& grouped_commits_total;
+  CallbackGauge& dependent_failures_total;
   Gauge& inflight_requests;
   // 1 or 0: whether storage accepts writes (health is NOT_SERVING at 0).
   Gauge& storage_writable;

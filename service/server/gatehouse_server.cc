@@ -288,6 +288,12 @@ absl::Status GatehouseServer::StartMetrics() {
       [writer] { return static_cast<double>(writer->groups_written()); });
   metrics_->grouped_commits_total.SetCallback(
       [writer] { return static_cast<double>(writer->grouped_commits()); });
+  const CachedCounterStore* refusing = counter_cache_.get();
+  metrics_->dependent_failures_total.SetCallback([writer, refusing] {
+    return static_cast<double>(
+        writer->dependent_failures() +
+        (refusing != nullptr ? refusing->dependent_failures() : 0));
+  });
   if (const CachedCounterStore* cache = counter_cache_.get()) {
     metrics_->state_cache_reads_total.WithLabels({"hit"}).SetCallback(
         [cache] { return static_cast<double>(cache->hits()); });

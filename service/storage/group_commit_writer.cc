@@ -270,6 +270,7 @@ std::vector<GroupCommitWriter::Queued*> GroupCommitWriter::WriteFrontGroup() {
           "commit not written: a commit whose counter states it was decided "
           "on failed");
       if (q->writes->outcome != nullptr) q->writes->outcome->Set(false);
+      dependent_failures_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     // A commit that cannot be encoded fails alone. Its puts are encoded

@@ -94,6 +94,10 @@ class GroupCommitWriter {
   uint64_t grouped_commits() const {
     return grouped_commits_.load(std::memory_order_relaxed);
   }
+  // Commits failed unwritten because one of their WriteSet::after failed.
+  uint64_t dependent_failures() const {
+    return dependent_failures_.load(std::memory_order_relaxed);
+  }
 
   // Starts a checkpoint: DirtyCounters::BeginCheckpoint, at a point where
   // every redo record written so far, and no other, is in the generation
@@ -177,6 +181,7 @@ class GroupCommitWriter {
 
   std::atomic<uint64_t> groups_written_{0};
   std::atomic<uint64_t> grouped_commits_{0};
+  std::atomic<uint64_t> dependent_failures_{0};
 
   // Orders commits carrying audit events (and retention) so sequences
   // follow write order.

@@ -189,6 +189,7 @@ TEST_F(CachedQueuedTest, CommitAfterAKnownFailureIsRefusedUnshown) {
   Queue(second, &second_status);
   ASSERT_TRUE(second_status.has_value());
   EXPECT_EQ(second_status->code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(cache_.dependent_failures(), 1u);
   EXPECT_EQ(inner_.queued(), 0u);
   EXPECT_EQ(cache_.entries(), 0u);
   EXPECT_EQ(inner_.memory().Read("k").value(), std::nullopt);

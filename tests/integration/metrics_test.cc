@@ -387,6 +387,8 @@ TEST_F(MetricsTest, ScrapeCountsExactlyTheTrafficAndPassesPromtool) {
   const double groups = s.Value("gatehouse_storage_commit_groups_total");
   EXPECT_GE(groups, 1);
   EXPECT_GE(s.Value("gatehouse_storage_grouped_commits_total"), groups);
+  // No write failed.
+  EXPECT_EQ(s.Value("gatehouse_storage_dependent_failures_total"), 0);
   EXPECT_GE(s.Value("gatehouse_audit_head_sequence"), 20);
   EXPECT_EQ(s.Value("gatehouse_inflight_requests"), 0);
   EXPECT_EQ(s.Count("gatehouse_storage_errors_total", {{"operation", "read"}}),

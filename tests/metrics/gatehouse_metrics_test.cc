@@ -54,6 +54,7 @@ TEST(GatehouseMetricsTest, NamesAreTheContractWithTheChart) {
                 "gatehouse_state_checkpoints_total",
                 "gatehouse_state_dirty_keys",
                 "gatehouse_storage_commit_groups_total",
+                "gatehouse_storage_dependent_failures_total",
                 "gatehouse_storage_errors_total",
                 "gatehouse_storage_estimated_keys",
                 "gatehouse_storage_grouped_commits_total",

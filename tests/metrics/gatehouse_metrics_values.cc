@@ -48,6 +48,7 @@ void SetExampleValues(GatehouseMetrics* m) {
   m->counter_dirty_keys.SetCallback([] { return 40.0; });
   m->commit_groups_total.SetCallback([] { return 30.0; });
   m->grouped_commits_total.SetCallback([] { return 120.0; });
+  m->dependent_failures_total.SetCallback([] { return 0.0; });
   m->inflight_requests.Set(3);
 }
 

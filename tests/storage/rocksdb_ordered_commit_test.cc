@@ -144,6 +144,7 @@ TEST_F(OrderedCommitTest, CommitDecidedOnAFailedOneIsNotWritten) {
   const uint64_t head = store_->audit_log().HeadSequence();
   EXPECT_EQ(CommitInOrder(second, log).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(second.outcome->state(), CommitOutcome::State::kFailed);
+  EXPECT_EQ(store_->writer().dependent_failures(), 1u);
   EXPECT_EQ(second.audit[0].sequence, 0u);
   EXPECT_EQ(store_->audit_log().HeadSequence(), head);
   absl::StatusOr<std::optional<CounterState>> stored =
