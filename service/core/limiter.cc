@@ -511,6 +511,12 @@ absl::Status Limiter::Decide(Operation op, const Request& request,
   }
   response.allowed = all_allowed;
   response.verdicts.reserve(targets.size());
+  // At most one event per target. A batch's items share `audit`: it still
+  // grows geometrically.
+  if (const size_t need = audit.size() + targets.size();
+      need > audit.capacity()) {
+    audit.reserve(std::max(need, 2 * audit.capacity()));
+  }
   plan.event_of.assign(targets.size(), SIZE_MAX);
   std::vector<bool> first_of_group(groups.size(), true);
   for (size_t i = 0; i < targets.size(); ++i) {

@@ -16,6 +16,7 @@
 #include "service/audit/refusal_aggregator.h"
 #include "service/auth/authenticator.h"
 #include "service/core/limiter.h"
+#include "service/grpc/call_messages.h"
 #include "service/grpc/call_metrics.h"
 #include "service/grpc/decision_pool.h"
 #include "service/grpc/inflight_limit.h"
@@ -121,26 +122,23 @@ class CallPipeline {
                             grpc::ByteBuffer* out, Handler handle) const {
     return [this, &context, method, body, out,
             handle = std::move(handle)](Finisher finish) mutable {
-      struct Messages {
-        RequestProto request;
-        ResponseProto response;
-      };
-      auto messages = std::make_unique<Messages>();
-      const absl::Status parsed = ParseRequest(*body, &messages->request);
+      auto messages =
+          std::make_unique<CallMessages<RequestProto, ResponseProto>>();
+      const absl::Status parsed = ParseRequest(*body, messages->request);
       if (!parsed.ok()) {
         std::move(finish)(
             RefuseUnparsable(log_limiter_, method, parsed, context));
         return;
       }
-      Messages* m = messages.get();
-      handle(m->request, &m->response,
+      auto* m = messages.get();
+      handle(*m->request, m->response,
              [messages = std::move(messages), out,
               finish = std::move(finish)](const grpc::Status& handled) mutable {
                grpc::Status status = handled;
                bool own_buffer;
                if (status.ok()) {
                  status = grpc::SerializationTraits<ResponseProto>::Serialize(
-                     messages->response, out, &own_buffer);
+                     *messages->response, out, &own_buffer);
                }
                messages.reset();
                std::move(finish)(status);

@@ -219,11 +219,19 @@ absl::Status ParseRequest(const grpc::ByteBuffer& body,
                           google::protobuf::Message* request) {
   request->Clear();
   std::vector<grpc::Slice> slices;
-  std::string bytes;
+  // A body of one slice (most are) is read where it is; others are joined.
+  std::string joined;
+  absl::string_view bytes;
   if (body.Valid() && body.Dump(&slices).ok()) {
-    bytes.reserve(body.Length());
-    for (const grpc::Slice& s : slices) {
-      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    if (slices.size() == 1) {
+      bytes = absl::string_view(
+          reinterpret_cast<const char*>(slices[0].begin()), slices[0].size());
+    } else {
+      joined.reserve(body.Length());
+      for (const grpc::Slice& s : slices) {
+        joined.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+      bytes = joined;
     }
   }
   const Descriptor& type = *request->GetDescriptor();
@@ -233,7 +241,8 @@ absl::Status ParseRequest(const grpc::ByteBuffer& body,
   // than the parse: a Batch's body is hundreds of fields.)
   const bool walk_first = !IsAscii(bytes);
   std::string problem = walk_first ? FindWireProblem(bytes, type) : "";
-  if (problem.empty() && !request->ParseFromString(bytes)) {
+  if (problem.empty() &&
+      !request->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     if (!walk_first) problem = FindWireProblem(bytes, type);
     if (problem.empty()) {
       problem = absl::StrCat("could not be parsed (", bytes.size(), " bytes)");
